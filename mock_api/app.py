@@ -1,0 +1,89 @@
+"""The app factory: one Flask app per emulator instance, its state in app.extensions."""
+from __future__ import annotations
+
+import logging
+import time
+from typing import Any
+
+from flask import Flask, Response, g, request
+from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
+
+from mock_api import errors
+from mock_api.clock import iso_micro
+from mock_api.config import MockConfig
+from mock_api.journal import MAX_BODY_CHARS, mask_header
+from mock_api.state import MockState
+from mock_api.views import auth, control, petitions, tasks
+from mock_api.views.common import json_response, mock_state
+
+log = logging.getLogger("mock_api")
+
+
+def create_app(config: MockConfig | None = None, state: MockState | None = None) -> Flask:
+    """A ready app; pass `state` to share one loaded snapshot between apps (tests, benchmarks)."""
+    config = config or (state.config if state else MockConfig())
+    app = Flask("mock_api")
+    app.json.sort_keys = False  # type: ignore[attr-defined]  # field order is part of the contract
+    app.config["MAX_CONTENT_LENGTH"] = config.max_body_bytes
+    app.url_map.strict_slashes = False  # the seed's sample calls /api/academic/petitions/?netid=...
+    app.extensions["mock_api"] = state or MockState(config)
+    for module in (auth, petitions, tasks):
+        app.register_blueprint(module.blueprint)
+    if config.control_api:
+        app.register_blueprint(control.blueprint)
+    _install_error_handlers(app)
+    app.before_request(_begin)
+    app.after_request(_finish)
+    return app
+
+
+def _install_error_handlers(app: Flask) -> None:
+    @app.errorhandler(errors.ApiError)
+    def api_error(exc: errors.ApiError) -> Response:
+        return json_response(exc.body, exc.status, exc.headers)
+
+    @app.errorhandler(HTTPException)
+    def http_error(exc: HTTPException) -> Response:
+        status = exc.code or 500
+        if status == 404:
+            body: dict[str, Any] = dict(errors.NOT_FOUND)
+        elif status == 405:
+            body = dict(errors.METHOD_NOT_ALLOWED)
+        elif isinstance(exc, RequestEntityTooLarge):
+            body = {"detail": errors.BODY_TOO_LARGE.format(limit=mock_state().config.max_body_bytes)}
+        else:
+            body = {"detail": exc.name}
+        headers = {k: v for k, v in exc.get_headers() if k.lower() == "allow"}
+        return json_response(body, status, headers)
+
+    @app.errorhandler(Exception)
+    def unexpected(exc: Exception) -> Response:
+        log.exception("unexpected error on %s %s", request.method, request.path)
+        return json_response({"detail": errors.INTERNAL_ERROR}, 500)
+
+
+def _begin() -> None:
+    g.started = time.perf_counter()
+    g.request_id = mock_state().ids.request_id()
+
+
+def _request_body() -> str | None:
+    try:
+        raw = request.get_data(cache=True)
+    except RequestEntityTooLarge:
+        return None
+    return raw[:MAX_BODY_CHARS * 4].decode("utf-8", errors="replace")[:MAX_BODY_CHARS] if raw else None
+
+
+def _finish(response: Response) -> Response:
+    state = mock_state()
+    response.headers["X-Request-ID"] = g.get("request_id") or state.ids.request_id()
+    if not request.path.startswith(control.PREFIX):
+        state.journal.record({
+            "time": iso_micro(state.clock.now()) + "Z", "method": request.method, "path": request.path,
+            "query": {k: request.args.getlist(k) for k in request.args.keys()},
+            "headers": {k: mask_header(k, v) for k, v in request.headers.items()},
+            "body": _request_body(), "status": response.status_code,
+            "duration_ms": round((time.perf_counter() - g.get("started", time.perf_counter())) * 1000, 3),
+        })
+    return response

@@ -1,0 +1,67 @@
+"""The one clock that drives tasks, tokens, dates and the cache: real time, or frozen and advanced."""
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from datetime import datetime, timezone
+
+
+class Clock:
+    """Real time plus an offset; can be frozen, advanced and unfrozen without jumping back."""
+
+    def __init__(self, frozen_at: float | None = None, source: Callable[[], float] = time.time) -> None:
+        self._source = source
+        self._lock = threading.Lock()
+        self._initial_frozen_at = frozen_at
+        self._offset = 0.0
+        self._frozen_at = frozen_at
+
+    def now(self) -> float:
+        with self._lock:
+            if self._frozen_at is not None:
+                return self._frozen_at
+            return self._source() + self._offset
+
+    @property
+    def frozen(self) -> bool:
+        return self._frozen_at is not None
+
+    def advance(self, seconds: float) -> float:
+        if seconds < 0:
+            raise ValueError("the clock only moves forward")
+        with self._lock:
+            if self._frozen_at is not None:
+                self._frozen_at += seconds
+            else:
+                self._offset += seconds
+        return self.now()
+
+    def freeze(self) -> float:
+        now = self.now()
+        with self._lock:
+            self._frozen_at = now
+        return now
+
+    def unfreeze(self) -> float:
+        with self._lock:
+            if self._frozen_at is not None:
+                self._offset = self._frozen_at - self._source()
+                self._frozen_at = None
+        return self.now()
+
+    def reset(self) -> None:
+        """Back to the start-up mode: real time, or frozen at the configured instant."""
+        with self._lock:
+            self._offset = 0.0
+            self._frozen_at = self._initial_frozen_at
+
+
+def iso_z(epoch: float) -> str:
+    """ISO-8601 UTC with a Z and no fraction, as the API's record dates and task request_date."""
+    return datetime.fromtimestamp(int(epoch), tz=timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def iso_micro(epoch: float) -> str:
+    """ISO-8601 UTC with microseconds and no Z, as the seed's task completed_date."""
+    return datetime.fromtimestamp(epoch, tz=timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%f")

@@ -1,0 +1,44 @@
+"""Start-up settings of one emulator instance, with the embedded defaults."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+# A local development key, committed on purpose: it signs tokens that only this emulator accepts.
+# It is not a secret and must never be used for anything real.
+DEV_SIGNING_KEY = "mock_api-local-dev-signing-key-NOT-A-SECRET-0000"
+
+PACKAGE_DIR = Path(__file__).resolve().parent
+
+
+def default_fixtures_dir() -> Path:
+    """The fixtures shipped with the project (source checkout) or the package (wheel install)."""
+    source_tree = PACKAGE_DIR.parent / "fixtures"
+    if (source_tree / "api_keys.yaml").is_file():
+        return source_tree
+    return PACKAGE_DIR / "_data" / "fixtures"
+
+
+@dataclass(frozen=True)
+class MockConfig:
+    """Everything that decides how an instance behaves; immutable once the app is built."""
+
+    fixtures_dir: Path = field(default_factory=default_fixtures_dir)
+    seed: int | None = None  # None: the seed written in fixtures/generate.yaml
+    students: int | None = None  # None: the count written in fixtures/generate.yaml
+    signing_key: str = DEV_SIGNING_KEY
+    token_lifetime: int = 10800  # seconds; the seed's requester has exp - iat = 10800
+    task_seconds: float = 1.0  # the seed's sample task took 1.3 s
+    cache_refresh_seconds: int = 3600  # portal: cache refresh interval 1 hour
+    found_set_seconds: int = 12 * 3600  # portal: found sets are cached 12 hours
+    found_set_limit: int = 256  # found sets kept at once, oldest dropped first
+    default_pagesize: int = 100
+    max_pagesize: int = 1000
+    max_body_bytes: int = 1024 * 1024
+    journal_limit: int = 10000
+    frozen_clock_at: float | None = None  # epoch seconds; None: the clock follows real time
+    control_api: bool = True
+
+    def with_overrides(self, **changes: object) -> MockConfig:
+        """A copy with the given fields changed; None values are ignored."""
+        return replace(self, **{k: v for k, v in changes.items() if v is not None})

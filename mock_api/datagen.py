@@ -1,0 +1,62 @@
+"""Generates a realistic, seeded set of students and petition events with faker (same seed, same bytes)."""
+from __future__ import annotations
+
+import random
+from datetime import date
+
+from faker import Faker
+
+from mock_api.fixtures import EventRow, FixtureSet, Student
+
+NETID_ALPHABET = "0123456789abcdefghijklmnopqrstuvwxyz"
+DECISIONS = ("APPV", "APPV", "APPV", "DENY", "PEND", "WDRN")
+TERM_SEASONS = ("W", "S", "X", "F")
+# Fixed bounds: generated data must not depend on the day it is generated.
+FIRST_DATE, LAST_DATE = date(2019, 1, 1), date(2025, 6, 30)
+
+
+def _netid(rng: random.Random, taken: set[str]) -> str:
+    while True:
+        netid = "f00" + "".join(rng.choice(NETID_ALPHABET) for _ in range(4))
+        if netid not in taken:
+            taken.add(netid)
+            return netid
+
+
+def _pidm(rng: random.Random, taken: set[str]) -> str:
+    while True:
+        pidm = str(rng.randint(1_000_000, 9_999_999))
+        if pidm not in taken:
+            taken.add(pidm)
+            return pidm
+
+
+def _event(fake: Faker, rng: random.Random, netid: str, codes: list[str], origins: list[str],
+           schools: list[str]) -> EventRow:
+    code = rng.choice(codes)
+    when = fake.date_between_dates(FIRST_DATE, LAST_DATE)
+    five_year = code == "Q24"
+    grade_term = None if five_year or rng.random() < 0.1 else f"{when.year % 100:02d}{rng.choice(TERM_SEASONS)}"
+    return EventRow(
+        netid=netid, petition_code=code, origin_code=rng.choice(origins), school=rng.choice(schools),
+        decision="FIVE YEAR" if five_year else rng.choice(DECISIONS), grade_term=grade_term,
+        effective_date=when.strftime("%Y-%m-%dT05:00:00Z"))
+
+
+def generate(fixtures: FixtureSet, seed: int, count: int) -> tuple[tuple[Student, ...], tuple[EventRow, ...]]:
+    """`count` new students, each with 0..max events; ids never clash with the fixture students."""
+    fake = Faker("en_US")
+    fake.seed_instance(seed)
+    rng = random.Random(seed)
+    netids = {s.netid for s in fixtures.students}
+    pidms = {s.pidm for s in fixtures.students}
+    codes = sorted(fixtures.event_codes)  # non-petition codes too: the read side must skip them
+    origins, schools = sorted(fixtures.origin_codes), sorted(fixtures.schools)
+    students: list[Student] = []
+    events: list[EventRow] = []
+    for _ in range(count):
+        student = Student(_netid(rng, netids), _pidm(rng, pidms), fake.first_name(), fake.last_name())
+        students.append(student)
+        for _ in range(rng.randint(0, fixtures.generate.max_petitions_per_student)):
+            events.append(_event(fake, rng, student.netid, codes, origins, schools))
+    return tuple(students), tuple(events)

@@ -1,0 +1,58 @@
+"""The read-only Banner snapshot built once from fixtures plus seeded generated data; shared by resets."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from mock_api.datagen import generate
+from mock_api.fixtures import EventRow, FixtureError, FixtureSet, ServiceAccount, Student
+from mock_api.ids import IdSource
+from mock_api.records import StoredPetition, build_record, is_petition, petition_type_records
+from mock_api.store import PetitionIndex
+
+# The snapshot's ObjectIds carry a fixed time (the seed's cache_date) so that they never vary by run.
+SNAPSHOT_EPOCH = 1651967362
+
+
+@dataclass(frozen=True)
+class Dataset:
+    """Everything that a reset restores, built once: never mutated after construction."""
+
+    accounts: dict[str, ServiceAccount]
+    event_codes: dict[str, str]
+    origin_codes: dict[str, str]
+    schools: dict[str, str]
+    students: dict[str, Student]
+    petitions: PetitionIndex
+    petition_types: tuple[dict[str, Any], ...]
+    seed: int
+
+
+def _petition_entries(students: dict[str, Student], rows: tuple[EventRow, ...], fixtures: FixtureSet,
+                      ids: IdSource, fixture_rows: int) -> list[StoredPetition]:
+    entries: list[StoredPetition] = []
+    seen: set[str] = set()
+    for i, row in enumerate(rows):
+        if not is_petition(row.petition_code):
+            continue  # SHREVNT holds other events too; the view keeps Q and R codes only
+        record = build_record(students[row.netid].pidm, row, fixtures.event_codes, fixtures.origin_codes)
+        if record["id"] in seen:
+            if i < fixture_rows:
+                raise FixtureError("petitions.yaml", f"petitions[{i}]", f"duplicate petition id {record['id']!r}")
+            continue  # a generated duplicate is simply not generated
+        seen.add(record["id"])
+        entries.append(StoredPetition(record, str(ids.object_id(SNAPSHOT_EPOCH)), visible_from=0.0))
+    return entries
+
+
+def build_dataset(fixtures: FixtureSet, seed: int | None = None, student_count: int | None = None) -> Dataset:
+    """Fixture rows first (so the seed's sample keeps its place), then the generated ones."""
+    seed = fixtures.generate.seed if seed is None else seed
+    count = fixtures.generate.students if student_count is None else student_count
+    generated_students, generated_rows = generate(fixtures, seed, count)
+    students = {s.netid: s for s in (*fixtures.students, *generated_students)}
+    rows = (*fixtures.events, *generated_rows)
+    # Ids of the snapshot come from their own seeded source: runtime ids must not depend on them.
+    entries = _petition_entries(students, rows, fixtures, IdSource(seed ^ 0x5EED), len(fixtures.events))
+    return Dataset(fixtures.accounts, fixtures.event_codes, fixtures.origin_codes, fixtures.schools, students,
+                   PetitionIndex(entries), tuple(petition_type_records(fixtures.event_codes)), seed)

@@ -1,0 +1,49 @@
+"""Every error the emulator answers with: status codes and bodies, in one place."""
+from __future__ import annotations
+
+from typing import Any
+
+# Observed on the real API (see docs/fidelity.md).
+UNAUTHORIZED: dict[str, Any] = {"message": "Unauthorized"}
+METHOD_NOT_ALLOWED: dict[str, Any] = {"detail": "Method Not Allowed"}
+# Our choice: the 404 shape of the framework that answers 405 with {"detail": ...}.
+NOT_FOUND: dict[str, Any] = {"detail": "Not Found"}
+
+BODY_NOT_JSON = "Request body is not valid JSON"
+CONTENT_TYPE_NOT_JSON = "Content-Type must be application/json"
+BODY_TOO_LARGE = "Request body is larger than {limit} bytes"
+BAD_CONTINUATION_KEY = "Unknown or expired continuation_key"
+BAD_REQUEST = "Bad Request"
+INTERNAL_ERROR = "Internal Server Error"
+
+# Task messages, with the trailing spaces the seed's samples have.
+TASK_SUCCESS_MESSAGE = "Petition created successfully. mongo id {mongo_id} "
+TASK_FAILURE_MESSAGE = "Petition did not update successfully. "
+
+
+class ApiError(Exception):
+    """Raised by views and models; turned into a JSON response by the app's error handler."""
+
+    def __init__(self, status: int, body: dict[str, Any], headers: dict[str, str] | None = None) -> None:
+        super().__init__(f"{status} {body}")
+        self.status = status
+        self.body = body
+        self.headers = headers or {}
+
+
+def detail(status: int, text: str) -> ApiError:
+    return ApiError(status, {"detail": text})
+
+
+def forbidden(missing_scopes: list[str]) -> ApiError:
+    """403 naming the scopes the token lacks; the real body shape is unknown (our choice)."""
+    names = " ".join(missing_scopes)
+    return ApiError(403, {"message": f"Forbidden: missing scope {names}", "missing_scopes": missing_scopes})
+
+
+def unauthorized() -> ApiError:
+    return ApiError(401, dict(UNAUTHORIZED))
+
+
+def not_found() -> ApiError:
+    return ApiError(404, dict(NOT_FOUND))

@@ -1,0 +1,177 @@
+"""The emulated service's runtime state and rules: written petitions and the task lifecycle; no HTTP."""
+from __future__ import annotations
+
+import heapq
+import itertools
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import mongomock
+from bson import ObjectId
+
+from mock_api import errors
+from mock_api.clock import Clock, iso_micro, iso_z
+from mock_api.config import MockConfig
+from mock_api.dataset import Dataset
+from mock_api.fixtures import Student
+from mock_api.ids import IdSource
+from mock_api.query import Term, apply_terms
+from mock_api.records import StoredPetition, build_record
+from mock_api.store import FoundSets, PetitionIndex
+from mock_api.validation import row_from_payload, task_failure_reason
+
+TASK_FIELDS = ("resource", "action", "resource_id", "payload", "requester", "status", "request_date",
+               "completed_date", "path", "worker_data", "id", "message")
+
+
+@dataclass(frozen=True)
+class TaskBehaviour:
+    """How one task runs, fixed when it is queued (a scenario may change it)."""
+
+    seconds: float = 1.0
+    fail: bool = False  # end with the seed's failure shape whatever the payload
+    stale_cache: bool = False  # the new petition is readable only after the next cache refresh
+
+
+@dataclass
+class _Pending:
+    task_id: str
+    due: float
+    behaviour: TaskBehaviour
+
+
+def unwrap_payload(body: Any) -> Any:
+    """The task's payload: the petition fields unwrapped, user_netid upper-cased as in the seed."""
+    payload = body.get("petition", body) if isinstance(body, dict) else body
+    if isinstance(payload, dict):
+        payload = dict(payload)
+        if isinstance(payload.get("user_netid"), str):
+            payload["user_netid"] = payload["user_netid"].upper()
+    return payload
+
+
+class Backend:
+    """One emulated deployment: the shared snapshot plus what was written since start or reset."""
+
+    def __init__(self, dataset: Dataset, clock: Clock, ids: IdSource, config: MockConfig) -> None:
+        self.dataset, self.clock, self.ids, self.config = dataset, clock, ids, config
+        self.started_at = clock.now()
+        self.lock = threading.RLock()
+        db = mongomock.MongoClient().get_database("dartapi")
+        self.shrevnt = db.get_collection("shrevnt")  # petitions written at runtime
+        self.task_queue = db.get_collection("task_queue")  # accepted tasks the worker has not done
+        self.done_tasks = db.get_collection("tasks")  # completed tasks
+        self.created = PetitionIndex()
+        self.extra_students: dict[str, Student] = {}
+        self.found_sets = FoundSets(config.found_set_seconds, config.found_set_limit)
+        self._tasks: dict[str, dict[str, Any]] = {}  # every task by id, as served
+        self._reasons: dict[str, str | None] = {}  # why a task failed; shown by the control API
+        self._heap: list[tuple[float, int, _Pending]] = []
+        self._sequence = itertools.count()
+
+    # -- reads ---------------------------------------------------------------------------------
+    def student(self, netid: str) -> Student | None:
+        return self.extra_students.get(netid) or self.dataset.students.get(netid)
+
+    def cache_refreshed_at(self, now: float) -> float:
+        """The last hourly refresh: refreshes happen every interval since start-up or reset."""
+        interval = self.config.cache_refresh_seconds
+        return self.started_at + max(0, (now - self.started_at) // interval) * interval
+
+    def cache_date(self, entry: StoredPetition, now: float) -> float:
+        return max(self.cache_refreshed_at(now), entry.visible_from)
+
+    def render(self, entry: StoredPetition, now: float) -> dict[str, Any]:
+        return {**entry.record, "cache_date": iso_z(self.cache_date(entry, now))}
+
+    def find_petitions(self, terms: Sequence[Term], now: float) -> list[StoredPetition]:
+        self.settle(now)
+        with self.lock:
+            created = [e for e in self.created.candidates(terms) if e.visible_from <= now]
+        found = [*self.dataset.petitions.candidates(terms), *created]
+
+        def value(entry: StoredPetition, field: str) -> Any:
+            return iso_z(self.cache_date(entry, now)) if field == "cache_date" else entry.get(field)
+        return apply_terms(found, terms, value)
+
+    def get_petition(self, key: str, now: float) -> StoredPetition | None:
+        self.settle(now)
+        with self.lock:
+            entry = self.created.lookup(key)
+        if entry is not None and entry.visible_from <= now:
+            return entry
+        return self.dataset.petitions.lookup(key)
+
+    # -- writes and tasks ------------------------------------------------------------------------
+    def submit(self, body: Any, requester: dict[str, Any], behaviour: TaskBehaviour) -> str:
+        """Queue a POST as the real service does: no validation now, the task does it later."""
+        now = self.clock.now()
+        with self.lock:
+            task_id = str(self.ids.object_id(now))
+            task = dict.fromkeys(TASK_FIELDS)
+            task.update(resource="academic.petitions", action="POST", payload=unwrap_payload(body),
+                        requester=dict(requester), status="accepted", request_date=iso_z(now),
+                        worker_data={}, id=task_id)
+            self._tasks[task_id] = task
+            self.task_queue.insert_one({"_id": ObjectId(task_id), **task})
+            pending = _Pending(task_id, now + behaviour.seconds, behaviour)
+            heapq.heappush(self._heap, (pending.due, next(self._sequence), pending))
+        return task_id
+
+    def settle(self, now: float) -> None:
+        """Run the worker for every task due by now, in due order, each exactly once."""
+        if not self._heap or self._heap[0][0] > now:
+            return
+        with self.lock:
+            while self._heap and self._heap[0][0] <= now:
+                _, _, pending = heapq.heappop(self._heap)
+                self._complete(pending)
+
+    def _complete(self, pending: _Pending) -> None:
+        task = self._tasks[pending.task_id]
+        reason = "the scenario fails every task" if pending.behaviour.fail else task_failure_reason(
+            task["payload"], self)
+        if reason is None:
+            mongo_id = self._insert_petition(task["payload"], pending)
+            task.update(path=f"/academic/petitions/{mongo_id}",
+                        message=errors.TASK_SUCCESS_MESSAGE.format(mongo_id=mongo_id))
+        else:
+            # The seed's failed task names the called URL with the task id in it.
+            task.update(path=f"/academic/petitions/{pending.task_id}", message=errors.TASK_FAILURE_MESSAGE)
+        task.update(status="complete", completed_date=iso_micro(pending.due))
+        self._reasons[pending.task_id] = reason
+        self.task_queue.delete_one({"_id": ObjectId(pending.task_id)})
+        self.done_tasks.insert_one({"_id": ObjectId(pending.task_id), **task})
+
+    def _insert_petition(self, payload: dict[str, Any], pending: _Pending) -> str:
+        row = row_from_payload(payload, iso_z(pending.due))
+        object_id = self.ids.object_id(pending.due)
+        mongo_id = str(object_id)
+        self.shrevnt.insert_one({"_id": object_id, **row.__dict__, "user_netid": payload["user_netid"]})
+        student = self.student(row.netid)
+        assert student is not None  # validated by the task
+        visible_from = pending.due
+        if pending.behaviour.stale_cache:
+            visible_from = self.cache_refreshed_at(pending.due) + self.config.cache_refresh_seconds
+        record = build_record(student.pidm, row, self.dataset.event_codes, self.dataset.origin_codes)
+        self.created.add(StoredPetition(record, mongo_id, visible_from))
+        return mongo_id
+
+    def contains_petition_id(self, petition_id: str) -> bool:
+        with self.lock:
+            return self.created.contains_id(petition_id) or self.dataset.petitions.contains_id(petition_id)
+
+    def task(self, task_id: str, now: float) -> dict[str, Any] | None:
+        self.settle(now)
+        with self.lock:
+            task = self._tasks.get(task_id)
+            return None if task is None else dict(task)
+
+    def tasks(self, now: float) -> list[dict[str, Any]]:
+        """Every task with the reason a failed one failed (control API only)."""
+        self.settle(now)
+        with self.lock:
+            return [{**task, "failure_reason": self._reasons.get(task_id)}
+                    for task_id, task in self._tasks.items()]

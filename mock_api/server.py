@@ -1,0 +1,41 @@
+"""Serves an app over HTTP with waitress (one process, threads: the state lives in this process)."""
+from __future__ import annotations
+
+import signal
+import sys
+from collections.abc import Callable
+from types import FrameType
+from typing import Any
+
+from waitress.server import create_server
+
+DEFAULT_THREADS = 8
+
+
+def _url(host: str, port: int) -> str:
+    return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
+
+
+def _stop(signum: int, frame: FrameType | None) -> None:
+    raise KeyboardInterrupt
+
+
+def serve(app: Any, host: str, port: int, threads: int = DEFAULT_THREADS,
+          announce: Callable[[str], None] | None = None) -> None:
+    """Bind (port 0 picks a free port), announce the real URL once, serve until SIGINT/SIGTERM."""
+    server = create_server(app, host=host, port=port, threads=threads, ident="mock_api")
+    real_port = int(server.effective_port)  # type: ignore[union-attr]
+    line = f"mock_api listening on {_url(host, real_port)}"
+    if announce is None:
+        print(line, flush=True)
+    else:
+        announce(line)
+    previous = signal.signal(signal.SIGTERM, _stop)
+    try:
+        server.run()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.close()
+        signal.signal(signal.SIGTERM, previous)
+        print("mock_api stopped", file=sys.stderr, flush=True)

@@ -1,0 +1,60 @@
+"""Issues and verifies the emulator's JWTs: HS256, claims as the seed's task requester, clock-checked."""
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import jwt
+
+from mock_api.fixtures import ServiceAccount
+
+ALGORITHM = "HS256"
+CLAIMS = ("sub", "name", "email", "scope", "exp", "iat")
+
+
+class TokenError(Exception):
+    """The token is missing, malformed, forged, of another algorithm, or expired."""
+
+
+def granted_scopes(account: ServiceAccount, requested: Sequence[str]) -> list[str]:
+    """The requested scopes the account holds, in the order asked, each once; no default set."""
+    accepted: list[str] = []
+    for scope in requested:
+        if scope in account.scopes and scope not in accepted:
+            accepted.append(scope)
+    return accepted
+
+
+def issue(account: ServiceAccount, scopes: Sequence[str], now: float, lifetime: int, key: str) -> tuple[str, dict[str, Any]]:
+    """A signed token and its claims; exp and iat are strings of epoch seconds, as observed."""
+    iat = int(now)
+    claims = {"sub": account.sub, "name": account.name, "email": account.email,
+              "scope": ",".join(scopes), "exp": str(iat + lifetime), "iat": str(iat)}
+    return jwt.encode(claims, key, algorithm=ALGORITHM), claims
+
+
+def _epoch(claims: dict[str, Any], name: str) -> int:
+    value = claims.get(name)
+    if isinstance(value, bool) or not isinstance(value, (str, int)) or not str(value).isdigit():
+        raise TokenError(f"claim {name} is not epoch seconds")
+    return int(value)
+
+
+def verify(token: str, key: str, now: float) -> dict[str, Any]:
+    """The token's claims if its signature, algorithm, claims and expiry (by the emulator clock) hold."""
+    try:
+        # Expiry is checked below against the emulator's clock, which tests may move, not wall time.
+        claims = jwt.decode(token, key, algorithms=[ALGORITHM],
+                            options={"verify_exp": False, "verify_iat": False, "verify_nbf": False})
+    except jwt.PyJWTError as exc:
+        raise TokenError(str(exc)) from None
+    if not all(isinstance(claims.get(name), str) for name in ("sub", "scope")):
+        raise TokenError("claims sub and scope are required")
+    if now >= _epoch(claims, "exp"):
+        raise TokenError("expired")
+    _epoch(claims, "iat")
+    return {name: claims[name] for name in CLAIMS if name in claims}
+
+
+def token_scopes(claims: dict[str, Any]) -> set[str]:
+    return {s for s in str(claims.get("scope", "")).split(",") if s}

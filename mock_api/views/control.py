@@ -1,0 +1,70 @@
+"""The control API under /_mock: health, reset, the clock, the request journal and the tasks."""
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from flask import Blueprint, Response, request
+
+from mock_api import __version__, errors
+from mock_api.clock import iso_micro
+from mock_api.views.common import json_body, json_response, mock_state
+
+PREFIX = "/_mock"
+blueprint = Blueprint("control", __name__, url_prefix=PREFIX)
+
+
+def clock_body() -> dict[str, Any]:
+    clock = mock_state().clock
+    now = clock.now()
+    return {"now": iso_micro(now) + "Z", "epoch": now, "frozen": clock.frozen}
+
+
+@blueprint.get("/health")
+def health() -> Response:
+    return json_response({"status": "ok", "version": __version__})
+
+
+@blueprint.post("/reset")
+def reset() -> Response:
+    mock_state().reset()
+    return json_response({"status": "reset"})
+
+
+@blueprint.get("/clock")
+def get_clock() -> Response:
+    return json_response(clock_body())
+
+
+@blueprint.post("/clock/advance")
+def advance_clock() -> Response:
+    body = json_body()
+    seconds = body.get("seconds") if isinstance(body, dict) else None
+    if isinstance(seconds, bool) or not isinstance(seconds, (int, float)) or not math.isfinite(seconds) \
+            or seconds < 0:
+        raise errors.detail(400, "body must be {\"seconds\": N} with N a number >= 0")
+    mock_state().clock.advance(float(seconds))
+    return json_response(clock_body())
+
+
+@blueprint.post("/clock/freeze")
+def freeze_clock() -> Response:
+    mock_state().clock.freeze()
+    return json_response(clock_body())
+
+
+@blueprint.post("/clock/unfreeze")
+def unfreeze_clock() -> Response:
+    mock_state().clock.unfreeze()
+    return json_response(clock_body())
+
+
+@blueprint.get("/requests")
+def journal() -> Response:
+    return json_response(mock_state().journal.entries())
+
+
+@blueprint.get("/tasks")
+def tasks() -> Response:
+    state = mock_state()
+    return json_response(state.backend.tasks(state.clock.now()))

@@ -1,0 +1,91 @@
+"""The petitions resource: collection and item reads, a student's petitions, petition types, the POST."""
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from flask import Blueprint, Response, g, request
+
+from mock_api import errors
+from mock_api.query import Term, apply_terms, parse_page, parse_terms
+from mock_api.records import PETITION_FIELDS, PETITION_TYPE_FIELDS
+from mock_api.views.common import json_body, json_response, mock_state, requires_scopes
+
+READ = "api:academic:petitions:read"
+WRITE = "api:academic:petitions:write"
+
+blueprint = Blueprint("petitions", __name__)
+
+
+def collection(find: Callable[[], Sequence[Any]], render: Callable[[Any], dict[str, Any]]) -> Response:
+    """One page of a found set; a first call stores the set under its X-Request-ID for later pages."""
+    state = mock_state()
+    backend, now = state.backend, state.clock.now()
+    key = request.args.get("continuation_key")
+    if key:
+        found = backend.found_sets.get(key, now)
+        if found is None:
+            raise errors.detail(400, errors.BAD_CONTINUATION_KEY)
+    else:
+        found = find()
+        backend.found_sets.put(g.request_id, now, found)
+    page = parse_page(request.args, state.config.default_pagesize, state.config.max_pagesize)
+    return json_response([render(item) for item in page.cut(found)], headers={"X-Count": str(len(found))})
+
+
+def petition_collection(extra_terms: Sequence[Any] = ()) -> Response:
+    state = mock_state()
+    now = state.clock.now()
+    terms = [*extra_terms, *parse_terms(request.args, PETITION_FIELDS)]
+    return collection(lambda: state.backend.find_petitions(terms, now),
+                      lambda entry: state.backend.render(entry, now))
+
+
+@blueprint.get("/api/academic/petitions")
+@requires_scopes(READ)
+def list_petitions() -> Response:
+    return petition_collection()
+
+
+@blueprint.get("/api/academic/petitions/<path:key>")
+@requires_scopes(READ)
+def get_petition(key: str) -> Response:
+    state = mock_state()
+    now = state.clock.now()
+    entry = state.backend.get_petition(key, now)
+    if entry is None:
+        raise errors.not_found()
+    return json_response(state.backend.render(entry, now))
+
+
+@blueprint.get("/api/students/<netid>/petitions")
+@requires_scopes(READ)
+def student_petitions(netid: str) -> Response:
+    if mock_state().backend.student(netid) is None:
+        raise errors.not_found()  # our choice for an unknown student, see docs/fidelity.md
+    return petition_collection([Term("netid", "eq", netid)])
+
+
+@blueprint.get("/api/petition_types")
+@requires_scopes(READ)
+def list_petition_types() -> Response:
+    types = mock_state().dataset.petition_types
+    terms = parse_terms(request.args, PETITION_TYPE_FIELDS)
+    return collection(lambda: apply_terms(types, terms, lambda r, f: r.get(f)), dict)
+
+
+@blueprint.get("/api/petition_types/<code>")
+@requires_scopes(READ)
+def get_petition_type(code: str) -> Response:
+    for record in mock_state().dataset.petition_types:
+        if record["id"] == code:
+            return json_response(record)
+    raise errors.not_found()
+
+
+@blueprint.post("/api/academic/petitions")
+@requires_scopes(WRITE)
+def create_petition() -> Response:
+    state = mock_state()
+    task_id = state.backend.submit(json_body(), g.claims, state.task_behaviour())
+    return json_response({"status": "accepted"}, 202, {"Location": f"/api/tasks/{task_id}"})

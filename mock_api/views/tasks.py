@@ -1,0 +1,23 @@
+"""GET /api/tasks/{id}: the requester polls its own task; any valid token, no scope needed."""
+from __future__ import annotations
+
+from bson import ObjectId
+from flask import Blueprint, Response
+
+from mock_api import errors
+from mock_api.views.common import bearer_claims, json_response, mock_state
+
+blueprint = Blueprint("tasks", __name__)
+
+
+@blueprint.get("/api/tasks/<task_id>")
+def get_task(task_id: str) -> Response:
+    state = mock_state()
+    claims = bearer_claims(state)
+    if not ObjectId.is_valid(task_id) or len(task_id) != 24:
+        raise errors.not_found()
+    task = state.backend.task(task_id, state.clock.now())
+    # "self" release: another account's task is answered as if it did not exist (our choice).
+    if task is None or task["requester"].get("sub") != claims["sub"]:
+        raise errors.not_found()
+    return json_response(task)

@@ -1,0 +1,73 @@
+"""Test helpers: scopes, token requests, and a real `python -m mock_api` subprocess."""
+from __future__ import annotations
+
+import os
+import selectors
+import subprocess
+import sys
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+READ = "api:academic:petitions:read"
+WRITE = "api:academic:petitions:write"
+ROOT = Path(__file__).resolve().parent.parent
+READY_PREFIX = "mock_api listening on "
+
+
+def token_for(client: Any, key: str = "dev-readwrite", scopes: Sequence[str] = (READ, WRITE)) -> str:
+    response = client.post("/api/jwt", query_string={"scope": " ".join(scopes)}, headers={"Authorization": key})
+    assert response.status_code == 200, response.get_data(as_text=True)
+    return str(response.get_json()["jwt"])
+
+
+def bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+@dataclass
+class RunningServer:
+    process: subprocess.Popen[str]
+    url: str
+    ready_line: str
+
+
+def _read_line(process: subprocess.Popen[str], timeout: float) -> str:
+    assert process.stdout is not None
+    selector = selectors.DefaultSelector()
+    selector.register(process.stdout, selectors.EVENT_READ)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if selector.select(timeout=0.1):
+            return process.stdout.readline()
+        if process.poll() is not None:
+            break
+    return ""
+
+
+@contextmanager
+def running_server(*args: str, timeout: float = 20.0) -> Iterator[RunningServer]:
+    """`python -m mock_api --port 0 ARGS` as a user starts it; waits for the ready line."""
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    process = subprocess.Popen([sys.executable, "-m", "mock_api", "--port", "0", *args], cwd=ROOT, env=env,
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        line = _read_line(process, timeout)
+        if not line.startswith(READY_PREFIX):
+            process.kill()
+            _, err = process.communicate(timeout=5)
+            raise AssertionError(f"server did not start: stdout={line!r} stderr={err!r}")
+        yield RunningServer(process, line.strip()[len(READY_PREFIX):], line)
+    finally:
+        if process.poll() is None:
+            process.terminate()
+            try:
+                process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                process.kill()
+        for stream in (process.stdout, process.stderr):
+            if stream is not None:
+                stream.close()
