@@ -1,6 +1,7 @@
 """In-memory indexes beside the store: petitions by field for exact filters, and paging found sets."""
 from __future__ import annotations
 
+import threading
 from collections import OrderedDict
 from collections.abc import Iterable, Sequence
 from typing import Any
@@ -53,21 +54,41 @@ class PetitionIndex:
         return (self.entries[i] for i in min(lists, key=len))
 
 
-class FoundSets:
-    """Results of first calls, kept by their X-Request-ID so later pages come from the same set."""
+# Found sets hold references, 8 bytes an item: this bounds them to ~32 MB whatever the data size
+# (256 unfiltered lists of 100,000 petitions would otherwise hold ~200 MB).
+FOUND_SET_ITEM_BUDGET = 4_000_000
 
-    def __init__(self, lifetime: float, limit: int) -> None:
-        self.lifetime, self.limit = lifetime, limit
+
+class FoundSets:
+    """Results of first calls, kept by their X-Request-ID so later pages come from the same set.
+
+    Oldest dropped first once there are more than `limit` sets or more than `item_budget` items in all
+    (the newest set is always kept). Thread-safe: request threads put and get at once.
+    """
+
+    def __init__(self, lifetime: float, limit: int, item_budget: int = FOUND_SET_ITEM_BUDGET) -> None:
+        self.lifetime, self.limit, self.item_budget = lifetime, limit, item_budget
         self._sets: OrderedDict[str, tuple[float, Sequence[Any]]] = OrderedDict()
+        self._items = 0
+        self._lock = threading.Lock()
 
     def put(self, key: str, created: float, items: Sequence[Any]) -> None:
-        self._sets[key] = (created, items)
-        while len(self._sets) > self.limit:
-            self._sets.popitem(last=False)
+        with self._lock:
+            self._drop(key)
+            self._sets[key] = (created, items)
+            self._items += len(items)
+            while len(self._sets) > 1 and (len(self._sets) > self.limit or self._items > self.item_budget):
+                self._items -= len(self._sets.popitem(last=False)[1][1])
 
     def get(self, key: str, now: float) -> Sequence[Any] | None:
-        found = self._sets.get(key)
-        if found is None or now - found[0] > self.lifetime:
-            self._sets.pop(key, None)
-            return None
-        return found[1]
+        with self._lock:
+            found = self._sets.get(key)
+            if found is None or now - found[0] > self.lifetime:
+                self._drop(key)
+                return None
+            return found[1]
+
+    def _drop(self, key: str) -> None:
+        old = self._sets.pop(key, None)
+        if old is not None:
+            self._items -= len(old[1])
