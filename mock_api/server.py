@@ -1,6 +1,7 @@
 """Serves an app over HTTP with waitress (one process, threads: the state lives in this process)."""
 from __future__ import annotations
 
+import logging
 import signal
 import sys
 from collections.abc import Callable
@@ -23,6 +24,9 @@ def _stop(signum: int, frame: FrameType | None) -> None:
 def serve(app: Any, host: str, port: int, threads: int = DEFAULT_THREADS,
           announce: Callable[[str], None] | None = None) -> None:
     """Bind (port 0 picks a free port), announce the real URL once, serve until SIGINT/SIGTERM."""
+    # waitress warns "Task queue depth is N" on every request that waits for a free thread: normal for a
+    # mock under a load test, and a flood that blocks the server once a parent's stderr pipe is full.
+    logging.getLogger("waitress.queue").setLevel(logging.ERROR)
     server = create_server(app, host=host, port=port, threads=threads, ident="mock_api")
     real_port = int(server.effective_port)  # type: ignore[union-attr]
     line = f"mock_api listening on {_url(host, real_port)}"
