@@ -64,7 +64,12 @@ def _install_error_handlers(app: Flask) -> None:
 
 def _begin() -> None:
     g.started = time.perf_counter()
-    g.request_id = mock_state().ids.request_id()
+    state = mock_state()
+    g.request_id = state.ids.request_id()
+    # Every endpoint, not only those that read a body: the limit is one documented rule (fidelity.md).
+    # A body without Content-Length (chunked) is cut by MAX_CONTENT_LENGTH when it is read.
+    if (request.content_length or 0) > state.config.max_body_bytes:
+        raise RequestEntityTooLarge()
 
 
 def _request_body() -> str | None:

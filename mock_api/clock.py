@@ -6,6 +6,10 @@ import time
 from collections.abc import Callable
 from datetime import datetime, timezone
 
+# datetime renders dates up to the year 9999 only; the clock stops well before, so that a token's expiry
+# or a task's due time computed from it still renders.
+MAX_EPOCH = 221_845_392_000.0  # 9000-01-01T00:00:00Z
+
 
 class Clock:
     """Real time plus an offset; can be frozen, advanced and unfrozen without jumping back."""
@@ -28,9 +32,13 @@ class Clock:
         return self._frozen_at is not None
 
     def advance(self, seconds: float) -> float:
-        if seconds < 0:
+        """Move forward; ValueError (clock unchanged) if negative, not a number or past MAX_EPOCH."""
+        if not seconds >= 0:
             raise ValueError("the clock only moves forward")
         with self._lock:
+            current = self._frozen_at if self._frozen_at is not None else self._source() + self._offset
+            if current + seconds > MAX_EPOCH:
+                raise ValueError("the clock cannot pass 9000-01-01")
             if self._frozen_at is not None:
                 self._frozen_at += seconds
             else:

@@ -36,7 +36,10 @@ def issue(account: ServiceAccount, scopes: Sequence[str], now: float, lifetime: 
 
 def _epoch(claims: dict[str, Any], name: str) -> int:
     value = claims.get(name)
-    if isinstance(value, bool) or not isinstance(value, (str, int)) or not str(value).isdigit():
+    text = str(value)
+    # ASCII and bounded: "²".isdigit() is true and int() refuses it, as it refuses 5,000 digits.
+    if isinstance(value, bool) or not isinstance(value, (str, int)) or not text.isascii() or not text.isdigit() \
+            or len(text) > 18:
         raise TokenError(f"claim {name} is not epoch seconds")
     return int(value)
 
