@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import argparse
+import gc
 import signal
 import sys
 from typing import Any
@@ -58,6 +59,7 @@ def main() -> None:
     args = parser.parse_args()
     app = bare_app() if args.app == "bare" else mock_app(args)
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    gc.freeze()  # as mock_api.server.serve does, so that every server runs the same process set-up
     if args.server == "waitress":
         from mock_api.server import serve
         serve(app, "127.0.0.1", args.port, threads=args.threads,

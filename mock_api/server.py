@@ -1,6 +1,7 @@
 """Serves an app over HTTP with waitress (one process, threads: the state lives in this process)."""
 from __future__ import annotations
 
+import gc
 import logging
 import signal
 import sys
@@ -34,6 +35,9 @@ def serve(app: Any, host: str, port: int, threads: int = DEFAULT_THREADS,
         print(line, flush=True)
     else:
         announce(line)
+    # Everything loaded so far (the snapshot: ~1.5 million objects at 100,000 petitions) lives as long as
+    # the process: frozen, the cyclic GC stops walking it, which otherwise paused requests for ~100+ ms.
+    gc.freeze()
     previous = signal.signal(signal.SIGTERM, _stop)
     try:
         server.run()
