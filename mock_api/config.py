@@ -31,7 +31,7 @@ class MockConfig:
     task_seconds: float = 1.0  # the seed's sample task took 1.3 s
     cache_refresh_seconds: int = 3600  # portal: cache refresh interval 1 hour
     found_set_seconds: int = 12 * 3600  # portal: found sets are cached 12 hours
-    found_set_limit: int = 256  # found sets kept at once, oldest dropped first
+    found_set_limit: int = 64  # found sets kept at once, oldest dropped first (each may hold every record)
     default_pagesize: int = 100
     max_pagesize: int = 1000
     max_body_bytes: int = 1024 * 1024
