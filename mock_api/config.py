@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Any
 
 # A local development key, committed on purpose: it signs tokens that only this emulator accepts.
 # It is not a secret and must never be used for anything real.
@@ -39,6 +40,6 @@ class MockConfig:
     frozen_clock_at: float | None = None  # epoch seconds; None: the clock follows real time
     control_api: bool = True
 
-    def with_overrides(self, **changes: object) -> MockConfig:
+    def with_overrides(self, **changes: Any) -> MockConfig:
         """A copy with the given fields changed; None values are ignored."""
         return replace(self, **{k: v for k, v in changes.items() if v is not None})

@@ -59,7 +59,7 @@ class Backend:
         self.dataset, self.clock, self.ids, self.config = dataset, clock, ids, config
         self.started_at = clock.now()
         self.lock = threading.RLock()
-        db = mongomock.MongoClient().get_database("dartapi")
+        db: Any = mongomock.MongoClient().get_database("dartapi")
         self.shrevnt = db.get_collection("shrevnt")  # petitions written at runtime
         self.task_queue = db.get_collection("task_queue")  # accepted tasks the worker has not done
         self.done_tasks = db.get_collection("tasks")  # completed tasks
