@@ -122,7 +122,10 @@ class Backend:
 
     def settle(self, now: float) -> None:
         """Run the worker for every task due by now, in due order, each exactly once."""
-        if not self._heap or self._heap[0][0] > now:
+        try:
+            if self._heap[0][0] > now:  # lock-free fast path; another thread may empty the heap meanwhile
+                return
+        except IndexError:
             return
         with self.lock:
             while self._heap and self._heap[0][0] <= now:

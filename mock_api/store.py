@@ -1,6 +1,7 @@
 """In-memory indexes beside the store: petitions by field for exact filters, and paging found sets."""
 from __future__ import annotations
 
+import threading
 from collections import OrderedDict
 from collections.abc import Iterable, Sequence
 from typing import Any
@@ -59,15 +60,18 @@ class FoundSets:
     def __init__(self, lifetime: float, limit: int) -> None:
         self.lifetime, self.limit = lifetime, limit
         self._sets: OrderedDict[str, tuple[float, Sequence[Any]]] = OrderedDict()
+        self._lock = threading.Lock()
 
     def put(self, key: str, created: float, items: Sequence[Any]) -> None:
-        self._sets[key] = (created, items)
-        while len(self._sets) > self.limit:
-            self._sets.popitem(last=False)
+        with self._lock:
+            self._sets[key] = (created, items)
+            while len(self._sets) > self.limit:
+                self._sets.popitem(last=False)
 
     def get(self, key: str, now: float) -> Sequence[Any] | None:
-        found = self._sets.get(key)
-        if found is None or now - found[0] > self.lifetime:
-            self._sets.pop(key, None)
-            return None
-        return found[1]
+        with self._lock:
+            found = self._sets.get(key)
+            if found is None or now - found[0] > self.lifetime:
+                self._sets.pop(key, None)
+                return None
+            return found[1]
