@@ -214,19 +214,20 @@ def looks_like_path(name_or_path: str) -> bool:
 
 
 class ScenarioCatalog:
-    """The built-in scenarios (loaded on first use) plus the user files loaded so far, by name."""
+    """The built-in scenarios (loaded on first use) plus the user files loaded since reset, by name."""
 
     def __init__(self, builtin_dir: Path) -> None:
         self.builtin_dir = builtin_dir
         self._lock = threading.Lock()
-        self._loaded: dict[str, Scenario] = {}
+        self._builtins: dict[str, Scenario] = {}
+        self._files: dict[str, Scenario] = {}
 
     def builtin_names(self) -> list[str]:
         return sorted(p.stem for p in self.builtin_dir.glob("*.yaml"))
 
     def names(self) -> list[str]:
         with self._lock:
-            return sorted({*self.builtin_names(), *self._loaded})
+            return sorted({*self.builtin_names(), *self._files})
 
     def builtins(self) -> list[Scenario]:
         return [self.named(name) for name in self.builtin_names()]
@@ -239,8 +240,9 @@ class ScenarioCatalog:
 
     def named(self, name: str) -> Scenario:
         with self._lock:
-            if name in self._loaded:
-                return self._loaded[name]
+            known = self._files.get(name) or self._builtins.get(name)
+        if known is not None:
+            return known
         path = self.builtin_dir / f"{name}.yaml"
         if not NAME_PATTERN.fullmatch(name) or not path.is_file():
             raise ScenarioError(f"unknown scenario {name!r} (known: {', '.join(self.names())}; "
@@ -249,12 +251,17 @@ class ScenarioCatalog:
         if scenario.name != name:
             raise ScenarioError.in_file(path, "name", f"expected {name!r}, the file's name")
         with self._lock:
-            return self._loaded.setdefault(name, scenario)
+            return self._builtins.setdefault(name, scenario)
 
     def load_file(self, path: Path) -> Scenario:
         scenario = load_scenario_file(path)
         if scenario.name in self.builtin_names():
             raise ScenarioError.in_file(path, "name", f"{scenario.name!r} is a built-in scenario; choose another name")
         with self._lock:
-            self._loaded[scenario.name] = scenario  # a reloaded file replaces its earlier version
+            self._files[scenario.name] = scenario  # a reloaded file replaces its earlier version
         return scenario
+
+    def forget_files(self, keep: Scenario) -> None:
+        """Reset: only the start-up scenario's file stays known by name."""
+        with self._lock:
+            self._files = {keep.name: keep} if keep.name in self._files else {}

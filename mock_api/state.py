@@ -46,12 +46,13 @@ class MockState:
             self.scenario = scenario
 
     def reset(self) -> None:
-        """Everything back to start-up: clock mode, ids, dice, scenario, written data, tasks, journal."""
+        """Back to start-up: clock mode, ids, dice, scenario (user files forgotten), data, tasks, journal."""
         with self.lock:
             self.clock.reset()
             self.ids.reset()
             self.dice.reset()
             self.scenario = self.startup_scenario
+            self.scenarios.forget_files(keep=self.startup_scenario)
             self.journal.clear()
             self.backend = Backend(self.dataset, self.clock, self.ids, self.config)
 
