@@ -82,6 +82,14 @@ def _status(value: Any) -> int:
     return value
 
 
+def _headers(value: Any) -> dict[str, str]:
+    if not isinstance(value, dict) or not all(
+            isinstance(k, str) and k.strip() and isinstance(v, (str, int)) and not isinstance(v, bool)
+            and not any(c in f"{k}{v}" for c in "\r\n") for k, v in value.items()):
+        raise ParamError(".headers", "expected a mapping of header names to one-line strings")
+    return {k: str(v) for k, v in value.items()}
+
+
 def _phrase(status: int) -> str:
     try:
         return HTTPStatus(status).phrase
@@ -95,10 +103,7 @@ def respond(params: Any) -> Effect:
     p = _mapping(params, ("status", "body", "headers"), scalar_key="status")
     raw = p.get("status")
     statuses = [_status(s) for s in raw] if isinstance(raw, list) and raw else [_status(raw)]
-    headers = p.get("headers") or {}
-    if not isinstance(headers, dict) or not all(isinstance(k, str) and isinstance(v, (str, int)) for k, v in headers.items()):
-        raise ParamError(".headers", "expected a mapping of header names to strings")
-    headers = {k: str(v) for k, v in headers.items()}
+    headers = _headers(p.get("headers") or {})
     has_body, body = "body" in p, p.get("body")
 
     def run(ctx: Context) -> Response:
@@ -164,14 +169,15 @@ def forbid(params: Any) -> Effect:
     """403 naming the scope, as for a token without it; a missing or bad token is still 401 first."""
     p = _mapping(params, ("scope",), scalar_key="scope")
     raw = p.get("scope")
-    scopes = raw if isinstance(raw, list) else [raw]
-    if not scopes or not all(isinstance(s, str) and s.strip() for s in scopes):
+    items = raw if isinstance(raw, list) else [raw]
+    if not items or not all(isinstance(s, str) and s.strip() for s in items):
         raise ParamError(".scope", "expected a scope name or a list of them")
+    scopes = [str(s).strip() for s in items]
 
     def run(ctx: Context) -> None:
         from mock_api.views.common import bearer_claims
         bearer_claims(ctx.state)
-        raise errors.forbidden(list(scopes))
+        raise errors.forbidden(list(scopes))  # a copy: the body must not share the rule's list
     return run
 
 

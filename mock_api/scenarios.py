@@ -119,6 +119,8 @@ class _Reader:
             data = yaml.safe_load(self.path.read_text(encoding="utf-8"))
         except (yaml.YAMLError, UnicodeDecodeError) as exc:
             raise self.fail("(syntax)", " ".join(str(exc).split())) from None
+        except OSError as exc:
+            raise self.fail("(file)", f"cannot read: {exc.strerror or exc}") from None
         if not isinstance(data, dict):
             raise self.fail("(top level)", "expected a mapping with name, description and rules")
         self.no_unknown_keys(data, "", SCENARIO_KEYS)

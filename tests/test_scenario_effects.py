@@ -8,6 +8,8 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from mock_api.app import create_app
+from mock_api.config import MockConfig
+from mock_api.dataset import Dataset
 from mock_api.state import MockState
 from support import READ, bearer, token_for
 
@@ -79,3 +81,11 @@ def test_forbid_checks_the_token_first(state: MockState, client: FlaskClient, tm
     got = client.get("/api/petition_types", headers=bearer(token_for(client, "dev-readonly", (READ,))))
     assert (got.status_code, got.get_json()) == (403, {"message": "Forbidden: missing scope a:b c:d",
                                                        "missing_scopes": ["a:b", "c:d"]})
+
+
+def test_header_override_is_ignored_when_the_control_api_is_off(dataset: Dataset) -> None:
+    app = create_app(state=MockState(MockConfig(control_api=False), dataset=dataset))
+    client = app.test_client()
+    assert client.get("/api/petition_types", headers={"X-Mock-Scenario": "unavailable"}).status_code == 401
+    assert client.get("/api/petition_types", headers={"X-Mock-Scenario": "nope"}).status_code == 401
+    assert client.get("/_mock/scenario").status_code == 404

@@ -18,7 +18,8 @@ def apply_scenario() -> Response | None:
         return None  # the control API must keep working whatever the scenario does
     state = mock_state()
     scenario = state.scenario
-    override = request.headers.get(HEADER)
+    # The header is a control lever: with the control API off it is ignored, as the real API would.
+    override = request.headers.get(HEADER) if state.config.control_api else None
     if override is not None:
         name = override.strip()
         try:
