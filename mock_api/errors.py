@@ -18,6 +18,7 @@ INTERNAL_ERROR = "Internal Server Error"
 
 # Scenario control (mock_api's own API, not the real one).
 SCENARIO_HEADER_UNKNOWN = "X-Mock-Scenario: {problem}"
+SCENARIO_HEADER_PATH = "expected a scenario name, not a path: {value!r}"
 SCENARIO_BODY = 'body must be {"name": NAME} with NAME a scenario name or the path of a .yaml file'
 SCENARIO_PUT_PATH = "a scenario path must end in .yaml or .yml"
 

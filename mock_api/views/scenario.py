@@ -24,7 +24,7 @@ def apply_scenario() -> Response | None:
         name = override.strip()
         try:
             if looks_like_path(name):  # a header must not make the server read files
-                raise ScenarioError(f"expected a scenario name, not a path: {name!r}")
+                raise ScenarioError(errors.SCENARIO_HEADER_PATH.format(value=name))
             scenario = state.scenarios.named(name)
         except ScenarioError as exc:
             raise errors.detail(400, errors.SCENARIO_HEADER_UNKNOWN.format(problem=exc)) from None
