@@ -8,6 +8,7 @@ from pathlib import Path
 
 from mock_api.config import MockConfig
 from mock_api.fixtures import FixtureError
+from mock_api.scenarios import ScenarioCatalog, ScenarioError
 
 EXIT_USAGE = 2
 
@@ -24,13 +25,17 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--task-seconds", type=float, help="clock seconds a task takes to complete (default 1)")
     parser.add_argument("--threads", type=int, default=8, help="server worker threads (default 8)")
     parser.add_argument("--no-control", action="store_true", help="turn the /_mock control API off")
+    parser.add_argument("--scenario", metavar="NAME|PATH",
+                        help="built-in scenario name or path of a scenario .yaml file (default: default)")
+    parser.add_argument("--list-scenarios", action="store_true",
+                        help="print the built-in scenarios with their descriptions and exit")
     return parser
 
 
 def config_from_args(args: argparse.Namespace) -> MockConfig:
     return MockConfig().with_overrides(
         fixtures_dir=args.fixtures, seed=args.seed, students=args.students, task_seconds=args.task_seconds,
-        control_api=False if args.no_control else None)
+        control_api=False if args.no_control else None, scenario=args.scenario)
 
 
 def _check(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
@@ -44,10 +49,25 @@ def _check(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
         parser.error("--threads must be >= 1")
 
 
+def list_scenarios(config: MockConfig) -> int:
+    """One line per built-in scenario: its name, padded, and its one-line description."""
+    try:
+        scenarios = ScenarioCatalog(config.scenarios_dir).builtins()
+    except ScenarioError as exc:
+        print(f"mock_api: error: bad scenario: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    width = max((len(s.name) for s in scenarios), default=0)
+    for scenario in scenarios:
+        print(f"{scenario.name:<{width}}  {scenario.description}")
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     _check(parser, args)
+    if args.list_scenarios:
+        return list_scenarios(config_from_args(args))
     from mock_api.app import create_app
     from mock_api.server import serve
 
@@ -55,6 +75,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         app = create_app(config_from_args(args))
     except FixtureError as exc:
         print(f"mock_api: error: bad fixtures: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except ScenarioError as exc:
+        print(f"mock_api: error: bad scenario: {exc}", file=sys.stderr)
         return EXIT_USAGE
     try:
         serve(app, args.host, args.port, threads=args.threads)

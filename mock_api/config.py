@@ -20,6 +20,14 @@ def default_fixtures_dir() -> Path:
     return PACKAGE_DIR / "_data" / "fixtures"
 
 
+def default_scenarios_dir() -> Path:
+    """The built-in scenarios: top-level scenarios/ (source checkout) or the package (wheel install)."""
+    source_tree = PACKAGE_DIR.parent / "scenarios"
+    if (source_tree / "default.yaml").is_file():
+        return source_tree
+    return PACKAGE_DIR / "_data" / "scenarios"
+
+
 @dataclass(frozen=True)
 class MockConfig:
     """Everything that decides how an instance behaves; immutable once the app is built."""
@@ -39,6 +47,8 @@ class MockConfig:
     journal_limit: int = 10000
     frozen_clock_at: float | None = None  # epoch seconds; None: the clock follows real time
     control_api: bool = True
+    scenario: str = "default"  # a built-in scenario's name or the path of a scenario file
+    scenarios_dir: Path = field(default_factory=default_scenarios_dir)
 
     def with_overrides(self, **changes: Any) -> MockConfig:
         """A copy with the given fields changed; None values are ignored."""
