@@ -10,6 +10,8 @@ import pytest
 # run, and a re-imported requests fails its own isinstance checks against the classes kept from before.
 import requests  # noqa: F401
 
+from support import ROOT
+
 CONSUMER_HEADER = '''
 import requests
 import pytest
@@ -344,3 +346,16 @@ def test_record(mock_api, n):
     assert all(len(u) == 1 for u in urls.values())  # one server per worker for its whole session
     ports = {re.sub(r".*:", "", next(iter(u))) for u in urls.values()}
     assert len(ports) == 2  # and no two workers share a port
+
+
+def readme_example() -> str:
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    section = readme.split("<!-- section: pytest -->", 1)[1].split("<!-- /section: pytest -->", 1)[0]
+    blocks = re.findall(r"```python\n(.*?)```", section, flags=re.S)
+    assert len(blocks) == 1, "the pytest section should hold exactly one python example"
+    return str(blocks[0])
+
+
+def test_readme_example_passes_as_written(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(test_readme=readme_example())
+    run(pytester, "--mock-api-fail-on-error-responses").assert_outcomes(passed=1)
