@@ -359,3 +359,28 @@ def readme_example() -> str:
 def test_readme_example_passes_as_written(pytester: pytest.Pytester) -> None:
     pytester.makepyfile(test_readme=readme_example())
     run(pytester, "--mock-api-fail-on-error-responses").assert_outcomes(passed=1)
+
+
+def test_scenario_by_handle_and_by_marker(pytester: pytest.Pytester) -> None:
+    # MockState.set_scenario and ScenarioError come from the scenarios branch: skipped until it is merged.
+    pytest.importorskip("mock_api.scenarios")
+    consumer(pytester, '''
+from mock_api.scenarios import ScenarioError
+
+def test_use_scenario(mock_api):
+    mock_api.use_scenario("default")
+    assert mock_api.state.scenario_name == "default"
+    with pytest.raises(ScenarioError):
+        mock_api.use_scenario("no_such_scenario")
+
+@pytest.mark.mock_api(scenario="default")
+def test_marker_scenario(mock_api):
+    assert mock_api.state.scenario_name == "default"
+
+@pytest.mark.mock_api(scenario="no_such_scenario")
+def test_marker_unknown_scenario(mock_api):
+    pass
+''')
+    result = run(pytester)
+    result.assert_outcomes(passed=2, errors=1)
+    result.stdout.fnmatch_lines(["*no_such_scenario*"])
