@@ -1,11 +1,11 @@
 """mock_api inside a test process: a threaded server on port 0, one state per snapshot, the test handle."""
 from __future__ import annotations
 
+import http.client
 import json
 import threading
 import time
-import urllib.error
-import urllib.request
+import urllib.parse
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, fields
 from datetime import datetime
@@ -61,16 +61,20 @@ class AppSwitch:
 
 
 def probe(url: str, timeout: float) -> str | None:
-    """None if GET url answers 200 with status ok, else what went wrong; never follows a proxy."""
-    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+    """None if GET url answers 200 with status ok, else what went wrong (a direct connection, no proxy)."""
+    parts = urllib.parse.urlsplit(url)
+    connection = http.client.HTTPConnection(parts.hostname or "127.0.0.1", parts.port, timeout=timeout)
     try:
-        with opener.open(url, timeout=timeout) as answer:
-            body = json.loads(answer.read().decode("utf-8"))
-            return None if isinstance(body, dict) and body.get("status") == "ok" else f"answered {body!r}"
-    except urllib.error.HTTPError as exc:
-        return f"answered HTTP {exc.code}"
-    except (OSError, ValueError) as exc:
+        connection.request("GET", parts.path or "/")
+        answer = connection.getresponse()
+        if answer.status != 200:
+            return f"answered HTTP {answer.status}"
+        body = json.loads(answer.read().decode("utf-8"))
+        return None if isinstance(body, dict) and body.get("status") == "ok" else f"answered {body!r}"
+    except (OSError, ValueError, http.client.HTTPException) as exc:
         return f"{type(exc).__name__}: {exc}"
+    finally:
+        connection.close()
 
 
 class ServerThread:

@@ -110,7 +110,7 @@ def test_stop_of_a_server_never_started_does_not_hang() -> None:
 
 
 def test_probe_says_what_went_wrong() -> None:
-    assert probe(f"http://127.0.0.1:{free_port()}/_mock/health", 1.0).startswith("URLError")  # type: ignore[union-attr]
+    assert probe(f"http://127.0.0.1:{free_port()}/_mock/health", 1.0).startswith("ConnectionRefusedError")  # type: ignore[union-attr]
 
 
 def test_start_times_out_with_the_last_problem(state: MockState) -> None:
