@@ -4,12 +4,18 @@ from __future__ import annotations
 from collections.abc import Generator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
 from mock_api.config import MockConfig
-from mock_api.testing import DEFAULT_STARTUP_TIMEOUT, MockApiHandle, MockApiServer, MockApiStartupError
+
+if TYPE_CHECKING:
+    from mock_api.testing import MockApiHandle, MockApiServer
+
+# mock_api.testing (Flask, faker, mongomock: ~0.2 s) is imported by the fixtures only: every pytest run
+# in an environment with mock_api installed loads this module, most never use the fixture.
+DEFAULT_STARTUP_TIMEOUT = 10.0
 
 MARKER = "mock_api"
 MARKER_DOC = ("mock_api(scenario=None, seed=None, fixtures=None, expect_errors=(), fail_on_error_responses=None): "
@@ -17,7 +23,7 @@ MARKER_DOC = ("mock_api(scenario=None, seed=None, fixtures=None, expect_errors=(
 MARKER_ARGS = ("scenario", "seed", "fixtures", "expect_errors", "fail_on_error_responses")
 STRICT_OPTION = "mock_api_fail_on_error_responses"
 
-HANDLE_KEY = pytest.StashKey[MockApiHandle]()
+HANDLE_KEY = pytest.StashKey["MockApiHandle"]()
 STRICT_KEY = pytest.StashKey[bool]()
 
 
@@ -99,6 +105,8 @@ def _strict(config: pytest.Config, options: MarkerOptions) -> bool:
 @pytest.fixture(scope="session")
 def mock_api_server(pytestconfig: pytest.Config) -> Iterator[MockApiServer]:
     """The in-process server of this test process (so one per xdist worker), on 127.0.0.1, port 0."""
+    from mock_api.testing import MockApiServer, MockApiStartupError
+
     try:
         server = MockApiServer(_ini_config(pytestconfig), timeout=_startup_timeout(pytestconfig))
     except (MockApiStartupError, ValueError) as exc:

@@ -22,7 +22,7 @@ from mock_api.state import MockState
 from mock_api.tokens import granted_scopes, issue
 
 HEALTH_PATH = "/_mock/health"
-DEFAULT_STARTUP_TIMEOUT = 10.0
+DEFAULT_STARTUP_TIMEOUT = 10.0  # the plugin's ini default says the same
 # serve_forever checks for shutdown once per poll: 0.5 s (the default) makes every session end 0.5 s late.
 POLL_INTERVAL = 0.01
 PROBE_PAUSE = 0.005

@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import socket
+import subprocess
+import sys
 
 import jwt
 import pytest
@@ -119,3 +121,12 @@ def test_start_times_out_with_the_last_problem(state: MockState) -> None:
     with pytest.raises(MockApiStartupError, match=r"/nope was not ready within 0.2 s: answered HTTP 404"):
         server.start(timeout=0.2, health_path="/nope")
     assert not server.thread.is_alive()
+
+
+def test_loading_the_plugin_does_not_import_the_emulator() -> None:
+    # Every pytest run where mock_api is installed loads the plugin; only users of the fixture pay for Flask.
+    code = ("import sys, mock_api.pytest_plugin; "
+            "print(sorted(m for m in ('flask', 'faker', 'mongomock', 'mock_api.testing') if m in sys.modules))")
+    assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout == "[]\n"
+    from mock_api import pytest_plugin, testing
+    assert pytest_plugin.DEFAULT_STARTUP_TIMEOUT == testing.DEFAULT_STARTUP_TIMEOUT
