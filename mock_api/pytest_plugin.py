@@ -119,7 +119,7 @@ def mock_api_server(pytestconfig: pytest.Config) -> Iterator[MockApiServer]:
 def mock_api(request: pytest.FixtureRequest, mock_api_server: MockApiServer) -> MockApiHandle:
     """The emulator, reset for this test: url, token(), clock, journal, scenario, per-test data."""
     try:
-        options = MarkerOptions.of(request.node, request.config.rootpath)  # type: ignore[arg-type]
+        options = MarkerOptions.of(request.node, request.config.rootpath)
         handle = mock_api_server.begin_test(options.seed, options.fixtures, options.scenario)
         if options.expect_errors:
             handle.expect_errors(*options.expect_errors)
@@ -138,8 +138,9 @@ def after_test_problems(handle: MockApiHandle, strict: bool) -> list[str]:
     if not unexpected:
         return []
     lines = [f"  {r.method} {r.path} -> {r.status}" for r in unexpected]
-    return ["mock_api: the client got error responses this test did not declare "
-            "(mock_api.expect_errors(...) or @pytest.mark.mock_api(expect_errors=[...])):", *lines]
+    header = ("mock_api: the client got error responses this test did not declare "
+              "(mock_api.expect_errors(...) or @pytest.mark.mock_api(expect_errors=[...])):")
+    return [header, *lines]
 
 
 @pytest.hookimpl(wrapper=True)

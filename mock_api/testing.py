@@ -154,7 +154,8 @@ class RecordedRequest:
     @classmethod
     def from_entry(cls, entry: dict[str, Any]) -> RecordedRequest:
         known = {f.name for f in fields(cls)} - {"extra"}
-        return cls(**{k: entry.get(k) for k in known},
+        values: dict[str, Any] = {k: entry.get(k) for k in known}
+        return cls(**values,
                    extra={k: v for k, v in entry.items() if k not in known})
 
     def json(self) -> Any:

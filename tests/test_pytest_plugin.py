@@ -63,8 +63,11 @@ def test_url(mock_api, mock_api_server):
     with socket.create_connection(("127.0.0.1", int(match.group(1))), timeout=5):
         pass
 
+KEPT_OPEN = requests.Session()  # a keep-alive connection still open when the session ends
+
 def test_same_server_for_the_whole_session(mock_api, mock_api_server):
     assert mock_api.url == mock_api_server.url
+    assert KEPT_OPEN.get(f"{mock_api.url}/_mock/health", timeout=10).status_code == 200
 ''')
     run(pytester).assert_outcomes(passed=2)
 
@@ -320,8 +323,9 @@ def test_two(mock_api):
     # The subprocess timeout only guards against a hang; the run ends after ~0.3 s of probing.
     result = pytester.runpytest_subprocess("-p", "no:cacheprovider", timeout=60)
     result.assert_outcomes(errors=2)
-    result.stdout.fnmatch_lines(["*mock_api at http://127.0.0.1:*/_mock/not-a-health-check was not ready "
-                                 "within 0.3 s: answered HTTP 404*"])
+    expected = ("*mock_api at http://127.0.0.1:*/_mock/not-a-health-check was not ready "
+                "within 0.3 s: answered HTTP 404*")
+    result.stdout.fnmatch_lines([expected])
 
 
 def test_each_xdist_worker_gets_its_own_server(pytester: pytest.Pytester) -> None:
@@ -351,7 +355,7 @@ def test_record(mock_api, n):
 def readme_example() -> str:
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     section = readme.split("<!-- section: pytest -->", 1)[1].split("<!-- /section: pytest -->", 1)[0]
-    blocks = re.findall(r"```python\n(.*?)```", section, flags=re.S)
+    blocks = re.findall(r"```python\n(.*?)```", section, flags=re.DOTALL)
     assert len(blocks) == 1, "the pytest section should hold exactly one python example"
     return str(blocks[0])
 
