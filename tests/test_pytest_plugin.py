@@ -365,26 +365,40 @@ def test_readme_example_passes_as_written(pytester: pytest.Pytester) -> None:
     run(pytester, "--mock-api-fail-on-error-responses").assert_outcomes(passed=1)
 
 
-def test_scenario_by_handle_and_by_marker(pytester: pytest.Pytester) -> None:
-    # MockState.set_scenario and ScenarioError come from the scenarios branch: skipped until it is merged.
+def test_scenario_by_marker_and_by_handle_lasts_one_test(pytester: pytest.Pytester) -> None:
+    # MockState.set_scenario, ScenarioError and the built-in scenarios come from the scenarios branch:
+    # skipped until it is merged.
     pytest.importorskip("mock_api.scenarios")
     consumer(pytester, '''
 from mock_api.scenarios import ScenarioError
 
-def test_use_scenario(mock_api):
-    mock_api.use_scenario("default")
+@pytest.mark.mock_api(scenario="slow_tasks")
+def test_1_marker_scenario(mock_api):
+    assert mock_api.state.scenario_name == "slow_tasks"
+    mock_api.freeze()
+    posted = requests.post(f"{mock_api.url}/api/academic/petitions", json={"petition": NEW},
+                           headers=auth(mock_api), timeout=10)
+    task_url = mock_api.url + posted.headers["Location"]
+    mock_api.advance(29)
+    assert requests.get(task_url, headers=auth(mock_api), timeout=10).json()["status"] == "accepted"
+    mock_api.advance(1)
+    assert requests.get(task_url, headers=auth(mock_api), timeout=10).json()["status"] == "complete"
+
+def test_2_back_to_the_default(mock_api):
     assert mock_api.state.scenario_name == "default"
+
+def test_3_use_scenario(mock_api):
+    url = f"{mock_api.url}/api/petition_types"
+    assert requests.get(url, headers=auth(mock_api), timeout=10).status_code == 200
+    mock_api.use_scenario("unavailable")
+    assert requests.get(url, headers=auth(mock_api), timeout=10).status_code == 503
     with pytest.raises(ScenarioError):
         mock_api.use_scenario("no_such_scenario")
 
-@pytest.mark.mock_api(scenario="default")
-def test_marker_scenario(mock_api):
-    assert mock_api.state.scenario_name == "default"
-
 @pytest.mark.mock_api(scenario="no_such_scenario")
-def test_marker_unknown_scenario(mock_api):
+def test_4_marker_unknown_scenario(mock_api):
     pass
 ''')
     result = run(pytester)
-    result.assert_outcomes(passed=2, errors=1)
-    result.stdout.fnmatch_lines(["*no_such_scenario*"])
+    result.assert_outcomes(passed=3, errors=1)
+    result.stdout.fnmatch_lines(["*ERROR at setup of test_4_marker_unknown_scenario*", "*no_such_scenario*"])
