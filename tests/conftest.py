@@ -14,6 +14,9 @@ from mock_api.fixtures import load_fixtures
 from mock_api.state import MockState
 from support import READ, WRITE, bearer, token_for
 
+# The plugin's tests run small consumer test suites in a temporary directory, as a user would.
+pytest_plugins = ["pytester"]
+
 FROZEN_AT = 1732131053.0  # the seed requester's iat: 2024-11-20T19:30:53Z
 
 
