@@ -31,7 +31,7 @@ def create_app(config: MockConfig | None = None, state: MockState | None = None)
         app.register_blueprint(module.blueprint)
     if config.control_api:
         app.register_blueprint(control.blueprint)
-    contract.install(app)
+    contract.install(app, config.control_api)
     _install_error_handlers(app)
     app.before_request(_begin)
     app.after_request(_finish)

@@ -24,13 +24,15 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--task-seconds", type=float, help="clock seconds a task takes to complete (default 1)")
     parser.add_argument("--threads", type=int, default=8, help="server worker threads (default 8)")
     parser.add_argument("--no-control", action="store_true", help="turn the /_mock control API off")
+    parser.add_argument("--strict", action="store_true",
+                        help="record the consumer's contract violations, listed at GET /_mock/violations")
     return parser
 
 
 def config_from_args(args: argparse.Namespace) -> MockConfig:
     return MockConfig().with_overrides(
         fixtures_dir=args.fixtures, seed=args.seed, students=args.students, task_seconds=args.task_seconds,
-        control_api=False if args.no_control else None)
+        control_api=False if args.no_control else None, strict=True if args.strict else None)
 
 
 def _check(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:

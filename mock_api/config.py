@@ -38,6 +38,8 @@ class MockConfig:
     journal_limit: int = 10000
     frozen_clock_at: float | None = None  # epoch seconds; None: the clock follows real time
     control_api: bool = True
+    strict: bool = False  # record the consumer's contract violations (GET /_mock/violations)
+    min_poll_seconds: float = 1.0  # strict mode: fastest task polling allowed; our choice, the real rate is unknown
 
     def with_overrides(self, **changes: object) -> MockConfig:
         """A copy with the given fields changed; None values are ignored."""

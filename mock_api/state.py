@@ -5,6 +5,8 @@ import threading
 
 from mock_api.clock import Clock
 from mock_api.config import MockConfig
+from mock_api.contract import ViolationLog
+from mock_api.coverage import Coverage
 from mock_api.dataset import Dataset, build_dataset
 from mock_api.fixtures import load_fixtures
 from mock_api.ids import IdSource
@@ -23,13 +25,16 @@ class MockState:
         self.ids = IdSource(self.dataset.seed)
         self.journal = Journal(config.journal_limit)
         self.backend = Backend(self.dataset, self.clock, self.ids, config)
+        self.violations = ViolationLog()  # strict mode's findings; cleared by reset
+        self.coverage = Coverage()  # kept across resets: it describes a whole test session
 
     def reset(self) -> None:
-        """Everything back to start-up: clock mode, id sequence, written data, tasks, journal."""
+        """Everything back to start-up: clock mode, id sequence, written data, tasks, journal, violations."""
         with self.lock:
             self.clock.reset()
             self.ids.reset()
             self.journal.clear()
+            self.violations.clear()
             self.backend = Backend(self.dataset, self.clock, self.ids, self.config)
 
     def task_behaviour(self) -> TaskBehaviour:
