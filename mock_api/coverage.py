@@ -12,6 +12,7 @@ from mock_api.query import PAGING_PARAMETERS, parse_term
 from mock_api.spec import METHODS, documented_statuses, load_spec, operation, required_scopes, resolve
 
 API_PREFIX = "/api/"
+FILTER_REF = "#/components/parameters/filter-"
 UNDOCUMENTED_LIMIT = 100  # distinct undocumented requests kept, so a fuzzer cannot grow the report unbounded
 
 
@@ -22,9 +23,10 @@ def api_operations() -> list[tuple[str, str]]:
 
 
 def filter_names(template: str, method: str) -> list[str]:
+    """The record attributes a collection documents as filters (its filter-* parameters)."""
     op = operation(template, method) or {}
-    names = [resolve(p)["name"] for p in op.get("parameters", []) if resolve(p)["in"] == "query"]
-    return [n for n in names if n not in PAGING_PARAMETERS]
+    return [resolve(p)["name"] for p in op.get("parameters", [])
+            if str(p.get("$ref", "")).startswith(FILTER_REF)]
 
 
 class Coverage:
