@@ -15,7 +15,8 @@ EXIT_USAGE = 2
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m mock_api",
-        description="Local emulator of the Dartmouth API's academic petitions slice, for integration tests.")
+        description="Local emulator of the Dartmouth API's academic petitions slice, for integration tests.",
+        epilog="Subcommand: `python -m mock_api verify --help` checks a deployment against openapi.yaml.")
     parser.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1: this machine only)")
     parser.add_argument("--port", type=int, default=8000, help="port to bind; 0 picks a free one (default 8000)")
     parser.add_argument("--fixtures", type=Path, help="directory of fixture YAML files (default: the shipped ones)")
@@ -47,6 +48,11 @@ def _check(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["verify"]:
+        from mock_api.verify import main as verify
+
+        return verify(argv[1:])
     parser = build_parser()
     args = parser.parse_args(argv)
     _check(parser, args)
