@@ -208,7 +208,8 @@ def check_response(method: str, path: str, status: int, headers: Mapping[str, st
         documented = "undocumented path" if template is None else (
             "undocumented method" if operation(template, method) is None else "undocumented status")
         return [Problem("status", f"{status} for {method} {path}: {documented}")]
-    return [*_check_headers(location, headers), *_check_body(location, headers.get("Content-Type", ""), body)]
+    content_type = next((v for k, v in headers.items() if k.lower() == "content-type"), "")
+    return [*_check_headers(location, headers), *_check_body(location, content_type, body)]
 
 
 def check_request_body(template: str, method: str, body: Any) -> list[Problem]:

@@ -24,7 +24,7 @@ def test_nothing_called_means_every_error_path_is_missing(client: FlaskClient) -
     report = _coverage(client)
     assert report["requests"] == 0 and report["scenarios"] == [] and report["undocumented"] == []
     assert [(o["method"], o["path"]) for o in report["operations"]] == api_operations()
-    assert len(report["operations"]) == 9
+    assert len(report["operations"]) == 8
     assert "GET /api/academic/petitions/{id} 404" in report["not_exercised"]
     assert "POST /api/academic/petitions 403" in report["not_exercised"]
     assert all(int(item.rsplit(" ", 1)[1]) >= 400 for item in report["not_exercised"])
@@ -73,7 +73,7 @@ def test_summary_lists_the_error_paths_never_exercised(client: FlaskClient) -> N
     auth = bearer(token_for(client, "dev-readonly", (READ,)))
     client.get("/api/academic/petitions?netid=f0027k4&pagesize=2", headers=auth)
     lines = format_coverage_summary(_coverage(client)).splitlines()
-    assert lines[0] == "mock_api coverage: 2 of 9 operations called, 2 of 33 documented responses seen, 2 requests"
+    assert lines[0] == "mock_api coverage: 2 of 8 operations called, 2 of 32 documented responses seen, 2 requests"
     assert lines[1] == "  filters on GET /api/academic/petitions: netid; operators: eq; paging: pagesize"
     assert lines[2] == f"  scopes granted: {READ}; refused (403 seen): none"
     assert lines[3] == "  scenarios: default"
