@@ -2,9 +2,11 @@
 from __future__ import annotations
 
 import json
+import sys
 import threading
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from werkzeug.datastructures import MultiDict
@@ -173,3 +175,26 @@ def format_violations(violations: Sequence[Mapping[str, Any]]) -> str:
         repeat = f" (x{item['count']})" if item.get("count", 1) > 1 else ""
         lines.append(f"  {number}. [{item['kind']}] {item['method']} {item['path']}{repeat}: {item['message']}")
     return "\n".join(lines)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """`python -m mock_api.contract VIOLATIONS.json`: print them readably; exit 1 if there is any (CI)."""
+    args = list(sys.argv[1:] if argv is None else argv)
+    if len(args) != 1:
+        print("usage: python -m mock_api.contract VIOLATIONS.json (saved from GET /_mock/violations)",
+              file=sys.stderr)
+        return 2
+    try:
+        violations = json.loads(Path(args[0]).read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        print(f"mock_api.contract: error: cannot read violations from {args[0]}: {exc}", file=sys.stderr)
+        return 2
+    if not isinstance(violations, list):
+        print(f"mock_api.contract: error: {args[0]} is not a JSON list of violations", file=sys.stderr)
+        return 2
+    print(format_violations(violations) or "mock_api strict mode: no contract violation")
+    return 1 if violations else 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -163,3 +163,20 @@ def test_cli_flag_turns_strict_mode_on() -> None:
 
     assert config_from_args(build_parser().parse_args(["--strict"])).strict is True
     assert config_from_args(build_parser().parse_args([])).strict is False
+
+
+def test_contract_main_prints_violations_and_exits_for_ci(tmp_path: Any, capsys: pytest.CaptureFixture[str]) -> None:
+    from mock_api.contract import main
+
+    saved = tmp_path / "violations.json"
+    saved.write_text("[]")
+    assert main([str(saved)]) == 0
+    assert capsys.readouterr().out == "mock_api strict mode: no contract violation\n"
+    saved.write_text('[{"kind": "poll_rate", "method": "GET", "path": "/api/tasks/x", "message": "too fast", '
+                     '"count": 3, "first_seq": 2}]')
+    assert main([str(saved)]) == 1
+    assert capsys.readouterr().out.splitlines()[1] == "  1. [poll_rate] GET /api/tasks/x (x3): too fast"
+    assert main([str(tmp_path / "missing.json")]) == 2
+    saved.write_text("{}")
+    assert main([str(saved)]) == 2
+    assert main([]) == 2
