@@ -28,7 +28,7 @@ def test_api_conforms_to_openapi(case: schemathesis.Case) -> None:
     secret = "dev-readwrite" if case.path == "/api/jwt" else f"Bearer {TOKEN}"
     # negative_data_rejection is off on purpose: the real API accepts what the schema calls invalid.
     # Unknown query parameters are silently dropped (portal intro), a bad POST body gets 202 and fails in
-    # the task (seed 000); unusable paging values fall back to the defaults (our choice, fidelity.md).
+    # the task (seed 000); unusable paging values fall back to the defaults (our choice, query.parse_page).
     # positive_data_acceptance is off too: a well-formed continuation_key that names no found set is a
     # documented 400, which that check counts as refusing valid input.
     response = case.call_and_validate(headers={"Authorization": secret},
