@@ -59,9 +59,11 @@ def _validator(pointer: str) -> Any:
 
 @functools.lru_cache(maxsize=1)
 def _templates() -> list[tuple[re.Pattern[str], str]]:
-    """Path templates as regexes, literal ones first so /api/jwt never matches a {param}."""
+    """Path templates as regexes, literal ones first so /api/jwt never matches a {param}. A trailing
+    parameter may hold slashes, as the petitions route's path converter lets it."""
     paths = sorted(load_spec()["paths"], key=lambda t: ("{" in t, t))
-    return [(re.compile("^" + re.sub(r"\\\{[^/]+?\\\}", "[^/]+", re.escape(t)) + "$"), t) for t in paths]
+    regexes = [re.sub(r"\\\{[^/]+?\\\}$", ".+", re.escape(t)) for t in paths]
+    return [(re.compile("^" + re.sub(r"\\\{[^/]+?\\\}", "[^/]+", r) + "$"), t) for r, t in zip(regexes, paths)]
 
 
 def match_path(path: str) -> str | None:

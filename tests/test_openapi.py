@@ -160,3 +160,21 @@ def test_every_operation_of_the_mock_conforms_on_its_paths(client: FlaskClient) 
     ]:
         seen.add(client.open(path, method=method, **kwargs).status_code)
     assert seen == {200, 202, 400, 401, 403, 404, 405, 413, 415}
+
+
+def test_the_validating_client_fails_a_test_on_a_drifted_response(state: MockState) -> None:
+    from mock_api.app import create_app
+    from support import validating
+
+    drifted = create_app(state=state)
+
+    @drifted.after_request
+    def rename(response: Any) -> Any:
+        if response.status_code == 404:
+            response.status_code = 410
+        return response
+
+    with validating(drifted).test_client() as test_client, pytest.raises(AssertionError) as failed:
+        test_client.get("/api/academic/petitions/none", headers=bearer(token_for(test_client, "dev-readonly", (READ,))))
+    assert str(failed.value).startswith("GET /api/academic/petitions/none -> 410 breaks openapi.yaml:\n"
+                                        "  status: 410 for GET /api/academic/petitions/none: undocumented status")

@@ -61,6 +61,8 @@ def test_a_dropped_filter_is_a_violation_not_an_error(strict: FlaskClient) -> No
                    "petition_code, petition_name, origin_code, origin_name, school, decision, grade_term, "
                    "effective_date, cache_date",
         "count": 1, "first_seq": 2}]
+    journal = strict.get("/_mock/requests").get_json()
+    assert [e["query"] for e in journal if e["seq"] == 2] == [{"netd": ["f0027k4"], "pagesize": ["3"]}]
 
 
 def test_petition_types_and_student_collections_check_their_own_attributes(strict: FlaskClient) -> None:

@@ -8,7 +8,7 @@ from typing import Any
 from flask import Blueprint, Flask, Response, request
 from werkzeug.exceptions import RequestEntityTooLarge
 
-from mock_api.contract import Exchange, find_violations
+from mock_api.contract import JWT_PATH, Exchange, find_violations
 from mock_api.spec import load_spec, match_path
 from mock_api.state import MockState
 from mock_api.views.common import json_response, mock_state
@@ -41,7 +41,10 @@ def reset_coverage() -> Response:
     return json_response(state.coverage.report())
 
 
-def _reply(response: Response) -> Any:
+def _reply(template: str | None, response: Response) -> Any:
+    """The body as JSON where the bookkeeping reads it (granted or missing scopes); not every collection."""
+    if template != JWT_PATH and response.status_code != 403:
+        return None
     if response.mimetype != "application/json" or response.is_streamed:
         return None
     try:
@@ -63,7 +66,7 @@ def _observe(state: MockState, response: Response) -> None:
     if request.path == "/openapi.json":
         return
     template = match_path(request.path)
-    reply = _reply(response)
+    reply = _reply(template, response)
     scenario = str(getattr(state, "scenario_name", None) or "default")
     state.coverage.record(request.method, request.path, template, response.status_code, request.args, reply,
                           scenario)
