@@ -5,7 +5,7 @@ import json
 import logging
 from typing import Any
 
-from flask import Blueprint, Flask, Response, request
+from flask import Blueprint, Flask, Response, g, request
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from mock_api.contract import JWT_PATH, Exchange, find_violations
@@ -67,7 +67,8 @@ def _observe(state: MockState, response: Response) -> None:
         return
     template = match_path(request.path)
     reply = _reply(template, response)
-    scenario = str(getattr(state, "scenario_name", None) or "default")
+    # The scenario in force for this request: X-Mock-Scenario's, else the active one (scenarios branch).
+    scenario = str(g.get("scenario_name") or getattr(state, "scenario_name", None) or "default")
     state.coverage.record(request.method, request.path, template, response.status_code, request.args, reply,
                           scenario)
     if not state.config.strict or template is None:
