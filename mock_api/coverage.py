@@ -1,6 +1,7 @@
 """Coverage of the contract by a consumer's requests: operations, statuses, filters, scopes, scenarios."""
 from __future__ import annotations
 
+import functools
 import threading
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
@@ -22,11 +23,17 @@ def api_operations() -> list[tuple[str, str]]:
             if template.startswith(API_PREFIX) for method in item if method in METHODS]
 
 
-def filter_names(template: str, method: str) -> list[str]:
+@functools.lru_cache(maxsize=64)
+def filter_names(template: str, method: str) -> tuple[str, ...]:
     """The record attributes a collection documents as filters (its filter-* parameters)."""
     op = operation(template, method) or {}
-    return [resolve(p)["name"] for p in op.get("parameters", [])
-            if str(p.get("$ref", "")).startswith(FILTER_REF)]
+    return tuple(resolve(p)["name"] for p in op.get("parameters", [])
+                 if str(p.get("$ref", "")).startswith(FILTER_REF))
+
+
+@functools.lru_cache(maxsize=64)
+def _scopes_of(template: str, method: str) -> tuple[str, ...]:
+    return tuple(required_scopes(operation(template, method) or {}))
 
 
 class Coverage:
@@ -61,10 +68,10 @@ class Coverage:
                 return
             self._statuses[(method, template, status)] += 1
             self._record_query(method, template, args)
-            self._record_scopes(op, template, status, args, reply)
+            self._record_scopes(method, template, status, args, reply)
 
     def _record_query(self, method: str, template: str, args: MultiDict[str, str]) -> None:
-        names = set(filter_names(template, method))
+        names = filter_names(template, method)
         if not names:
             return
         key = f"{method} {template}"
@@ -75,7 +82,7 @@ class Coverage:
             elif name in PAGING_PARAMETERS:
                 self._paging.setdefault(key, set()).add(name)
 
-    def _record_scopes(self, op: Mapping[str, Any], template: str, status: int, args: MultiDict[str, str],
+    def _record_scopes(self, method: str, template: str, status: int, args: MultiDict[str, str],
                        reply: Any) -> None:
         if template == "/api/jwt":
             self._scopes["requested"].update(args.get("scope", "").split())
@@ -84,7 +91,7 @@ class Coverage:
         elif status == 403 and isinstance(reply, dict):
             self._scopes["refused"].update(str(s) for s in reply.get("missing_scopes", []))
         elif status != 401:
-            self._scopes["allowed"].update(required_scopes(op))
+            self._scopes["allowed"].update(_scopes_of(template, method))
 
     def report(self) -> dict[str, Any]:
         """What was exercised, and the documented responses (error paths above all) that never were."""

@@ -11,7 +11,7 @@ from typing import Any
 import yaml
 from jsonschema import Draft202012Validator, ValidationError, validators
 from jsonschema.exceptions import best_match
-from referencing import Registry, Resource
+from referencing import Registry
 from referencing.jsonschema import DRAFT202012
 
 from mock_api.config import PACKAGE_DIR
@@ -45,7 +45,7 @@ def load_spec() -> dict[str, Any]:
 
 @functools.lru_cache(maxsize=1)
 def _registry() -> Registry:
-    return Registry().with_resource(SPEC_URI, Resource(contents=load_spec(), specification=DRAFT202012))
+    return Registry().with_resource(SPEC_URI, DRAFT202012.create_resource(load_spec()))
 
 
 def _pointer(*parts: str) -> str:
