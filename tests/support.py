@@ -33,8 +33,8 @@ class ValidatingClient(FlaskClient):
         # Under a scenario other than default, injected errors are expected (see openapi.yaml info).
         faults = bool(request.headers.get("X-Mock-Scenario")) or \
             getattr(state, "scenario_name", "default") != "default"
-        problems = check_response(request.method, request.path, response.status_code, response.headers,
-                                  response.get_data(), faults_allowed=faults)
+        problems = check_response(request.method, request.path, response.status_code,
+                                  dict(response.headers.items()), response.get_data(), faults_allowed=faults)
         assert not problems, (f"{request.method} {request.path} -> {response.status_code} breaks openapi.yaml:\n"
                               + "\n".join(f"  {p}" for p in problems))
         return response

@@ -135,7 +135,7 @@ def test_every_operation_of_the_mock_conforms_on_its_paths(client: FlaskClient) 
     """One walk over every endpoint's success and error responses; ValidatingClient checks each."""
     auth = bearer(token_for(client))
     seen = set()
-    for method, path, kwargs in [
+    calls: list[tuple[str, str, dict[str, Any]]] = [
         ("GET", "/api/jwt", {}), ("POST", "/api/jwt", {"headers": {"Authorization": "nope"}}),
         ("GET", "/api/academic/petitions/?netid=f0027k4", {"headers": auth}),
         ("GET", "/api/academic/petitions?continuation_key=zz", {"headers": auth}),
@@ -158,7 +158,8 @@ def test_every_operation_of_the_mock_conforms_on_its_paths(client: FlaskClient) 
         ("POST", "/_mock/clock/advance", {"json": {"seconds": 2}}), ("POST", "/_mock/clock/advance", {"json": {}}),
         ("POST", "/_mock/clock/unfreeze", {}), ("GET", "/_mock/requests", {}), ("GET", "/_mock/tasks", {}),
         ("POST", "/_mock/reset", {}),
-    ]:
+    ]
+    for method, path, kwargs in calls:
         seen.add(client.open(path, method=method, **kwargs).status_code)
     assert seen == {200, 202, 400, 401, 403, 404, 405, 413, 415}
 
