@@ -79,3 +79,31 @@ def test_summary_lists_the_error_paths_never_exercised(client: FlaskClient) -> N
     assert lines[3] == "  scenarios: default"
     assert lines[4].startswith("  error paths never exercised (")
     assert "    GET /api/academic/petitions 403" in lines and "    GET /api/tasks/{id} 404" in lines
+
+
+def test_the_scenario_of_each_request_is_taken_from_the_request(state: MockState) -> None:
+    from flask import g, request
+
+    from mock_api.app import create_app
+
+    app = create_app(state=state)
+
+    @app.before_request
+    def pick() -> None:  # what the scenarios branch's hook does for X-Mock-Scenario
+        g.scenario_name = request.headers.get("X-Mock-Scenario", "default")
+
+    with app.test_client() as test_client:
+        test_client.get("/api/jwt")
+        test_client.get("/api/jwt", headers={"X-Mock-Scenario": "flaky"})
+    assert state.coverage.report()["scenarios"] == ["default", "flaky"]
+
+
+def test_a_fault_in_the_bookkeeping_never_changes_the_answer(client: FlaskClient, state: MockState,
+                                                             monkeypatch: Any, caplog: Any) -> None:
+    def broken(*args: Any, **kwargs: Any) -> None:
+        raise RuntimeError("bookkeeping bug")
+
+    monkeypatch.setattr(state.coverage, "record", broken)
+    got = client.get("/api/academic/petitions", headers=bearer(token_for(client, "dev-readonly", (READ,))))
+    assert got.status_code == 200 and len(got.get_json()) == 100
+    assert "contract observer failed on GET /api/academic/petitions" in caplog.text
