@@ -14,7 +14,7 @@ from mock_api.config import MockConfig
 from mock_api.faults import DROPPING, FAULT_KEY, FaultMiddleware
 from mock_api.journal import MAX_BODY_CHARS, mask_header
 from mock_api.state import MockState
-from mock_api.views import auth, control, petitions, scenario, tasks
+from mock_api.views import auth, contract, control, petitions, scenario, tasks
 from mock_api.views.common import json_response, mock_state
 
 log = logging.getLogger("mock_api")
@@ -32,6 +32,7 @@ def create_app(config: MockConfig | None = None, state: MockState | None = None)
         app.register_blueprint(module.blueprint)
     if config.control_api:
         app.register_blueprint(control.blueprint)
+    contract.install(app, config.control_api)
     _install_error_handlers(app)
     app.before_request(_begin)
     app.before_request(scenario.apply_scenario)  # after _begin: its answers get a request id too

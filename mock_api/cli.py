@@ -16,7 +16,8 @@ EXIT_USAGE = 2
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m mock_api",
-        description="Local emulator of the Dartmouth API's academic petitions slice, for integration tests.")
+        description="Local emulator of the Dartmouth API's academic petitions slice, for integration tests.",
+        epilog="Subcommand: `python -m mock_api verify --help` checks a deployment against openapi.yaml.")
     parser.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1: this machine only)")
     parser.add_argument("--port", type=int, default=8000, help="port to bind; 0 picks a free one (default 8000)")
     parser.add_argument("--fixtures", type=Path, help="directory of fixture YAML files (default: the shipped ones)")
@@ -29,13 +30,16 @@ def build_parser() -> argparse.ArgumentParser:
                         help="built-in scenario name or path of a scenario .yaml file (default: default)")
     parser.add_argument("--list-scenarios", action="store_true",
                         help="print the built-in scenarios with their descriptions and exit")
+    parser.add_argument("--strict", action="store_true",
+                        help="record the consumer's contract violations, listed at GET /_mock/violations")
     return parser
 
 
 def config_from_args(args: argparse.Namespace) -> MockConfig:
     return MockConfig().with_overrides(
         fixtures_dir=args.fixtures, seed=args.seed, students=args.students, task_seconds=args.task_seconds,
-        control_api=False if args.no_control else None, scenario=args.scenario)
+        control_api=False if args.no_control else None, scenario=args.scenario,
+        strict=True if args.strict else None)
 
 
 def _check(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
@@ -63,6 +67,11 @@ def list_scenarios(config: MockConfig) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["verify"]:
+        from mock_api.verify import main as verify
+
+        return verify(argv[1:])
     parser = build_parser()
     args = parser.parse_args(argv)
     _check(parser, args)

@@ -49,6 +49,8 @@ class MockConfig:
     control_api: bool = True
     scenario: str = "default"  # a built-in scenario's name or the path of a scenario file
     scenarios_dir: Path = field(default_factory=default_scenarios_dir)
+    strict: bool = False  # record the consumer's contract violations (GET /_mock/violations)
+    min_poll_seconds: float = 1.0  # strict mode: fastest task polling allowed; our choice, the real rate is unknown
 
     def with_overrides(self, **changes: Any) -> MockConfig:
         """A copy with the given fields changed; None values are ignored."""

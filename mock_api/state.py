@@ -9,6 +9,8 @@ from typing import Any
 
 from mock_api.clock import Clock
 from mock_api.config import MockConfig
+from mock_api.contract import ViolationLog
+from mock_api.coverage import Coverage
 from mock_api.dataset import Dataset, build_dataset
 from mock_api.fixtures import load_fixtures
 from mock_api.ids import IdSource
@@ -34,6 +36,8 @@ class MockState:
         self.sleep: Callable[[float], None] = time.sleep  # the latency effect's; tests may replace it
         self.journal = Journal(config.journal_limit)
         self.backend = Backend(self.dataset, self.clock, self.ids, config)
+        self.violations = ViolationLog()  # strict mode's findings; cleared by reset
+        self.coverage = Coverage()  # kept across resets: it describes a whole test session
 
     @property
     def scenario_name(self) -> str:
@@ -46,7 +50,7 @@ class MockState:
             self.scenario = scenario
 
     def reset(self) -> None:
-        """Back to start-up: clock mode, ids, dice, scenario (user files forgotten), data, tasks, journal."""
+        """Back to start-up: clock mode, ids, dice, scenario (user files forgotten), data, tasks, journal, violations."""
         with self.lock:
             self.clock.reset()
             self.ids.reset()
@@ -54,6 +58,7 @@ class MockState:
             self.scenario = self.startup_scenario
             self.scenarios.forget_files(keep=self.startup_scenario)
             self.journal.clear()
+            self.violations.clear()
             self.backend = Backend(self.dataset, self.clock, self.ids, self.config)
 
     def task_behaviour(self, **overrides: Any) -> TaskBehaviour:
