@@ -11,9 +11,10 @@ from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 from mock_api import errors
 from mock_api.clock import iso_micro
 from mock_api.config import MockConfig
+from mock_api.faults import DROPPING, FAULT_KEY, FaultMiddleware
 from mock_api.journal import MAX_BODY_CHARS, mask_header
 from mock_api.state import MockState
-from mock_api.views import auth, control, petitions, tasks
+from mock_api.views import auth, contract, control, petitions, scenario, tasks
 from mock_api.views.common import json_response, mock_state
 
 log = logging.getLogger("mock_api")
@@ -31,9 +32,13 @@ def create_app(config: MockConfig | None = None, state: MockState | None = None)
         app.register_blueprint(module.blueprint)
     if config.control_api:
         app.register_blueprint(control.blueprint)
+    contract.install(app, config.control_api)
     _install_error_handlers(app)
     app.before_request(_begin)
+    app.before_request(scenario.apply_scenario)  # after _begin: its answers get a request id too
     app.after_request(_finish)
+    # Outermost, so that a fault breaks the connection after Flask has answered.
+    app.wsgi_app = FaultMiddleware(app.wsgi_app)  # type: ignore[method-assign]
     return app
 
 
@@ -84,11 +89,13 @@ def _finish(response: Response) -> Response:
     state = mock_state()
     response.headers["X-Request-ID"] = g.get("request_id") or state.ids.request_id()
     if not request.path.startswith(control.PREFIX):
+        fault = request.environ.get(FAULT_KEY)
         state.journal.record({
             "time": iso_micro(state.clock.now()) + "Z", "method": request.method, "path": request.path,
             "query": {k: request.args.getlist(k) for k in request.args.keys()},
             "headers": {k: mask_header(k, v) for k, v in request.headers.items()},
-            "body": _request_body(), "status": response.status_code,
+            "body": _request_body(), "status": None if fault in DROPPING else response.status_code,
+            "scenario": g.get("scenario_name"), "fault": fault,
             "duration_ms": round((time.perf_counter() - g.get("started", time.perf_counter())) * 1000, 3),
         })
     return response

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Any
 
 # A local development key, committed on purpose: it signs tokens that only this emulator accepts.
 # It is not a secret and must never be used for anything real.
@@ -19,6 +20,14 @@ def default_fixtures_dir() -> Path:
     return PACKAGE_DIR / "_data" / "fixtures"
 
 
+def default_scenarios_dir() -> Path:
+    """The built-in scenarios: top-level scenarios/ (source checkout) or the package (wheel install)."""
+    source_tree = PACKAGE_DIR.parent / "scenarios"
+    if (source_tree / "default.yaml").is_file():
+        return source_tree
+    return PACKAGE_DIR / "_data" / "scenarios"
+
+
 @dataclass(frozen=True)
 class MockConfig:
     """Everything that decides how an instance behaves; immutable once the app is built."""
@@ -31,14 +40,18 @@ class MockConfig:
     task_seconds: float = 1.0  # the seed's sample task took 1.3 s
     cache_refresh_seconds: int = 3600  # portal: cache refresh interval 1 hour
     found_set_seconds: int = 12 * 3600  # portal: found sets are cached 12 hours
-    found_set_limit: int = 256  # found sets kept at once, oldest dropped first
+    found_set_limit: int = 64  # found sets kept at once, oldest dropped first (each may hold every record)
     default_pagesize: int = 100
     max_pagesize: int = 1000
     max_body_bytes: int = 1024 * 1024
     journal_limit: int = 10000
     frozen_clock_at: float | None = None  # epoch seconds; None: the clock follows real time
     control_api: bool = True
+    scenario: str = "default"  # a built-in scenario's name or the path of a scenario file
+    scenarios_dir: Path = field(default_factory=default_scenarios_dir)
+    strict: bool = False  # record the consumer's contract violations (GET /_mock/violations)
+    min_poll_seconds: float = 1.0  # strict mode: fastest task polling allowed; our choice, the real rate is unknown
 
-    def with_overrides(self, **changes: object) -> MockConfig:
+    def with_overrides(self, **changes: Any) -> MockConfig:
         """A copy with the given fields changed; None values are ignored."""
         return replace(self, **{k: v for k, v in changes.items() if v is not None})

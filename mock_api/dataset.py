@@ -38,7 +38,7 @@ def _petition_entries(students: dict[str, Student], rows: tuple[EventRow, ...], 
         record = build_record(students[row.netid].pidm, row, fixtures.event_codes, fixtures.origin_codes)
         if record["id"] in seen:
             if i < fixture_rows:
-                raise FixtureError("petitions.yaml", f"petitions[{i}]", f"duplicate petition id {record['id']!r}")
+                raise FixtureError(fixtures.source / "petitions.yaml", f"petitions[{i}]", f"duplicate petition id {record['id']!r}")
             continue  # a generated duplicate is simply not generated
         seen.add(record["id"])
         entries.append(StoredPetition(record, str(ids.object_id(SNAPSHOT_EPOCH)), visible_from=0.0))

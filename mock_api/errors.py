@@ -19,6 +19,12 @@ BAD_CLOCK_ADVANCE = "body must be {\"seconds\": N} with N a number >= 0"
 CLOCK_PAST_LIMIT = "the clock cannot be advanced past 9000-01-01T00:00:00Z"
 INTERNAL_ERROR = "Internal Server Error"
 
+# Scenario control (mock_api's own API, not the real one).
+SCENARIO_HEADER_UNKNOWN = "X-Mock-Scenario: {problem}"
+SCENARIO_HEADER_PATH = "expected a scenario name, not a path: {value!r}"
+SCENARIO_BODY = 'body must be {"name": NAME} with NAME a scenario name or the path of a .yaml file'
+SCENARIO_PUT_PATH = "a scenario path must end in .yaml or .yml"
+
 # Task messages, with the trailing spaces the seed's samples have.
 TASK_SUCCESS_MESSAGE = "Petition created successfully. mongo id {mongo_id} "
 TASK_FAILURE_MESSAGE = "Petition did not update successfully. "

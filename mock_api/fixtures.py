@@ -65,6 +65,7 @@ class FixtureSet:
     students: tuple[Student, ...]
     events: tuple[EventRow, ...]
     generate: GenerateSpec
+    source: Path  # the directory read, so later errors can name the file
 
 
 class _Reader:
@@ -198,4 +199,4 @@ def load_fixtures(directory: Path | str) -> FixtureSet:
     students = _students(_Reader(folder / "students.yaml"))
     events = _events(_Reader(folder / "petitions.yaml"), {s.netid for s in students}, event_codes, origins)
     return FixtureSet(_accounts(keys), event_codes, origins, schools, students, events,
-                      _generate_spec(_Reader(folder / "generate.yaml")))
+                      _generate_spec(_Reader(folder / "generate.yaml")), folder)

@@ -139,7 +139,10 @@ class Backend:
 
     def settle(self, now: float) -> None:
         """Run the worker for every task due by now, in due order, each exactly once."""
-        if not self._heap or self._heap[0][0] > now:
+        try:
+            if self._heap[0][0] > now:  # lock-free fast path; another thread may empty the heap meanwhile
+                return
+        except IndexError:
             return
         with self.lock:
             while self._heap and self._heap[0][0] <= now:
@@ -162,18 +165,41 @@ class Backend:
         self.done_tasks.insert_one({"_id": ObjectId(pending.task_id), **task})
 
     def _insert_petition(self, payload: dict[str, Any], pending: _Pending) -> str:
-        row = row_from_payload(payload, iso_z(pending.due))
-        object_id = self.ids.object_id(pending.due)
-        mongo_id = str(object_id)
-        self.shrevnt.insert_one({"_id": object_id, **row.__dict__, "user_netid": payload["user_netid"]})
-        student = self.student(row.netid)
-        assert student is not None  # validated by the task
         visible_from = pending.due
         if pending.behaviour.stale_cache:
             visible_from = self.cache_refreshed_at(pending.due) + self.config.cache_refresh_seconds
+        return self._store_petition(payload, iso_z(pending.due), pending.due, visible_from).mongo_id
+
+    def _store_petition(self, payload: dict[str, Any], effective_date: str, epoch: float,
+                        visible_from: float) -> StoredPetition:
+        """Write a checked payload as the worker does: the SHREVNT row, then the read-side record."""
+        row = row_from_payload(payload, effective_date)
+        object_id = self.ids.object_id(epoch)
+        self.shrevnt.insert_one({"_id": object_id, **row.__dict__, "user_netid": payload["user_netid"]})
+        student = self.student(row.netid)
+        assert student is not None  # validated by the caller
         record = build_record(student.pidm, row, self.dataset.event_codes, self.dataset.origin_codes)
-        self.created.add(StoredPetition(record, mongo_id, visible_from))
-        return mongo_id
+        entry = StoredPetition(record, str(object_id), visible_from)
+        self.created.add(entry)
+        return entry
+
+    # -- data added by a test (pytest fixture); a reset rebuilds the backend without it -----------
+    def add_student(self, student: Student) -> None:
+        with self.lock:
+            if self.student(student.netid) is not None:
+                raise ValueError(f"student {student.netid!r} exists already")
+            self.extra_students[student.netid] = student
+
+    def add_petition(self, payload: dict[str, Any], effective_date: str | None = None) -> dict[str, Any]:
+        """A petition readable at once, as if Banner held it at start-up; checked as a POSTed one."""
+        now = self.clock.now()
+        with self.lock:
+            reason = task_failure_reason(payload, self)
+            if reason is not None:
+                raise ValueError(reason)
+            # visible_from 0: like the snapshot's rows, its cache_date is the last hourly refresh.
+            entry = self._store_petition(payload, effective_date or iso_z(now), now, visible_from=0.0)
+        return self.render(entry, now)
 
     def contains_petition_id(self, petition_id: str) -> bool:
         with self.lock:

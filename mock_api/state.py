@@ -2,14 +2,21 @@
 from __future__ import annotations
 
 import threading
+import time
+from collections.abc import Callable
+from dataclasses import replace
+from typing import Any
 
 from mock_api.clock import Clock
 from mock_api.config import MockConfig
+from mock_api.contract import ViolationLog
+from mock_api.coverage import Coverage
 from mock_api.dataset import Dataset, build_dataset
 from mock_api.fixtures import load_fixtures
 from mock_api.ids import IdSource
 from mock_api.journal import Journal
 from mock_api.models import Backend, TaskBehaviour
+from mock_api.scenarios import Dice, Scenario, ScenarioCatalog
 
 
 class MockState:
@@ -18,19 +25,42 @@ class MockState:
     def __init__(self, config: MockConfig, dataset: Dataset | None = None) -> None:
         self.config = config
         self.lock = threading.RLock()
+        # The scenario first: a wrong name or file fails before the slower dataset build.
+        self.scenarios = ScenarioCatalog(config.scenarios_dir)
+        self.startup_scenario = self.scenarios.get(config.scenario)
+        self.scenario: Scenario = self.startup_scenario
         self.clock = Clock(config.frozen_clock_at)
         self.dataset = dataset or build_dataset(load_fixtures(config.fixtures_dir), config.seed, config.students)
         self.ids = IdSource(self.dataset.seed)
+        self.dice = Dice(self.dataset.seed)  # the one random source of scenario rules
+        self.sleep: Callable[[float], None] = time.sleep  # the latency effect's; tests may replace it
         self.journal = Journal(config.journal_limit)
         self.backend = Backend(self.dataset, self.clock, self.ids, config)
+        self.violations = ViolationLog()  # strict mode's findings; cleared by reset
+        self.coverage = Coverage()  # kept across resets: it describes a whole test session
+
+    @property
+    def scenario_name(self) -> str:
+        return self.scenario.name
+
+    def set_scenario(self, name_or_path: str) -> None:
+        """Switch the active scenario; raises ScenarioError for an unknown name or a wrong file."""
+        scenario = self.scenarios.get(name_or_path)
+        with self.lock:
+            self.scenario = scenario
 
     def reset(self) -> None:
-        """Everything back to start-up: clock mode, id sequence, written data, tasks, journal."""
+        """Back to start-up: clock mode, ids, dice, scenario (user files forgotten), data, tasks, journal, violations."""
         with self.lock:
             self.clock.reset()
             self.ids.reset()
+            self.dice.reset()
+            self.scenario = self.startup_scenario
+            self.scenarios.forget_files(keep=self.startup_scenario)
             self.journal.clear()
+            self.violations.clear()
             self.backend = Backend(self.dataset, self.clock, self.ids, self.config)
 
-    def task_behaviour(self) -> TaskBehaviour:
-        return TaskBehaviour(seconds=self.config.task_seconds)
+    def task_behaviour(self, **overrides: Any) -> TaskBehaviour:
+        """How a task queued now runs: the configured duration, changed by the scenario's task effect."""
+        return replace(TaskBehaviour(seconds=self.config.task_seconds), **overrides)

@@ -12,7 +12,10 @@ from mock_api.config import MockConfig
 from mock_api.dataset import Dataset, build_dataset
 from mock_api.fixtures import load_fixtures
 from mock_api.state import MockState
-from support import READ, WRITE, bearer, token_for
+from support import READ, WRITE, bearer, token_for, validating
+
+# The plugin's tests run small consumer test suites in a temporary directory, as a user would.
+pytest_plugins = ["pytester"]
 
 FROZEN_AT = 1732131053.0  # the seed requester's iat: 2024-11-20T19:30:53Z
 
@@ -30,7 +33,8 @@ def state(dataset: Dataset) -> MockState:
 
 @pytest.fixture
 def app(state: MockState) -> Flask:
-    return create_app(state=state)
+    """Its test clients check every response against openapi.yaml (support.ValidatingClient)."""
+    return validating(create_app(state=state))
 
 
 @pytest.fixture

@@ -12,10 +12,38 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from flask.testing import FlaskClient
+from werkzeug.test import TestResponse
+
+from mock_api.spec import check_response
+
 READ = "api:academic:petitions:read"
 WRITE = "api:academic:petitions:write"
 ROOT = Path(__file__).resolve().parent.parent
 READY_PREFIX = "mock_api listening on "
+
+
+class ValidatingClient(FlaskClient):
+    """A test client that checks every response against openapi.yaml, so every test checks the contract."""
+
+    def open(self, *args: Any, **kwargs: Any) -> TestResponse:
+        response = super().open(*args, **kwargs)
+        request = response.request
+        state = self.application.extensions["mock_api"]
+        # Under a scenario other than default, injected errors are expected (see openapi.yaml info).
+        faults = bool(request.headers.get("X-Mock-Scenario")) or \
+            getattr(state, "scenario_name", "default") != "default"
+        problems = check_response(request.method, request.path, response.status_code,
+                                  dict(response.headers.items()), response.get_data(), faults_allowed=faults)
+        assert not problems, (f"{request.method} {request.path} -> {response.status_code} breaks openapi.yaml:\n"
+                              + "\n".join(f"  {p}" for p in problems))
+        return response
+
+
+def validating(app: Any) -> Any:
+    """The app, its test clients now ValidatingClient."""
+    app.test_client_class = ValidatingClient
+    return app
 
 
 def token_for(client: Any, key: str = "dev-readwrite", scopes: Sequence[str] = (READ, WRITE)) -> str:

@@ -23,7 +23,7 @@ def mock_state() -> MockState:
 
 
 def json_response(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
-    response = current_app.json.response(body)
+    response = cast(Response, current_app.json.response(body))
     response.status_code = status
     response.headers.update(headers or {})
     return response

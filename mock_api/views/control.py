@@ -1,4 +1,4 @@
-"""The control API under /_mock: health, reset, the clock, the request journal and the tasks."""
+"""The control API under /_mock: health, reset, scenario, the clock, the request journal and the tasks."""
 from __future__ import annotations
 
 import math
@@ -8,6 +8,7 @@ from flask import Blueprint, Response, request
 
 from mock_api import __version__, errors
 from mock_api.clock import iso_micro
+from mock_api.scenarios import Scenario, ScenarioError, looks_like_path
 from mock_api.views.common import json_body, json_response, mock_state
 
 PREFIX = "/_mock"
@@ -29,6 +30,42 @@ def health() -> Response:
 def reset() -> Response:
     mock_state().reset()
     return json_response({"status": "reset"})
+
+
+def scenario_body() -> dict[str, Any]:
+    state = mock_state()
+    active: Scenario = state.scenario
+    return {"name": active.name, "description": active.description, "source": active.source,
+            "startup": state.startup_scenario.name}
+
+
+@blueprint.get("/scenario")
+def get_scenario() -> Response:
+    return json_response(scenario_body())
+
+
+@blueprint.put("/scenario")
+def put_scenario() -> Response:
+    body = json_body()
+    name = body.get("name") if isinstance(body, dict) else None
+    if not isinstance(name, str) or not name.strip():
+        raise errors.detail(400, errors.SCENARIO_BODY)
+    name = name.strip()
+    if looks_like_path(name) and not name.endswith((".yaml", ".yml")):
+        raise errors.detail(400, errors.SCENARIO_PUT_PATH)
+    try:
+        mock_state().set_scenario(name)
+    except ScenarioError as exc:
+        raise errors.detail(400, str(exc)) from None
+    return json_response(scenario_body())
+
+
+@blueprint.get("/scenarios")
+def list_scenarios() -> Response:
+    """The built-in scenarios, then any scenario file loaded since start-up."""
+    catalog = mock_state().scenarios
+    return json_response([{"name": s.name, "description": s.description, "source": s.source}
+                          for s in (catalog.named(n) for n in catalog.names())])
 
 
 @blueprint.get("/clock")

@@ -87,5 +87,5 @@ def get_petition_type(code: str) -> Response:
 @requires_scopes(WRITE)
 def create_petition() -> Response:
     state = mock_state()
-    task_id = state.backend.submit(json_body(), g.claims, state.task_behaviour())
+    task_id = state.backend.submit(json_body(), g.claims, state.task_behaviour(**g.get("task_overrides", {})))
     return json_response({"status": "accepted"}, 202, {"Location": f"/api/tasks/{task_id}"})

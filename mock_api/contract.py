@@ -1,0 +1,200 @@
+"""Strict mode: a consumer's contract violations, found from each request and the mock's answer."""
+from __future__ import annotations
+
+import json
+import sys
+import threading
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from werkzeug.datastructures import MultiDict
+
+from mock_api.query import dropped_parameters
+from mock_api.records import PETITION_FIELDS, PETITION_TYPE_FIELDS
+from mock_api.spec import check_request_body, operation
+from mock_api.tokens import TokenError, token_scopes, verify
+
+# The record attributes each collection filters on; anything else is silently dropped (portal intro).
+COLLECTION_FIELDS: dict[str, Sequence[str]] = {
+    "/api/academic/petitions": PETITION_FIELDS,
+    "/api/students/{netid}/petitions": PETITION_FIELDS,
+    "/api/petition_types": PETITION_TYPE_FIELDS,
+}
+JWT_PATH = "/api/jwt"
+TASK_PATH = "/api/tasks/{id}"
+
+
+class ViolationLog:
+    """Violations in the order first seen; a repeat of the same one only counts up (list-like, thread-safe)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._items: dict[tuple[str, str, str, str], dict[str, Any]] = {}
+        self._last_poll: dict[str, float] = {}
+        self._requests = 0
+
+    def next_request(self) -> int:
+        """Number the API request being checked, as the journal's seq does (both restart on reset)."""
+        with self._lock:
+            self._requests += 1
+            return self._requests
+
+    def add(self, kind: str, method: str, path: str, message: str, seq: int) -> None:
+        with self._lock:
+            key = (kind, method, path, message)
+            if key in self._items:
+                self._items[key]["count"] += 1
+            else:
+                self._items[key] = {"kind": kind, "method": method, "path": path, "message": message,
+                                    "count": 1, "first_seq": seq}
+
+    def poll_interval(self, task_id: str, now: float) -> float | None:
+        """Seconds since this task was last polled (None on the first poll); remembers this poll."""
+        with self._lock:
+            last = self._last_poll.get(task_id)
+            self._last_poll[task_id] = now
+        return None if last is None else now - last
+
+    def entries(self) -> list[dict[str, Any]]:
+        with self._lock:
+            return [dict(item) for item in self._items.values()]
+
+    def clear(self) -> None:
+        with self._lock:
+            self._items.clear()
+            self._last_poll.clear()
+            self._requests = 0
+
+    def __iter__(self) -> Iterator[dict[str, Any]]:
+        return iter(self.entries())
+
+    def __len__(self) -> int:
+        with self._lock:
+            return len(self._items)
+
+    def __getitem__(self, index: int) -> dict[str, Any]:
+        return self.entries()[index]
+
+    def __bool__(self) -> bool:
+        return len(self) > 0
+
+
+@dataclass(frozen=True)
+class Exchange:
+    """What strict mode looks at: one request to a documented API path and the status it got."""
+
+    method: str
+    path: str
+    template: str
+    args: MultiDict[str, str]
+    authorization: str
+    mimetype: str
+    body: bytes | None  # None when it was too large to read
+    status: int
+    reply: Any  # the response body as JSON, or None
+
+
+def _auth_problems(ex: Exchange, signing_key: str, now: float) -> Iterator[tuple[str, str]]:
+    scheme, _, token = ex.authorization.strip().partition(" ")
+    if ex.template == JWT_PATH:
+        if scheme.lower() == "bearer":
+            yield "auth_header", "POST /api/jwt takes the raw API key in Authorization, without 'Bearer' (documented)"
+        if ex.method == "POST" and not ex.args.get("scope", "").split():
+            yield "no_scope_requested", ("POST /api/jwt without ?scope=: the real API grants no default scope, "
+                                         "so the token can call nothing that needs one (documented)")
+        return
+    if ex.authorization and scheme.lower() != "bearer":
+        yield "auth_header", f"{ex.method} {ex.template} needs 'Authorization: Bearer {{jwt}}' (documented)"
+        return
+    if ex.status == 401 and token:
+        try:
+            verify(token.strip(), signing_key, now)
+        except TokenError as exc:
+            if str(exc) == "expired":
+                yield "expired_token", "the token had expired (payload.exp): get a new one before exp"
+    if ex.status == 403 and isinstance(ex.reply, dict):
+        yield "scope", _scope_message(ex, token, signing_key, now)
+
+
+def _scope_message(ex: Exchange, token: str, signing_key: str, now: float) -> str:
+    missing = [str(s) for s in ex.reply.get("missing_scopes", [])]
+    try:
+        granted = sorted(token_scopes(verify(token.strip(), signing_key, now)))
+    except TokenError:
+        granted = []
+    return (f"{ex.method} {ex.template} needs scope {' '.join(missing)}; the token carries "
+            f"{', '.join(granted) or 'no scope'}. Request it with POST /api/jwt?scope=... and check "
+            "accepted_scopes before calling (documented)")
+
+
+def _request_problems(ex: Exchange) -> Iterator[tuple[str, str]]:
+    fields = COLLECTION_FIELDS.get(ex.template)
+    if ex.method == "GET" and fields is not None:
+        for name in dropped_parameters(ex.args, fields):
+            yield "dropped_filter", (f"GET {ex.template}: '{name}' is not an attribute of the record; the real API "
+                                     "silently drops it and answers as if it were not given (portal intro). "
+                                     f"Attributes: {', '.join(fields)}")
+    op = operation(ex.template, ex.method)
+    if op is None or "requestBody" not in op or ex.body is None:
+        return
+    if ex.mimetype != "application/json":
+        yield "content_type", (f"{ex.method} {ex.template} sent Content-Type '{ex.mimetype or 'none'}'; "
+                               "it requires application/json (seed 000)")
+        return
+    try:
+        body = json.loads(ex.body.decode("utf-8"))
+    except (ValueError, UnicodeDecodeError, RecursionError):
+        yield "payload", f"{ex.method} {ex.template}: the body is not JSON"
+        return
+    for problem in check_request_body(ex.template, ex.method, body):
+        yield "payload", (f"{ex.method} {ex.template} payload {str(problem).removeprefix('body ')} "
+                          "(seed 000; the real API still answers 202 and the task fails later)")
+
+
+def find_violations(ex: Exchange, log: ViolationLog, signing_key: str, now: float,
+                    min_poll_seconds: float) -> list[tuple[str, str]]:
+    """(kind, message) for each way this exchange breaks the real API's contract."""
+    found = [*_auth_problems(ex, signing_key, now), *_request_problems(ex)]
+    if ex.template == TASK_PATH and ex.method == "GET" and ex.status == 200:
+        task_id = ex.path.rstrip("/").rsplit("/", 1)[-1]
+        interval = log.poll_interval(task_id, now)
+        if interval is not None and interval < min_poll_seconds:
+            found.append(("poll_rate", f"task {task_id} polled again within {min_poll_seconds:g} s; poll at most "
+                                       f"once every {min_poll_seconds:g} s (our choice: the real rate is undocumented)"))
+    return found
+
+
+def format_violations(violations: Sequence[Mapping[str, Any]]) -> str:
+    """A readable block, one violation a line, for a failing test or a CI log; empty string if none."""
+    if not violations:
+        return ""
+    lines = [f"mock_api strict mode: {len(violations)} contract violation(s) by the consumer:"]
+    for number, item in enumerate(violations, 1):
+        repeat = f" (x{item['count']})" if item.get("count", 1) > 1 else ""
+        lines.append(f"  {number}. [{item['kind']}] {item['method']} {item['path']}{repeat}: {item['message']}")
+    return "\n".join(lines)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """`python -m mock_api.contract VIOLATIONS.json`: print them readably; exit 1 if there is any (CI)."""
+    args = list(sys.argv[1:] if argv is None else argv)
+    if len(args) != 1:
+        print("usage: python -m mock_api.contract VIOLATIONS.json (saved from GET /_mock/violations)",
+              file=sys.stderr)
+        return 2
+    try:
+        violations = json.loads(Path(args[0]).read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        print(f"mock_api.contract: error: cannot read violations from {args[0]}: {exc}", file=sys.stderr)
+        return 2
+    if not isinstance(violations, list):
+        print(f"mock_api.contract: error: {args[0]} is not a JSON list of violations", file=sys.stderr)
+        return 2
+    print(format_violations(violations) or "mock_api strict mode: no contract violation")
+    return 1 if violations else 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

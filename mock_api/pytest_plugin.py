@@ -1,0 +1,155 @@
+"""The pytest plugin (entry point pytest11): the `mock_api` fixture, its marker and the strict check."""
+from __future__ import annotations
+
+from collections.abc import Generator, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pytest
+
+from mock_api.config import MockConfig
+
+if TYPE_CHECKING:
+    from mock_api.testing import MockApiHandle, MockApiServer
+
+# mock_api.testing (Flask, faker, mongomock: ~0.2 s) is imported by the fixtures only: every pytest run
+# in an environment with mock_api installed loads this module, most never use the fixture.
+DEFAULT_STARTUP_TIMEOUT = 10.0
+
+MARKER = "mock_api"
+MARKER_DOC = ("mock_api(scenario=None, seed=None, fixtures=None, expect_errors=(), fail_on_error_responses=None): "
+              "configure the mock_api fixture for this test")
+MARKER_ARGS = ("scenario", "seed", "fixtures", "expect_errors", "fail_on_error_responses")
+STRICT_OPTION = "mock_api_fail_on_error_responses"
+
+HANDLE_KEY = pytest.StashKey["MockApiHandle"]()
+STRICT_KEY = pytest.StashKey[bool]()
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("mock_api", "mock_api emulator fixture")
+    group.addoption("--mock-api-fail-on-error-responses", action="store_true", default=None, dest=STRICT_OPTION,
+                    help="fail a test whose client got an error response (status >= 400) that the test did not "
+                         "declare with mock_api.expect_errors(...) or the marker's expect_errors")
+    parser.addini(STRICT_OPTION, type="bool", default=False,
+                  help="mock_api: same as --mock-api-fail-on-error-responses")
+    parser.addini("mock_api_startup_timeout", default=str(DEFAULT_STARTUP_TIMEOUT),
+                  help="mock_api: seconds to wait for the in-process server's health check")
+    parser.addini("mock_api_seed", default="",
+                  help="mock_api: seed of the generated data (default: the one in the fixtures' generate.yaml)")
+    parser.addini("mock_api_fixtures", default="",
+                  help="mock_api: fixtures directory, relative to the rootdir (default: the packaged fixtures)")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", MARKER_DOC)
+
+
+@dataclass(frozen=True)
+class MarkerOptions:
+    """The marker's arguments for one test, checked; None means the session's setting."""
+
+    scenario: str | None = None
+    seed: int | None = None
+    fixtures: Path | None = None
+    expect_errors: tuple[int, ...] = ()
+    fail_on_error_responses: bool | None = None
+
+    @classmethod
+    def of(cls, node: pytest.Item, rootpath: Path) -> MarkerOptions:
+        marker = node.get_closest_marker(MARKER)
+        if marker is None:
+            return cls()
+        unknown = sorted(set(marker.kwargs) - set(MARKER_ARGS))
+        if marker.args or unknown:
+            raise ValueError(f"takes only the keyword arguments "
+                                    f"{', '.join(MARKER_ARGS)}; got {marker.args or ''} {', '.join(unknown)}")
+        kwargs: dict[str, Any] = dict(marker.kwargs)
+        seed = kwargs.get("seed")
+        if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int)):
+            raise ValueError(f"seed must be an int, got {seed!r}")
+        if kwargs.get("fixtures") is not None:
+            kwargs["fixtures"] = rootpath / Path(kwargs["fixtures"])
+        expected = kwargs.get("expect_errors", ())
+        kwargs["expect_errors"] = (expected,) if isinstance(expected, int) else tuple(expected)
+        return cls(**kwargs)
+
+
+def _ini_config(config: pytest.Config) -> MockConfig:
+    seed_text = str(config.getini("mock_api_seed")).strip()
+    fixtures_text = str(config.getini("mock_api_fixtures")).strip()
+    try:
+        seed = int(seed_text) if seed_text else None
+    except ValueError:
+        raise ValueError(f"ini mock_api_seed must be an integer, got {seed_text!r}") from None
+    fixtures = config.rootpath / fixtures_text if fixtures_text else None
+    return MockConfig().with_overrides(seed=seed, fixtures_dir=fixtures)
+
+
+def _startup_timeout(config: pytest.Config) -> float:
+    text = str(config.getini("mock_api_startup_timeout")).strip()
+    try:
+        return float(text)
+    except ValueError:
+        raise ValueError(f"ini mock_api_startup_timeout must be a number of seconds, got {text!r}") from None
+
+
+def _strict(config: pytest.Config, options: MarkerOptions) -> bool:
+    if options.fail_on_error_responses is not None:
+        return bool(options.fail_on_error_responses)
+    flag = config.getoption(STRICT_OPTION)
+    return bool(config.getini(STRICT_OPTION)) if flag is None else bool(flag)
+
+
+@pytest.fixture(scope="session")
+def mock_api_server(pytestconfig: pytest.Config) -> Iterator[MockApiServer]:
+    """The in-process server of this test process (so one per xdist worker), on 127.0.0.1, port 0."""
+    from mock_api.testing import MockApiServer, MockApiStartupError
+
+    try:
+        server = MockApiServer(_ini_config(pytestconfig), timeout=_startup_timeout(pytestconfig))
+    except (MockApiStartupError, ValueError) as exc:
+        pytest.fail(str(exc), pytrace=False)
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def mock_api(request: pytest.FixtureRequest, mock_api_server: MockApiServer) -> MockApiHandle:
+    """The emulator, reset for this test: url, token(), clock, journal, scenario, per-test data."""
+    try:
+        options = MarkerOptions.of(request.node, request.config.rootpath)
+        handle = mock_api_server.begin_test(options.seed, options.fixtures, options.scenario)
+        if options.expect_errors:
+            handle.expect_errors(*options.expect_errors)
+    except ValueError as exc:
+        pytest.fail(f"@pytest.mark.{MARKER}: {exc}", pytrace=False)
+    request.node.stash[HANDLE_KEY] = handle
+    request.node.stash[STRICT_KEY] = _strict(request.config, options)
+    return handle
+
+
+def after_test_problems(handle: MockApiHandle, strict: bool) -> list[str]:
+    """What fails a passed test after it ran. Hook point: contract checks (violations) belong here."""
+    if not strict:
+        return []
+    unexpected = handle.unexpected_errors()
+    if not unexpected:
+        return []
+    lines = [f"  {r.method} {r.path} -> {r.status}" for r in unexpected]
+    header = ("mock_api: the client got error responses this test did not declare "
+              "(mock_api.expect_errors(...) or @pytest.mark.mock_api(expect_errors=[...])):")
+    return [header, *lines]
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_call(item: pytest.Item) -> Generator[None, object, object]:
+    # After the test body and before teardown, so a problem fails the test itself, not its teardown.
+    result = yield
+    handle = item.stash.get(HANDLE_KEY, None)
+    if handle is not None:
+        problems = after_test_problems(handle, item.stash.get(STRICT_KEY, False))
+        if problems:
+            pytest.fail("\n".join(problems), pytrace=False)
+    return result

@@ -1,0 +1,77 @@
+"""The command line as a user runs it: ready line, clean stop on signals, clear errors with exit 2."""
+from __future__ import annotations
+
+import shutil
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import requests
+
+from mock_api.config import MockConfig
+from support import ROOT, running_server
+
+
+def run_cli(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "mock_api", *args], cwd=ROOT, capture_output=True, text=True,
+                          timeout=60)
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
+def test_signals_stop_the_server_cleanly(sig: signal.Signals) -> None:
+    with running_server() as server:
+        assert requests.get(f"{server.url}/_mock/health", timeout=5).json()["status"] == "ok"
+        server.process.send_signal(sig)
+        assert server.process.wait(timeout=10) == 0
+        assert server.process.stderr is not None
+        err = server.process.stderr.read()
+        assert "Traceback" not in err and "mock_api stopped" in err
+
+
+def test_defaults_bind_loopback_only() -> None:
+    with running_server() as server:
+        assert server.url.startswith("http://127.0.0.1:")
+
+
+def test_seed_option_changes_the_generated_data() -> None:
+    with running_server("--seed", "99", "--students", "5") as server:
+        token = requests.post(f"{server.url}/api/jwt", params={"scope": "api:academic:petitions:read"},
+                              headers={"Authorization": "dev-readonly"}, timeout=5).json()["jwt"]
+        response = requests.get(f"{server.url}/api/academic/petitions", params={"pagesize": 1000},
+                                headers={"Authorization": f"Bearer {token}"}, timeout=5)
+        netids = {r["netid"] for r in response.json()}
+        assert netids - {"f0027k4", "f006kdf"}  # generated students with petitions
+        assert len(netids) <= 2 + 5
+
+
+def test_bad_fixtures_exit_2_naming_file_and_key(tmp_path: Path) -> None:
+    folder = tmp_path / "fixtures"
+    shutil.copytree(MockConfig().fixtures_dir, folder)
+    (folder / "api_keys.yaml").write_text("service_accounts:\n  - key: k\n    scopes: nope\n")
+    result = run_cli("--fixtures", str(folder), "--port", "0")
+    assert result.returncode == 2
+    assert result.stdout == ""
+    assert result.stderr == (f"mock_api: error: bad fixtures: {folder / 'api_keys.yaml'}: "
+                             "service_accounts[0].scopes: expected a list of scope strings\n")
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (["--port", "70000"], "--port must be between 0 and 65535"),
+    (["--port", "x"], "invalid int value"),
+    (["--students", "-1"], "--students must be >= 0"),
+    (["--fixtures", "/nonexistent"], "/nonexistent: (directory): not found"),
+])
+def test_bad_options_exit_2_without_traceback(args: list[str], message: str) -> None:
+    result = run_cli(*args)
+    assert result.returncode == 2
+    assert message in result.stderr and "Traceback" not in result.stderr
+
+
+def test_port_in_use_is_a_clear_error() -> None:
+    with running_server() as server:
+        port = server.url.rsplit(":", 1)[1]
+        result = run_cli("--port", port)
+        assert result.returncode == 2
+        assert f"cannot listen on 127.0.0.1:{port}" in result.stderr and "Traceback" not in result.stderr

@@ -1,0 +1,132 @@
+"""mock_api.testing without pytest in the loop: the handle's levers, the server thread, the state pool."""
+from __future__ import annotations
+
+import socket
+import subprocess
+import sys
+
+import jwt
+import pytest
+import requests
+
+from mock_api.config import MockConfig
+from mock_api.state import MockState
+from mock_api.testing import (AppSwitch, MockApiHandle, MockApiStartupError, RecordedRequest, ServerThread,
+                              StatePool, probe)
+from support import READ, WRITE
+
+
+@pytest.fixture
+def handle(state: MockState) -> MockApiHandle:
+    return MockApiHandle("http://127.0.0.1:1", state)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def test_token_claims_follow_the_clock_and_config(handle: MockApiHandle, state: MockState) -> None:
+    claims = jwt.decode(handle.token([WRITE, READ, WRITE]), state.config.signing_key, algorithms=["HS256"],
+                        options={"verify_exp": False})
+    assert claims == {"sub": "f0057pn", "name": "DPLAN API", "email": "DPLAN.API@dartmouth.edu",
+                      "scope": f"{WRITE},{READ}", "exp": str(int(state.clock.now()) + 10800),
+                      "iat": str(int(state.clock.now()))}
+    # A string is split on spaces, as the scope query parameter is; scopes the key lacks are dropped.
+    limited = jwt.decode(handle.token(f"{READ} {WRITE}", key="dev-readonly"), options={"verify_signature": False})
+    assert limited["scope"] == READ
+    none = jwt.decode(handle.token(key="dev-noscopes"), options={"verify_signature": False})
+    assert none["scope"] == ""
+
+
+def test_add_student_picks_a_free_pidm_and_refuses_duplicates(handle: MockApiHandle) -> None:
+    first, second = handle.add_student("zz1"), handle.add_student("zz2")
+    assert (first.pidm, second.pidm) == ("9000001", "9000002")
+    assert handle.add_student("zz3", pidm=42).pidm == "0000042"
+    with pytest.raises(ValueError, match="student 'zz1' exists already"):
+        handle.add_student("zz1")
+    with pytest.raises(ValueError, match="student 'f0027k4' exists already"):
+        handle.add_student("f0027k4")
+    with pytest.raises(ValueError, match="at most 7 digits"):
+        handle.add_student("zz4", pidm="12345678")
+
+
+def test_add_petition_writes_shrevnt_like_a_task_and_checks_like_one(handle: MockApiHandle,
+                                                                     state: MockState) -> None:
+    record = handle.add_petition("f006s0b", "R10", origin_code="UDEN", decision="GRANTED", grade_term="25W")
+    assert record["id"] == "2911310-R10-25W-GRANTED"
+    assert record["effective_date"] == record["cache_date"] == "2024-11-20T19:30:53Z"
+    row = state.backend.shrevnt.find_one({"netid": "f006s0b"})
+    assert row is not None and row["user_netid"] == "F006S0B" and row["petition_code"] == "R10"
+    with pytest.raises(ValueError, match="unknown school 'XX'"):
+        handle.add_petition("f006s0b", "Q31", school="XX")
+    with pytest.raises(ValueError, match="no student 'nobody'"):
+        handle.add_petition("nobody", "Q31")
+    with pytest.raises(ValueError, match="does not match format"):
+        handle.add_petition("f006s0b", "Q31", effective_date="2024-01-01")
+    state.reset()
+    assert state.backend.get_petition("2911310-R10-25W-GRANTED", state.clock.now()) is None
+
+
+def test_expect_errors_takes_error_statuses_only(handle: MockApiHandle) -> None:
+    handle.expect_errors(401, 404)
+    assert handle.expected_errors == {401, 404}
+    for bad in ((), (200,), ("404",)):
+        with pytest.raises(ValueError, match="HTTP error statuses"):
+            handle.expect_errors(*bad)
+
+
+def test_recorded_request_keeps_fields_it_does_not_know() -> None:
+    entry = {"seq": 1, "time": "t", "method": "GET", "path": "/p", "query": {}, "headers": {}, "body": None,
+             "status": 200, "duration_ms": 1.0, "violations": ["x"]}
+    recorded = RecordedRequest.from_entry(entry)
+    assert recorded.extra == {"violations": ["x"]} and recorded.json() is None
+
+
+def test_server_thread_serves_the_current_app_of_the_switch() -> None:
+    pool = StatePool(MockConfig())
+    state, app = pool.get()
+    assert pool.get() == (state, app)  # built once
+    other_state, other_app = pool.get(seed=11)
+    switch = AppSwitch(app)
+    server = ServerThread(switch)
+    server.start(timeout=10)
+    try:
+        assert server.url == f"http://127.0.0.1:{server.port}" and server.port > 0
+        requests.get(f"{server.url}/api/academic/petitions", timeout=10)
+        switch.switch(other_app)
+        requests.get(f"{server.url}/api/petition_types", timeout=10)
+        assert [e["path"] for e in state.journal.entries()] == ["/api/academic/petitions"]
+        assert [e["path"] for e in other_state.journal.entries()] == ["/api/petition_types"]
+    finally:
+        server.stop()
+    assert not server.thread.is_alive()
+    assert probe(f"{server.url}/_mock/health", 1.0) is not None  # the port is closed again
+
+
+def test_stop_of_a_server_never_started_does_not_hang() -> None:
+    server = ServerThread(AppSwitch(None))  # type: ignore[arg-type]
+    server.stop()
+    assert not server.thread.is_alive()
+
+
+def test_probe_says_what_went_wrong() -> None:
+    assert probe(f"http://127.0.0.1:{free_port()}/_mock/health", 1.0).startswith("ConnectionRefusedError")  # type: ignore[union-attr]
+
+
+def test_start_times_out_with_the_last_problem(state: MockState) -> None:
+    from mock_api.app import create_app
+    server = ServerThread(create_app(state=state))
+    with pytest.raises(MockApiStartupError, match=r"/nope was not ready within 0.2 s: answered HTTP 404"):
+        server.start(timeout=0.2, health_path="/nope")
+    assert not server.thread.is_alive()
+
+
+def test_loading_the_plugin_does_not_import_the_emulator() -> None:
+    # Every pytest run where mock_api is installed loads the plugin; only users of the fixture pay for Flask.
+    code = ("import sys, mock_api.pytest_plugin; "
+            "print(sorted(m for m in ('flask', 'faker', 'mongomock', 'mock_api.testing') if m in sys.modules))")
+    assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout == "[]\n"
+    from mock_api import pytest_plugin, testing
+    assert pytest_plugin.DEFAULT_STARTUP_TIMEOUT == testing.DEFAULT_STARTUP_TIMEOUT
