@@ -17,6 +17,7 @@ from mock_api.app import create_app
 from mock_api.config import DEV_SIGNING_KEY, MockConfig
 from mock_api.dataset import Dataset
 from mock_api.records import PETITION_FIELDS
+from mock_api.spec import check_response
 from mock_api.state import MockState
 from mock_api.tokens import issue
 
@@ -309,3 +310,17 @@ def test_a_valid_petition_with_a_deep_extra_field_within_the_limit_completes(cli
     client.post("/_mock/clock/advance", json={"seconds": 5})
     task = client.get(posted.headers["Location"], headers=rw).get_json()
     assert task["status"] == "complete" and task["message"].startswith("Petition created successfully.")
+
+
+@pytest.mark.parametrize("method, path", [("GET", "/api/academic/petitions"), ("POST", "/api/jwt"),
+                                          ("GET", "/api/tasks/000000000000000000000000"),
+                                          ("GET", "/api/petition_types/Q41"), ("POST", "/api/academic/petitions")])
+def test_an_oversized_body_is_a_documented_413_on_any_endpoint(dataset: Dataset, token_set: dict[str, str],
+                                                               method: str, path: str) -> None:
+    """The 413 on every endpoint is in openapi.yaml too, so that strict mode and verify accept it."""
+    client = fresh(dataset)[0].test_client()
+    auth = "dev-readwrite" if path == "/api/jwt" else f"Bearer {token_set['rw']}"
+    response = client.open(path, method=method, data=b"{}" + b" " * LIMIT,
+                           headers={"Content-Type": "application/json", "Authorization": auth})
+    assert (response.status_code, response.get_json()) == (413, {"detail": f"Request body is larger than {LIMIT} bytes"})
+    assert check_response(method, path, 413, dict(response.headers), response.get_data()) == []
