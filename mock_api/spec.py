@@ -8,18 +8,21 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-import yaml
 from jsonschema import Draft202012Validator, ValidationError, validators
 from jsonschema.exceptions import best_match
 from referencing import Registry
 from referencing.jsonschema import DRAFT202012
 
 from mock_api.config import PACKAGE_DIR
+from mock_api.fixtures import load_yaml
 
 SPEC_PATH = PACKAGE_DIR / "openapi.yaml"
 SPEC_URI = "urn:mock-api:openapi"
 METHODS = ("get", "put", "post", "delete", "patch", "head", "options")
 GENERIC_ERRORS = {404: "NotFound", 405: "MethodNotAllowed"}  # any path may answer these
+# Any operation may answer these too, documented or not: a body over the size limit is refused before
+# routing (app._begin), whatever the endpoint.
+ANY_OPERATION_ERRORS = {413: "TooLarge"}
 
 
 def _field_order(validator: Any, enabled: Any, instance: Any, schema: Mapping[str, Any]) -> Iterator[ValidationError]:
@@ -40,7 +43,7 @@ OrderedValidator = validators.extend(Draft202012Validator, {"x-field-order": _fi
 def load_spec() -> dict[str, Any]:
     """The parsed openapi.yaml; read once per process, never mutated."""
     with SPEC_PATH.open(encoding="utf-8") as stream:
-        return dict(yaml.safe_load(stream))
+        return dict(load_yaml(stream.read()))
 
 
 @functools.lru_cache(maxsize=1)
@@ -161,9 +164,12 @@ def _walk(*parts: str) -> tuple[Any, str]:
 
 def _response_location(template: str | None, method: str, status: int) -> tuple[str, ...] | None:
     op = operation(template, method) if template else None
+    if op is not None and str(status) in op.get("responses", {}):
+        return ("paths", template or "", method.lower(), "responses", str(status))
+    if status in ANY_OPERATION_ERRORS:
+        return ("components", "responses", ANY_OPERATION_ERRORS[status])
     if op is not None:
-        return ("paths", template or "", method.lower(), "responses", str(status)) \
-            if str(status) in op.get("responses", {}) else None
+        return None
     if status in GENERIC_ERRORS:
         return ("components", "responses", GENERIC_ERRORS[status])
     return None
