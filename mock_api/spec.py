@@ -6,15 +6,14 @@ import json
 import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from typing import Any
-
-from jsonschema import Draft202012Validator, ValidationError, validators
-from jsonschema.exceptions import best_match
-from referencing import Registry
-from referencing.jsonschema import DRAFT202012
+from typing import TYPE_CHECKING, Any
 
 from mock_api.config import PACKAGE_DIR
 from mock_api.fixtures import load_yaml
+
+if TYPE_CHECKING:
+    from jsonschema import ValidationError
+    from referencing import Registry
 
 SPEC_PATH = PACKAGE_DIR / "openapi.yaml"
 SPEC_URI = "urn:mock-api:openapi"
@@ -33,10 +32,18 @@ def _field_order(validator: Any, enabled: Any, instance: Any, schema: Mapping[st
     actual = [k for k in instance if k in documented]
     expected = [k for k in documented if k in instance]
     if actual != expected:
+        from jsonschema import ValidationError
+
         yield ValidationError(f"fields out of order: got {actual}, documented {expected}")
 
 
-OrderedValidator = validators.extend(Draft202012Validator, {"x-field-order": _field_order})
+# jsonschema and referencing are imported on the first check (strict mode, verify, tests), not at
+# start-up: ~45 ms that a server only serving reads and writes never needs.
+@functools.lru_cache(maxsize=1)
+def _ordered_validator() -> Any:
+    from jsonschema import Draft202012Validator, validators
+
+    return validators.extend(Draft202012Validator, {"x-field-order": _field_order})
 
 
 @functools.lru_cache(maxsize=1)
@@ -48,6 +55,9 @@ def load_spec() -> dict[str, Any]:
 
 @functools.lru_cache(maxsize=1)
 def _registry() -> Registry:
+    from referencing import Registry
+    from referencing.jsonschema import DRAFT202012
+
     return Registry().with_resource(SPEC_URI, DRAFT202012.create_resource(load_spec()))
 
 
@@ -57,7 +67,7 @@ def _pointer(*parts: str) -> str:
 
 @functools.lru_cache(maxsize=256)
 def _validator(pointer: str) -> Any:
-    return OrderedValidator({"$ref": f"{SPEC_URI}#/{pointer}"}, registry=_registry())
+    return _ordered_validator()({"$ref": f"{SPEC_URI}#/{pointer}"}, registry=_registry())
 
 
 @functools.lru_cache(maxsize=1)
@@ -123,6 +133,8 @@ def describe(error: ValidationError) -> str:
     """The error without the offending value (values may be volatile or secret)."""
     if error.validator in ("oneOf", "anyOf") and error.context:
         titles = ", ".join(str(v.get("title", i)) for i, v in enumerate(error.validator_value))
+        from jsonschema.exceptions import best_match
+
         closest = best_match(error.context)
         return f"matches none of the documented variants ({titles}); closest: {_json_path(closest)} {describe(closest)}"
     kind, expected = error.validator, error.validator_value
