@@ -119,10 +119,16 @@ class Load:
         return f"{self.rps:9,.0f} req/s  p50 {self.p50_ms:6.2f} ms  p99 {self.p99_ms:6.2f} ms{bad}"
 
 
+def load_tool() -> str:
+    if shutil.which("wrk") and not os.environ.get("BENCH_NO_WRK"):
+        return "wrk -t2"
+    return "Python threads (wrk not on PATH: the client takes CPU from the server, ratios compress)"
+
+
 def load(port: int, path: str, headers: dict[str, str] | None = None, duration: float = DURATION,
          connections: int = CONNECTIONS) -> Load:
     """GET path over keep-alive connections for `duration` seconds; wrk if installed, else Python threads."""
-    if shutil.which("wrk") and not os.environ.get("BENCH_NO_WRK"):
+    if load_tool().startswith("wrk"):
         return _wrk(port, path, headers or {}, duration, connections)
     return _python_load(port, path, headers or {}, duration, connections)
 

@@ -5,7 +5,7 @@ import importlib.util
 import json
 import os
 
-from _common import CONNECTIONS, STUDENTS_FOR_100K, Load, load, machine, request, serving, token
+from _common import CONNECTIONS, STUDENTS_FOR_100K, Load, load, load_tool, machine, request, serving, token
 
 NETID = "f0027k4"  # the seed's student: two petitions
 NEW_PETITION = {"netid": "f006s0b", "petition_code": "Q41", "origin_code": "UREG", "school": "UG",
@@ -50,7 +50,7 @@ def measure(server: str, students: int) -> dict[str, Load]:
 def main() -> None:
     students = int(os.environ.get("BENCH_STUDENTS", STUDENTS_FOR_100K))
     print(f"== reads: GET with a bearer token, {CONNECTIONS} connections, {students:,} generated students "
-          f"({machine()})", flush=True)
+          f"({machine()}; load: {load_tool()})", flush=True)
     results = {server: measure(server, students) for server in servers()}
     for server, got in results.items():
         ratio, p99 = got["netid"].rps / got["bare"].rps, got["netid"].p99_ms
