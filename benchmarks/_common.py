@@ -69,6 +69,8 @@ def serving(server: str = "waitress", app: str = "mock", students: int | None = 
         cmd += ["--students", str(students)]
     if task_seconds is not None:
         cmd += ["--task-seconds", str(task_seconds)]
+    if os.environ.get("BENCH_THREADS"):
+        cmd += ["--threads", os.environ["BENCH_THREADS"]]
     process = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         if not wait_for_200(port, ready_path, time.perf_counter() + timeout, process):
