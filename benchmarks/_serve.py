@@ -7,6 +7,8 @@ import signal
 import sys
 from typing import Any
 
+from mock_api.server import DEFAULT_THREADS
+
 # A bare Flask app answering a fixed JSON body about the size of a student's petitions (~1 KB).
 BARE_BODY = [{"id": f"2907841-Q2{i}-24W-APPV", "netid": "f0027k4", "petition_code": f"Q2{i}",
               "petition_name": "Reduce Sr Yr Residence Req", "origin_code": "UREG", "origin_name": "UG - Registrar",
@@ -53,7 +55,7 @@ def main() -> None:
     parser.add_argument("--server", choices=("waitress", "werkzeug", "gunicorn"), default="waitress")
     parser.add_argument("--app", choices=("mock", "bare"), default="mock")
     parser.add_argument("--port", type=int, required=True)
-    parser.add_argument("--threads", type=int, default=8)
+    parser.add_argument("--threads", type=int, default=DEFAULT_THREADS)  # the CLI's, for every server
     parser.add_argument("--students", type=int)
     parser.add_argument("--task-seconds", type=float)
     args = parser.parse_args()

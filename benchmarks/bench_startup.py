@@ -77,7 +77,7 @@ def main() -> None:
         moto_ms = statistics.median(moto)
         ratio = ours_ms / moto_ms
         print(f"  moto_server GET /moto-api/data.json {moto_ms:6.0f} ms  (min {min(moto):.0f})")
-        print(f"  mock_api / moto = {ratio:.0%} (target <= {MOTO_RATIO_TARGET:.0%}): "
+        print(f"  mock_api / moto = {ratio:.1%} (target <= {MOTO_RATIO_TARGET:.0%}): "
               f"{'meets' if ratio <= MOTO_RATIO_TARGET else 'MISSES'}")
     else:
         print("  moto_server not installed (pip install -e '.[bench]'): absolute target only")

@@ -107,3 +107,27 @@ def test_written_petitions_and_done_tasks_are_mirrored_in_mongomock(state: MockS
     mongo_id = task["path"].rsplit("/", 1)[1]
     assert [str(d["_id"]) for d in backend.shrevnt.find()] == [mongo_id]
     assert [str(d["_id"]) for d in backend.done_tasks.find()] == [task_id]
+
+
+def dated(number: int) -> StoredPetition:
+    record = {"id": f"{number}-Q{41 + number % 3}--APPV", "netid": f"n{number}", "petition_code": f"Q{41 + number % 3}",
+              "origin_code": "UREG", "school": "UG", "decision": "APPV", "grade_term": None,
+              "effective_date": f"20{19 + number % 6}-01-01T05:00:00Z"}
+    return StoredPetition(record, f"m{number}", 0.0)
+
+
+@pytest.mark.parametrize("term", [Term("effective_date", "ge", "2023"), Term("effective_date", "lt", "2020-06"),
+                                  Term("petition_code", "prefix", "Q4"), Term("petition_code", "gt", "Q42"),
+                                  Term("effective_date", "prefix", "2021")])
+def test_prefix_and_range_filters_read_the_index_in_read_order(term: Term) -> None:
+    index = PetitionIndex(dated(n) for n in range(6000))
+    expected = [e for e in index.entries if term.matches(e.get(term.field))]
+    assert index._positions_matching(term) is not None  # 6 dates, 3 codes: walked by value
+    assert list(index.candidates([term])) == expected
+
+
+def test_a_range_on_a_field_of_nearly_unique_values_is_a_plain_scan() -> None:
+    index = PetitionIndex(dated(n) for n in range(100))
+    term = Term("netid", "prefix", "n1")
+    assert index._positions_matching(term) is None
+    assert list(index.candidates([term])) == index.entries
