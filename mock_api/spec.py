@@ -45,7 +45,8 @@ def load_spec() -> dict[str, Any]:
 
 @functools.lru_cache(maxsize=1)
 def _registry() -> Registry:
-    return Registry().with_resource(SPEC_URI, DRAFT202012.create_resource(load_spec()))
+    registry: Registry = Registry().with_resource(SPEC_URI, DRAFT202012.create_resource(load_spec()))
+    return registry
 
 
 def _pointer(*parts: str) -> str:
@@ -132,7 +133,7 @@ def describe(error: ValidationError) -> str:
     if kind in ("const", "enum"):
         return f"expected {expected!r}"
     if kind in ("required", "additionalProperties", "unevaluatedProperties", "x-field-order", "minItems"):
-        return error.message
+        return str(error.message)
     return f"fails {kind} {expected!r}"
 
 
