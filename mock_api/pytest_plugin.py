@@ -18,13 +18,16 @@ if TYPE_CHECKING:
 DEFAULT_STARTUP_TIMEOUT = 10.0
 
 MARKER = "mock_api"
-MARKER_DOC = ("mock_api(scenario=None, seed=None, fixtures=None, expect_errors=(), fail_on_error_responses=None): "
-              "configure the mock_api fixture for this test")
-MARKER_ARGS = ("scenario", "seed", "fixtures", "expect_errors", "fail_on_error_responses")
+MARKER_DOC = ("mock_api(scenario=None, seed=None, fixtures=None, expect_errors=(), fail_on_error_responses=None, "
+              "strict=None): configure the mock_api fixture for this test")
+MARKER_ARGS = ("scenario", "seed", "fixtures", "expect_errors", "fail_on_error_responses", "strict")
 STRICT_OPTION = "mock_api_fail_on_error_responses"
+CONTRACT_OPTION = "mock_api_strict"
 
 HANDLE_KEY = pytest.StashKey["MockApiHandle"]()
 STRICT_KEY = pytest.StashKey[bool]()
+CONTRACT_KEY = pytest.StashKey[bool]()
+SERVER_KEY = pytest.StashKey["MockApiServer"]()
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -34,6 +37,12 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                          "declare with mock_api.expect_errors(...) or the marker's expect_errors")
     parser.addini(STRICT_OPTION, type="bool", default=False,
                   help="mock_api: same as --mock-api-fail-on-error-responses")
+    group.addoption("--mock-api-strict", action="store_true", default=None, dest=CONTRACT_OPTION,
+                    help="fail a test whose client broke the API contract in a way the real API would not "
+                         "report (a misspelt filter, a payload field too many, ...): see GET /_mock/violations")
+    parser.addini(CONTRACT_OPTION, type="bool", default=False, help="mock_api: same as --mock-api-strict")
+    parser.addini("mock_api_coverage_summary", type="bool", default=True,
+                  help="mock_api: print what the tests exercised of the API at the end of the session")
     parser.addini("mock_api_startup_timeout", default=str(DEFAULT_STARTUP_TIMEOUT),
                   help="mock_api: seconds to wait for the in-process server's health check")
     parser.addini("mock_api_seed", default="",
@@ -55,6 +64,7 @@ class MarkerOptions:
     fixtures: Path | None = None
     expect_errors: tuple[int, ...] = ()
     fail_on_error_responses: bool | None = None
+    strict: bool | None = None
 
     @classmethod
     def of(cls, node: pytest.Item, rootpath: Path) -> MarkerOptions:
@@ -84,7 +94,8 @@ def _ini_config(config: pytest.Config) -> MockConfig:
     except ValueError:
         raise ValueError(f"ini mock_api_seed must be an integer, got {seed_text!r}") from None
     fixtures = config.rootpath / fixtures_text if fixtures_text else None
-    return MockConfig().with_overrides(seed=seed, fixtures_dir=fixtures)
+    # Violations are always recorded (it never changes a response); failing on them is opt-in.
+    return MockConfig().with_overrides(seed=seed, fixtures_dir=fixtures, strict=True)
 
 
 def _startup_timeout(config: pytest.Config) -> float:
@@ -95,11 +106,12 @@ def _startup_timeout(config: pytest.Config) -> float:
         raise ValueError(f"ini mock_api_startup_timeout must be a number of seconds, got {text!r}") from None
 
 
-def _strict(config: pytest.Config, options: MarkerOptions) -> bool:
-    if options.fail_on_error_responses is not None:
-        return bool(options.fail_on_error_responses)
-    flag = config.getoption(STRICT_OPTION)
-    return bool(config.getini(STRICT_OPTION)) if flag is None else bool(flag)
+def _opted_in(config: pytest.Config, name: str, marker_value: bool | None) -> bool:
+    """Marker first, then the command-line flag, then the ini option."""
+    if marker_value is not None:
+        return bool(marker_value)
+    flag = config.getoption(name)
+    return bool(config.getini(name)) if flag is None else bool(flag)
 
 
 @pytest.fixture(scope="session")
@@ -111,6 +123,7 @@ def mock_api_server(pytestconfig: pytest.Config) -> Iterator[MockApiServer]:
         server = MockApiServer(_ini_config(pytestconfig), timeout=_startup_timeout(pytestconfig))
     except (MockApiStartupError, ValueError) as exc:
         pytest.fail(str(exc), pytrace=False)
+    pytestconfig.stash[SERVER_KEY] = server
     yield server
     server.stop()
 
@@ -126,21 +139,24 @@ def mock_api(request: pytest.FixtureRequest, mock_api_server: MockApiServer) -> 
     except ValueError as exc:
         pytest.fail(f"@pytest.mark.{MARKER}: {exc}", pytrace=False)
     request.node.stash[HANDLE_KEY] = handle
-    request.node.stash[STRICT_KEY] = _strict(request.config, options)
+    request.node.stash[STRICT_KEY] = _opted_in(request.config, STRICT_OPTION, options.fail_on_error_responses)
+    request.node.stash[CONTRACT_KEY] = _opted_in(request.config, CONTRACT_OPTION, options.strict)
     return handle
 
 
-def after_test_problems(handle: MockApiHandle, strict: bool) -> list[str]:
-    """What fails a passed test after it ran. Hook point: contract checks (violations) belong here."""
-    if not strict:
-        return []
-    unexpected = handle.unexpected_errors()
-    if not unexpected:
-        return []
-    lines = [f"  {r.method} {r.path} -> {r.status}" for r in unexpected]
-    header = ("mock_api: the client got error responses this test did not declare "
-              "(mock_api.expect_errors(...) or @pytest.mark.mock_api(expect_errors=[...])):")
-    return [header, *lines]
+def after_test_problems(handle: MockApiHandle, strict: bool, contract: bool = False) -> list[str]:
+    """What fails a passed test after it ran: undeclared error responses, contract violations (opt-in)."""
+    from mock_api.contract import format_violations
+
+    problems: list[str] = []
+    unexpected = handle.unexpected_errors() if strict else []
+    if unexpected:
+        problems.append("mock_api: the client got error responses this test did not declare "
+                        "(mock_api.expect_errors(...) or @pytest.mark.mock_api(expect_errors=[...])):")
+        problems += [f"  {r.method} {r.path} -> {r.status}" for r in unexpected]
+    if contract and handle.violations:
+        problems += format_violations(handle.violations).splitlines()
+    return problems
 
 
 @pytest.hookimpl(wrapper=True)
@@ -149,7 +165,20 @@ def pytest_runtest_call(item: pytest.Item) -> Generator[None, object, object]:
     result = yield
     handle = item.stash.get(HANDLE_KEY, None)
     if handle is not None:
-        problems = after_test_problems(handle, item.stash.get(STRICT_KEY, False))
+        problems = after_test_problems(handle, item.stash.get(STRICT_KEY, False), item.stash.get(CONTRACT_KEY, False))
         if problems:
             pytest.fail("\n".join(problems), pytrace=False)
     return result
+
+
+def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
+    """What the session's tests exercised of the API, so the error paths never tested stand out."""
+    server = config.stash.get(SERVER_KEY, None)
+    if server is None or not config.getini("mock_api_coverage_summary"):
+        return
+    from mock_api.coverage import format_coverage_summary
+
+    reports = [state.coverage.report() for state in server.pool.states()]
+    for report in (r for r in reports if r["requests"]):
+        terminalreporter.write_sep("-", "mock_api coverage")
+        terminalreporter.write_line(format_coverage_summary(report))

@@ -58,7 +58,8 @@ def _registry() -> Registry:
     from referencing import Registry
     from referencing.jsonschema import DRAFT202012
 
-    return Registry().with_resource(SPEC_URI, DRAFT202012.create_resource(load_spec()))
+    registry: Registry = Registry().with_resource(SPEC_URI, DRAFT202012.create_resource(load_spec()))
+    return registry
 
 
 def _pointer(*parts: str) -> str:
@@ -147,7 +148,7 @@ def describe(error: ValidationError) -> str:
     if kind in ("const", "enum"):
         return f"expected {expected!r}"
     if kind in ("required", "additionalProperties", "unevaluatedProperties", "x-field-order", "minItems"):
-        return error.message
+        return str(error.message)
     return f"fails {kind} {expected!r}"
 
 

@@ -135,6 +135,10 @@ class StatePool:
                 self._built[key] = (state, create_app(state=state))
             return self._built[key]
 
+    def states(self) -> list[MockState]:
+        with self._lock:
+            return [state for state, _ in self._built.values()]
+
 
 @dataclass(frozen=True)
 class RecordedRequest:
@@ -190,7 +194,7 @@ class MockApiHandle:
     # -- scenario and clock ---------------------------------------------------------------------
     def use_scenario(self, name: str) -> None:
         """Switch the scenario for the rest of this test (mock_api.scenarios.ScenarioError if unknown)."""
-        self.state.set_scenario(name)  # type: ignore[attr-defined]  # provided by mock_api.scenarios
+        self.state.set_scenario(name)
 
     @property
     def now(self) -> float:
@@ -219,6 +223,11 @@ class MockApiHandle:
     def tasks(self) -> list[dict[str, Any]]:
         """Every task as GET /api/tasks/{id} serves it, plus why a failed one failed."""
         return self.state.backend.tasks(self.state.clock.now())
+
+    @property
+    def violations(self) -> list[dict[str, Any]]:
+        """The contract violations of this test's client (GET /_mock/violations), as dicts."""
+        return self.state.violations.entries()
 
     def expect_errors(self, *statuses: int) -> None:
         """Declare error statuses this test provokes on purpose (for the strict error-response check)."""

@@ -402,3 +402,48 @@ def test_4_marker_unknown_scenario(mock_api):
     result = run(pytester)
     result.assert_outcomes(passed=3, errors=1)
     result.stdout.fnmatch_lines(["*ERROR at setup of test_4_marker_unknown_scenario*", "*no_such_scenario*"])
+
+
+CONTRACT_BREAKER = '''
+def test_misspelt_filter(mock_api):
+    response = requests.get(f"{mock_api.url}/api/academic/petitions", params={"netidd": "f0027k4"},
+                            headers=auth(mock_api, (READ,)))
+    assert response.status_code == 200  # the real API answers too: with every record
+    assert [v["kind"] for v in mock_api.violations] == ["dropped_filter"]
+'''
+
+
+def test_contract_violations_are_recorded_and_pass_by_default(pytester: pytest.Pytester) -> None:
+    consumer(pytester, CONTRACT_BREAKER)
+    run(pytester).assert_outcomes(passed=1)
+
+
+@pytest.mark.parametrize("how", ["flag", "ini", "marker"])
+def test_strict_contract_fails_the_test_with_a_readable_message(pytester: pytest.Pytester, how: str) -> None:
+    body = CONTRACT_BREAKER
+    args: list[str] = []
+    if how == "flag":
+        args.append("--mock-api-strict")
+    elif how == "ini":
+        pytester.makeini("[pytest]\nmock_api_strict = true\n")
+    else:
+        body = body.replace("def test_misspelt_filter", "@pytest.mark.mock_api(strict=True)\ndef test_misspelt_filter")
+    consumer(pytester, body)
+    result = run(pytester, *args)
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(["*mock_api strict mode: 1 contract violation(s) by the consumer:*", "*netidd*"])
+
+
+def test_marker_can_turn_strict_contract_off_for_one_test(pytester: pytest.Pytester) -> None:
+    consumer(pytester, CONTRACT_BREAKER.replace("def test_misspelt_filter",
+                                                "@pytest.mark.mock_api(strict=False)\ndef test_misspelt_filter"))
+    run(pytester, "--mock-api-strict").assert_outcomes(passed=1)
+
+
+def test_session_ends_with_a_coverage_summary(pytester: pytest.Pytester) -> None:
+    consumer(pytester, CONTRACT_BREAKER)
+    result = run(pytester)
+    result.stdout.fnmatch_lines(["*mock_api coverage*", "mock_api coverage: 1 of * operations called, 1 of * documented responses seen, 1 requests",
+                                 "*error paths never exercised*"])
+    pytester.makeini("[pytest]\nmock_api_coverage_summary = false\n")
+    assert "mock_api coverage" not in run(pytester).stdout.str()
