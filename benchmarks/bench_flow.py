@@ -28,7 +28,7 @@ def main() -> None:
                 conn.request("POST", "/api/academic/petitions", body=json.dumps(body), headers=auth)
                 response = conn.getresponse()
                 response.read()
-                location = response.getheader("Location")
+                location = response.getheader("Location") or ""
                 for _ in range(100):
                     conn.request("GET", location, headers=auth)
                     task = json.loads(conn.getresponse().read())

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import subprocess
 import sys
 import time
 
@@ -12,8 +13,6 @@ UNFILTERED_READS = 60  # each stores a found set of every petition (bounded by F
 
 
 def main() -> None:
-    import subprocess
-
     students = int(os.environ.get("BENCH_STUDENTS", STUDENTS_FOR_100K))
     port = free_port()
     started = time.perf_counter()
