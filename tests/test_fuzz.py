@@ -1,70 +1,24 @@
 """Bad input over every endpoint and the control API: never a 500, always JSON, state kept on rejection."""
 from __future__ import annotations
 
-import base64
 import json
 import re
 from typing import Any
 from urllib.parse import quote, urlencode
 
-import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from mock_api.app import create_app
-from mock_api.config import DEV_SIGNING_KEY, MockConfig
 from mock_api.dataset import Dataset
 from mock_api.records import PETITION_FIELDS
-from mock_api.spec import check_response
 from mock_api.state import MockState
-from mock_api.tokens import issue
 
-FROZEN_AT = 1732131053.0
-LIMIT = 2048  # a small body limit, so that over-limit bodies stay cheap to generate
+from badinput import LIMIT, PETITION, fresh, token_set  # noqa: F401  # token_set: a fixture
+
 FUZZ = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS")
-PETITION = {"netid": "f006s0b", "petition_code": "Q41", "origin_code": "UREG", "school": "UG",
-            "decision": "APPV", "grade_term": "24W", "user_netid": "f006s0b"}
-
-
-def b64(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
-
-
-def tokens(dataset: Dataset) -> dict[str, str]:
-    """Valid tokens of each account, and every kind of broken one."""
-    accounts = dataset.accounts
-    scopes = ["api:academic:petitions:read", "api:academic:petitions:write"]
-    rw = issue(accounts["dev-readwrite"], scopes, FROZEN_AT, 10800, DEV_SIGNING_KEY)[0]
-    header, payload, signature = rw.split(".")
-    claims = json.loads(base64.urlsafe_b64decode(payload + "=="))
-    forged = b64(json.dumps({**claims, "sub": "f00evil"}).encode())
-    none_header = b64(b'{"alg":"none","typ":"JWT"}')
-    return {
-        "rw": rw,
-        "ro": issue(accounts["dev-readonly"], scopes[:1], FROZEN_AT, 10800, DEV_SIGNING_KEY)[0],
-        "none": issue(accounts["dev-noscopes"], [], FROZEN_AT, 10800, DEV_SIGNING_KEY)[0],
-        "expired": issue(accounts["dev-readwrite"], scopes, FROZEN_AT - 20000, 10800, DEV_SIGNING_KEY)[0],
-        "other-key": issue(accounts["dev-readwrite"], scopes, FROZEN_AT, 10800, "another-key-" + "x" * 32)[0],
-        "tampered": f"{header}.{forged}.{signature}",
-        "alg-none": f"{none_header}.{payload}.",
-        "alg-none-signed": f"{none_header}.{payload}.{signature}",
-        "bad-signature": f"{header}.{payload}.{signature[:-4]}AAAA",
-        "truncated": rw[: len(rw) // 2],
-        "two-parts": f"{header}.{payload}",
-    }
-
-
-@pytest.fixture(scope="module")
-def token_set(dataset: Dataset) -> dict[str, str]:
-    return tokens(dataset)
-
-
-def fresh(dataset: Dataset) -> tuple[Flask, MockState]:
-    state = MockState(MockConfig(frozen_clock_at=FROZEN_AT, max_body_bytes=LIMIT), dataset=dataset)
-    return create_app(state=state), state
 
 
 def fingerprint(state: MockState) -> Any:
@@ -250,77 +204,3 @@ def test_fuzz_the_control_api_keeps_the_clock_usable(dataset: Dataset) -> None:
             assert client.get("/_mock/clock").status_code == 200
         assert client.post("/api/jwt", headers={"Authorization": "dev-readonly"}).status_code == 200
     run()
-
-
-@pytest.mark.parametrize("name", ["expired", "other-key", "tampered", "alg-none", "alg-none-signed",
-                                  "bad-signature", "truncated", "two-parts"])
-def test_every_broken_token_is_a_plain_401(client: FlaskClient, token_set: dict[str, str], name: str) -> None:
-    auth = {"Authorization": f"Bearer {token_set[name]}"}
-    for path in ("/api/academic/petitions", "/api/tasks/000000000000000000000000", "/api/petition_types"):
-        response = client.get(path, headers=auth)
-        assert (response.status_code, response.get_json()) == (401, {"message": "Unauthorized"}), path
-    posted = client.post("/api/academic/petitions", json={"petition": PETITION}, headers=auth)
-    assert posted.status_code == 401
-
-
-@pytest.mark.parametrize("size, status", [(LIMIT, 202), (LIMIT + 1, 413)])
-def test_the_body_limit_is_exact(dataset: Dataset, token_set: dict[str, str], size: int, status: int) -> None:
-    app, state = fresh(dataset)
-    body = json.dumps({"petition": PETITION, "pad": ""}).encode()
-    body = body[:-2] + b"x" * (size - len(body)) + b'"}'
-    assert len(body) == size
-    response = app.test_client().post("/api/academic/petitions", data=body, headers={
-        "Content-Type": "application/json", "Authorization": f"Bearer {token_set['rw']}"})
-    assert response.status_code == status
-    assert len(state.backend.tasks(FROZEN_AT)) == (1 if status == 202 else 0)
-
-
-@pytest.mark.parametrize("query", ["pagesize=%C2%B2", "page=%C2%B2", "page=" + "9" * 5000, "pagesize=" + "9" * 5000])
-def test_unusable_paging_numbers_fall_back_or_saturate(client: FlaskClient, rw: dict[str, str], query: str) -> None:
-    response = client.get(f"/api/academic/petitions?netid=f0027k4&{query}", headers=rw)
-    expected = [] if query.startswith("page=9") else ["2907841-Q25-24W=L-APPV", "2907841-Q24--FIVEYEAR"]
-    assert response.status_code == 200 and [r["id"] for r in response.get_json()] == expected
-
-
-@pytest.mark.parametrize("seconds", [10 ** 400, 1e300, 2.3e11])
-def test_a_clock_advance_too_far_is_400_and_changes_nothing(client: FlaskClient, seconds: float) -> None:
-    before = client.get("/_mock/clock").get_json()
-    response = client.post("/_mock/clock/advance", data=json.dumps({"seconds": seconds}),
-                           headers={"Content-Type": "application/json"})
-    assert response.status_code == 400
-    assert client.get("/_mock/clock").get_json() == before
-
-
-@pytest.mark.parametrize("body, detail", [
-    (b'{"petition": NaN}', "Request body is not valid JSON"),
-    (b'{"petition": {"x": Infinity}}', "Request body is not valid JSON"),
-    (b'{"petition": ' + b"[" * 65 + b"]" * 65 + b"}", "Request body is nested deeper than 64 levels"),
-])
-def test_bodies_that_cannot_be_stored_and_echoed_are_400(client: FlaskClient, rw: dict[str, str], body: bytes,
-                                                         detail: str) -> None:
-    response = client.post("/api/academic/petitions", data=body, headers={**rw, "Content-Type": "application/json"})
-    assert (response.status_code, response.get_json()) == (400, {"detail": detail})
-
-
-def test_a_valid_petition_with_a_deep_extra_field_within_the_limit_completes(client: FlaskClient, rw: dict[str, str]
-                                                                             ) -> None:
-    body = {"petition": {**PETITION, "extra": json.loads("[" * 62 + "]" * 62)}}
-    posted = client.post("/api/academic/petitions", json=body, headers=rw)
-    assert posted.status_code == 202
-    client.post("/_mock/clock/advance", json={"seconds": 5})
-    task = client.get(posted.headers["Location"], headers=rw).get_json()
-    assert task["status"] == "complete" and task["message"].startswith("Petition created successfully.")
-
-
-@pytest.mark.parametrize("method, path", [("GET", "/api/academic/petitions"), ("POST", "/api/jwt"),
-                                          ("GET", "/api/tasks/000000000000000000000000"),
-                                          ("GET", "/api/petition_types/Q41"), ("POST", "/api/academic/petitions")])
-def test_an_oversized_body_is_a_documented_413_on_any_endpoint(dataset: Dataset, token_set: dict[str, str],
-                                                               method: str, path: str) -> None:
-    """The 413 on every endpoint is in openapi.yaml too, so that strict mode and verify accept it."""
-    client = fresh(dataset)[0].test_client()
-    auth = "dev-readwrite" if path == "/api/jwt" else f"Bearer {token_set['rw']}"
-    response = client.open(path, method=method, data=b"{}" + b" " * LIMIT,
-                           headers={"Content-Type": "application/json", "Authorization": auth})
-    assert (response.status_code, response.get_json()) == (413, {"detail": f"Request body is larger than {LIMIT} bytes"})
-    assert check_response(method, path, 413, dict(response.headers), response.get_data()) == []
