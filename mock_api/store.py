@@ -73,7 +73,8 @@ class PetitionIndex:
 
 
 # Found sets hold references, 8 bytes an item: this bounds them to ~32 MB whatever the data size
-# (256 unfiltered lists of 100,000 petitions would otherwise hold ~200 MB).
+# (64 unfiltered lists of 100,000 petitions would otherwise hold ~50 MB, more with a higher
+# found_set_limit).
 FOUND_SET_ITEM_BUDGET = 4_000_000
 
 
