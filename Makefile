@@ -1,5 +1,5 @@
-# The two set-up commands: `make serve` starts the emulator, `make test` runs the tests.
-# Both create .venv and install the project into it on first use (no other set-up needed).
+# The set-up commands: `make serve` starts the emulator, `make test` runs the tests, `make bench` measures.
+# Each creates .venv and installs the project into it on first use (no other set-up needed).
 PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
@@ -20,6 +20,15 @@ serve: $(VENV)/.installed
 # pytest exits 5 when it collected no test; any non-zero exit fails this target and CI.
 test: $(VENV)/.installed
 	$(PY) -m pytest $(PYTEST_ARGS)
+
+# Benchmarks: ratios against a bare Flask app and moto's server, measured in one run (see README).
+# Uses wrk if it is on PATH, else a bounded Python load generator. BENCH=reads runs one script.
+$(VENV)/.bench-installed: $(VENV)/.installed
+	$(PY) -m pip install --quiet -e '.[test,bench]'
+	touch $@
+
+bench: $(VENV)/.bench-installed
+	$(PY) benchmarks/run.py $(BENCH)
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache

@@ -5,7 +5,7 @@ import logging
 import time
 from typing import Any
 
-from flask import Flask, Response, g, request
+from flask import Flask, Request, Response, g, request
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
 from mock_api import errors
@@ -69,12 +69,19 @@ def _install_error_handlers(app: Flask) -> None:
 
 def _begin() -> None:
     g.started = time.perf_counter()
-    g.request_id = mock_state().ids.request_id()
+    state = mock_state()
+    g.request_id = state.ids.request_id()
+    # Every endpoint, not only those that read a body: the limit is one documented rule (fidelity.md).
+    # A body without Content-Length (chunked) is cut by MAX_CONTENT_LENGTH when it is read.
+    if (request.content_length or 0) > state.config.max_body_bytes:
+        raise RequestEntityTooLarge()
 
 
-def _request_body() -> str | None:
+def _request_body(req: Request) -> str | None:
+    if not req.content_length and "HTTP_TRANSFER_ENCODING" not in req.environ:
+        return None  # nothing sent: skip setting up a body stream on every GET
     try:
-        raw = request.get_data(cache=True)
+        raw = req.get_data(cache=True)
     except RequestEntityTooLarge:
         return None
     return raw[:MAX_BODY_CHARS * 4].decode("utf-8", errors="replace")[:MAX_BODY_CHARS] if raw else None
@@ -82,14 +89,15 @@ def _request_body() -> str | None:
 
 def _finish(response: Response) -> Response:
     state = mock_state()
+    req = request._get_current_object()  # type: ignore[attr-defined]  # one context lookup, not one per use
     response.headers["X-Request-ID"] = g.get("request_id") or state.ids.request_id()
-    if not request.path.startswith(control.PREFIX):
-        fault = request.environ.get(FAULT_KEY)
+    if not req.path.startswith(control.PREFIX):
+        fault = req.environ.get(FAULT_KEY)
         state.journal.record({
-            "time": iso_micro(state.clock.now()) + "Z", "method": request.method, "path": request.path,
-            "query": {k: request.args.getlist(k) for k in request.args.keys()},
-            "headers": {k: mask_header(k, v) for k, v in request.headers.items()},
-            "body": _request_body(), "status": None if fault in DROPPING else response.status_code,
+            "time": iso_micro(state.clock.now()) + "Z", "method": req.method, "path": req.path,
+            "query": req.args.to_dict(flat=False),
+            "headers": {k: mask_header(k, v) for k, v in req.headers.items()},
+            "body": _request_body(req), "status": None if fault in DROPPING else response.status_code,
             "scenario": g.get("scenario_name"), "fault": fault,
             "duration_ms": round((time.perf_counter() - g.get("started", time.perf_counter())) * 1000, 3),
         })

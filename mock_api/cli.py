@@ -9,6 +9,7 @@ from pathlib import Path
 from mock_api.config import MockConfig
 from mock_api.fixtures import FixtureError
 from mock_api.scenarios import ScenarioCatalog, ScenarioError
+from mock_api.server import DEFAULT_THREADS
 
 EXIT_USAGE = 2
 
@@ -24,7 +25,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--seed", type=int, help="seed of the generated data (default: fixtures/generate.yaml)")
     parser.add_argument("--students", type=int, help="how many students to generate (default: generate.yaml)")
     parser.add_argument("--task-seconds", type=float, help="clock seconds a task takes to complete (default 1)")
-    parser.add_argument("--threads", type=int, default=8, help="server worker threads (default 8)")
+    parser.add_argument("--threads", type=int, default=DEFAULT_THREADS,
+                        help=f"server worker threads (default {DEFAULT_THREADS})")
     parser.add_argument("--no-control", action="store_true", help="turn the /_mock control API off")
     parser.add_argument("--scenario", metavar="NAME|PATH",
                         help="built-in scenario name or path of a scenario .yaml file (default: default)")

@@ -5,6 +5,11 @@ import threading
 import time
 from collections.abc import Callable
 from datetime import datetime, timezone
+from functools import lru_cache
+
+# datetime renders dates up to the year 9999 only; the clock stops well before, so that a token's expiry
+# or a task's due time computed from it still renders.
+MAX_EPOCH = 221_845_392_000.0  # 9000-01-01T00:00:00Z
 
 
 class Clock:
@@ -28,9 +33,13 @@ class Clock:
         return self._frozen_at is not None
 
     def advance(self, seconds: float) -> float:
-        if seconds < 0:
+        """Move forward; ValueError (clock unchanged) if negative, not a number or past MAX_EPOCH."""
+        if not seconds >= 0:
             raise ValueError("the clock only moves forward")
         with self._lock:
+            current = self._frozen_at if self._frozen_at is not None else self._source() + self._offset
+            if current + seconds > MAX_EPOCH:
+                raise ValueError("the clock cannot pass 9000-01-01")
             if self._frozen_at is not None:
                 self._frozen_at += seconds
             else:
@@ -59,7 +68,13 @@ class Clock:
 
 def iso_z(epoch: float) -> str:
     """ISO-8601 UTC with a Z and no fraction, as the API's record dates and task request_date."""
-    return datetime.fromtimestamp(int(epoch), tz=timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return _iso_z_seconds(int(epoch))
+
+
+@lru_cache(maxsize=4096)
+def _iso_z_seconds(seconds: int) -> str:
+    # Memoised: every petition a read returns renders the same cache_date (the last hourly refresh).
+    return datetime.fromtimestamp(seconds, tz=timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def iso_micro(epoch: float) -> str:

@@ -4,8 +4,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from mock_api.datagen import generate
 from mock_api.fixtures import EventRow, FixtureError, FixtureSet, ServiceAccount, Student
+from mock_api.gencache import generate_cached
 from mock_api.ids import IdSource
 from mock_api.records import StoredPetition, build_record, is_petition, petition_type_records
 from mock_api.store import PetitionIndex
@@ -49,7 +49,7 @@ def build_dataset(fixtures: FixtureSet, seed: int | None = None, student_count: 
     """Fixture rows first (so the seed's sample keeps its place), then the generated ones."""
     seed = fixtures.generate.seed if seed is None else seed
     count = fixtures.generate.students if student_count is None else student_count
-    generated_students, generated_rows = generate(fixtures, seed, count)
+    generated_students, generated_rows = generate_cached(fixtures, seed, count)
     students = {s.netid: s for s in (*fixtures.students, *generated_students)}
     rows = (*fixtures.events, *generated_rows)
     # Ids of the snapshot come from their own seeded source: runtime ids must not depend on them.

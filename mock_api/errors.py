@@ -11,9 +11,12 @@ NOT_FOUND: dict[str, Any] = {"detail": "Not Found"}
 
 BODY_NOT_JSON = "Request body is not valid JSON"
 CONTENT_TYPE_NOT_JSON = "Content-Type must be application/json"
+BODY_TOO_DEEP = "Request body is nested deeper than {limit} levels"
 BODY_TOO_LARGE = "Request body is larger than {limit} bytes"
 BAD_CONTINUATION_KEY = "Unknown or expired continuation_key"
 BAD_REQUEST = "Bad Request"
+BAD_CLOCK_ADVANCE = "body must be {\"seconds\": N} with N a number >= 0"
+CLOCK_PAST_LIMIT = "the clock cannot be advanced past 9000-01-01T00:00:00Z"
 INTERNAL_ERROR = "Internal Server Error"
 
 # Scenario control (mock_api's own API, not the real one).

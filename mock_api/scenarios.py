@@ -13,6 +13,7 @@ import yaml
 from flask import Response
 
 from mock_api.effects import REGISTRY, Context, Effect, ParamError
+from mock_api.fixtures import load_yaml
 
 NAME_PATTERN = re.compile(r"[A-Za-z0-9_-]+")
 METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
@@ -116,7 +117,7 @@ class _Reader:
         if not self.path.is_file():
             raise self.fail("(file)", "not found")
         try:
-            data = yaml.safe_load(self.path.read_text(encoding="utf-8"))
+            data = load_yaml(self.path.read_text(encoding="utf-8"))
         except (yaml.YAMLError, UnicodeDecodeError) as exc:
             raise self.fail("(syntax)", " ".join(str(exc).split())) from None
         except OSError as exc:

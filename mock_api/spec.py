@@ -6,20 +6,22 @@ import json
 import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from typing import Any
-
-import yaml
-from jsonschema import Draft202012Validator, ValidationError, validators
-from jsonschema.exceptions import best_match
-from referencing import Registry
-from referencing.jsonschema import DRAFT202012
+from typing import TYPE_CHECKING, Any
 
 from mock_api.config import PACKAGE_DIR
+from mock_api.fixtures import load_yaml
+
+if TYPE_CHECKING:
+    from jsonschema import ValidationError
+    from referencing import Registry
 
 SPEC_PATH = PACKAGE_DIR / "openapi.yaml"
 SPEC_URI = "urn:mock-api:openapi"
 METHODS = ("get", "put", "post", "delete", "patch", "head", "options")
 GENERIC_ERRORS = {404: "NotFound", 405: "MethodNotAllowed"}  # any path may answer these
+# Any operation may answer these too, documented or not: a body over the size limit is refused before
+# routing (app._begin), whatever the endpoint.
+ANY_OPERATION_ERRORS = {413: "TooLarge"}
 
 
 def _field_order(validator: Any, enabled: Any, instance: Any, schema: Mapping[str, Any]) -> Iterator[ValidationError]:
@@ -30,21 +32,32 @@ def _field_order(validator: Any, enabled: Any, instance: Any, schema: Mapping[st
     actual = [k for k in instance if k in documented]
     expected = [k for k in documented if k in instance]
     if actual != expected:
+        from jsonschema import ValidationError
+
         yield ValidationError(f"fields out of order: got {actual}, documented {expected}")
 
 
-OrderedValidator = validators.extend(Draft202012Validator, {"x-field-order": _field_order})
+# jsonschema and referencing are imported on the first check (strict mode, verify, tests), not at
+# start-up: ~45 ms that a server only serving reads and writes never needs.
+@functools.lru_cache(maxsize=1)
+def _ordered_validator() -> Any:
+    from jsonschema import Draft202012Validator, validators
+
+    return validators.extend(Draft202012Validator, {"x-field-order": _field_order})
 
 
 @functools.lru_cache(maxsize=1)
 def load_spec() -> dict[str, Any]:
     """The parsed openapi.yaml; read once per process, never mutated."""
     with SPEC_PATH.open(encoding="utf-8") as stream:
-        return dict(yaml.safe_load(stream))
+        return dict(load_yaml(stream.read()))
 
 
 @functools.lru_cache(maxsize=1)
 def _registry() -> Registry:
+    from referencing import Registry
+    from referencing.jsonschema import DRAFT202012
+
     registry: Registry = Registry().with_resource(SPEC_URI, DRAFT202012.create_resource(load_spec()))
     return registry
 
@@ -55,7 +68,7 @@ def _pointer(*parts: str) -> str:
 
 @functools.lru_cache(maxsize=256)
 def _validator(pointer: str) -> Any:
-    return OrderedValidator({"$ref": f"{SPEC_URI}#/{pointer}"}, registry=_registry())
+    return _ordered_validator()({"$ref": f"{SPEC_URI}#/{pointer}"}, registry=_registry())
 
 
 @functools.lru_cache(maxsize=1)
@@ -121,6 +134,8 @@ def describe(error: ValidationError) -> str:
     """The error without the offending value (values may be volatile or secret)."""
     if error.validator in ("oneOf", "anyOf") and error.context:
         titles = ", ".join(str(v.get("title", i)) for i, v in enumerate(error.validator_value))
+        from jsonschema.exceptions import best_match
+
         closest = best_match(error.context)
         return f"matches none of the documented variants ({titles}); closest: {_json_path(closest)} {describe(closest)}"
     kind, expected = error.validator, error.validator_value
@@ -162,9 +177,12 @@ def _walk(*parts: str) -> tuple[Any, str]:
 
 def _response_location(template: str | None, method: str, status: int) -> tuple[str, ...] | None:
     op = operation(template, method) if template else None
+    if op is not None and str(status) in op.get("responses", {}):
+        return ("paths", template or "", method.lower(), "responses", str(status))
+    if status in ANY_OPERATION_ERRORS:
+        return ("components", "responses", ANY_OPERATION_ERRORS[status])
     if op is not None:
-        return ("paths", template or "", method.lower(), "responses", str(status)) \
-            if str(status) in op.get("responses", {}) else None
+        return None
     if status in GENERIC_ERRORS:
         return ("components", "responses", GENERIC_ERRORS[status])
     return None

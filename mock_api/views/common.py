@@ -13,6 +13,9 @@ from mock_api.state import MockState
 from mock_api.tokens import TokenError, token_scopes, verify
 
 F = TypeVar("F", bound=Callable[..., Any])
+# Our bound (docs/fidelity.md): a stored body is copied and echoed recursively; near Python's recursion
+# limit that fails, and how near depends on the stack, so a fixed, generous depth is checked instead.
+MAX_JSON_DEPTH = 64
 
 
 def mock_state() -> MockState:
@@ -52,12 +55,32 @@ def requires_scopes(*scopes: str) -> Callable[[F], F]:
     return decorate
 
 
+def _not_json(constant: str) -> Any:
+    """NaN and Infinity are Python's extensions, not JSON: stored, they would be echoed as invalid JSON."""
+    raise ValueError(f"{constant} is not JSON")
+
+
 def json_body() -> Any:
     """The request body as JSON: 415 for another media type, 400 if it does not parse, 413 if too big."""
     if request.mimetype != "application/json" and not request.mimetype.endswith("+json"):
         raise errors.detail(415, errors.CONTENT_TYPE_NOT_JSON)
     raw = request.get_data(cache=True)
     try:
-        return json.loads(raw.decode("utf-8"))
+        body = json.loads(raw.decode("utf-8"), parse_constant=_not_json)
     except (ValueError, UnicodeDecodeError, RecursionError):
         raise errors.detail(400, errors.BODY_NOT_JSON) from None
+    if _deeper_than(body, MAX_JSON_DEPTH):
+        raise errors.detail(400, errors.BODY_TOO_DEEP.format(limit=MAX_JSON_DEPTH))
+    return body
+
+
+def _deeper_than(value: Any, limit: int) -> bool:
+    """Iterative, so that it cannot itself recurse too deep."""
+    stack = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, (dict, list)):
+            if depth > limit:
+                return True
+            stack.extend((child, depth + 1) for child in (item.values() if isinstance(item, dict) else item))
+    return False

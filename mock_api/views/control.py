@@ -77,10 +77,18 @@ def get_clock() -> Response:
 def advance_clock() -> Response:
     body = json_body()
     seconds = body.get("seconds") if isinstance(body, dict) else None
-    if isinstance(seconds, bool) or not isinstance(seconds, (int, float)) or not math.isfinite(seconds) \
-            or seconds < 0:
-        raise errors.detail(400, "body must be {\"seconds\": N} with N a number >= 0")
-    mock_state().clock.advance(float(seconds))
+    try:
+        # float() of a 400-digit int overflows.
+        valid = not isinstance(seconds, bool) and isinstance(seconds, (int, float)) \
+            and math.isfinite(float(seconds)) and seconds >= 0
+    except OverflowError:
+        valid = False
+    if not valid:
+        raise errors.detail(400, errors.BAD_CLOCK_ADVANCE)
+    try:
+        mock_state().clock.advance(float(seconds))  # type: ignore[arg-type]
+    except ValueError:  # past the clock's MAX_EPOCH, where dates stop rendering; the clock is unchanged
+        raise errors.detail(400, errors.CLOCK_PAST_LIMIT) from None
     return json_response(clock_body())
 
 

@@ -1,0 +1,74 @@
+"""The disk cache of generated data: same rows as generating, keyed by every input, safe when broken."""
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+import pytest
+
+from mock_api import gencache
+from mock_api.config import MockConfig
+from mock_api.datagen import generate
+from mock_api.fixtures import FixtureSet, load_fixtures
+
+
+@pytest.fixture(scope="module")
+def fixtures() -> FixtureSet:
+    return load_fixtures(MockConfig().fixtures_dir)
+
+
+@pytest.fixture
+def cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.setenv(gencache.CACHE_ENV, str(tmp_path))
+    return tmp_path
+
+
+def test_a_cached_generation_equals_a_fresh_one(fixtures: FixtureSet, cache: Path) -> None:
+    fresh = generate(fixtures, 5, 300)
+    assert gencache.generate_cached(fixtures, 5, 300) == fresh  # miss: generated and written
+    [written] = cache.glob("generated-*.json")
+    assert gencache.generate_cached(fixtures, 5, 300) == fresh  # hit: read back
+    assert any(e.grade_term is None for e in fresh[1])  # nulls survive the round trip
+    assert list(cache.glob("generated-*.json")) == [written]
+
+
+def test_a_hit_does_not_generate(fixtures: FixtureSet, cache: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    expected = gencache.generate_cached(fixtures, 6, 50)
+    import mock_api.datagen
+
+    def refuse(*args: object) -> None:
+        raise AssertionError("generated although cached")
+    monkeypatch.setattr(mock_api.datagen, "generate", refuse)
+    assert gencache.generate_cached(fixtures, 6, 50) == expected
+
+
+def test_every_input_is_in_the_key(fixtures: FixtureSet) -> None:
+    keys = {gencache.cache_key(fixtures, 1, 10), gencache.cache_key(fixtures, 2, 10),
+            gencache.cache_key(fixtures, 1, 11)}
+    fewer_codes = dataclasses.replace(fixtures, event_codes={"Q41": "x"})
+    keys.add(gencache.cache_key(fewer_codes, 1, 10))
+    assert len(keys) == 4
+
+
+def test_a_broken_cache_file_is_regenerated(fixtures: FixtureSet, cache: Path) -> None:
+    expected = gencache.generate_cached(fixtures, 7, 20)
+    [written] = cache.glob("generated-*.json")
+    written.write_text('{"students": [["only-one-field"]]')
+    assert gencache.generate_cached(fixtures, 7, 20) == expected
+    assert gencache.generate_cached(fixtures, 7, 20) == expected  # and rewritten whole
+
+
+def test_the_cache_can_be_turned_off(fixtures: FixtureSet, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(gencache.CACHE_ENV, "off")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    assert gencache.cache_dir() is None
+    assert gencache.generate_cached(fixtures, 8, 20) == generate(fixtures, 8, 20)
+    assert list(tmp_path.rglob("*.json")) == []
+
+
+def test_an_unwritable_cache_still_generates(fixtures: FixtureSet, tmp_path: Path,
+                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a directory")
+    monkeypatch.setenv(gencache.CACHE_ENV, str(blocker / "cache"))
+    assert gencache.generate_cached(fixtures, 9, 20) == generate(fixtures, 9, 20)
