@@ -5,10 +5,11 @@ import os
 import selectors
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -61,6 +62,20 @@ class RunningServer:
     process: subprocess.Popen[str]
     url: str
     ready_line: str
+    stderr_drain: threading.Thread | None = None
+    stderr_lines: list[str] = field(default_factory=list)
+
+    def stderr_text(self, timeout: float = 10.0) -> str:
+        """What the server wrote to stderr; complete once the process has exited."""
+        if self.stderr_drain is not None:
+            self.stderr_drain.join(timeout)
+        return "".join(self.stderr_lines)
+
+
+def _drain(stream: Any, into: list[str]) -> None:
+    # An unread stderr pipe fills up (64 KiB) and then blocks every server thread that logs.
+    for line in stream:
+        into.append(line)
 
 
 def _read_line(process: subprocess.Popen[str], timeout: float) -> str:
@@ -82,13 +97,17 @@ def running_server(*args: str, timeout: float = 20.0) -> Iterator[RunningServer]
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     process = subprocess.Popen([sys.executable, "-m", "mock_api", "--port", "0", *args], cwd=ROOT, env=env,
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    server: RunningServer | None = None
     try:
         line = _read_line(process, timeout)
         if not line.startswith(READY_PREFIX):
             process.kill()
             _, err = process.communicate(timeout=5)
             raise AssertionError(f"server did not start: stdout={line!r} stderr={err!r}")
-        yield RunningServer(process, line.strip()[len(READY_PREFIX):], line)
+        server = RunningServer(process, line.strip()[len(READY_PREFIX):], line)
+        server.stderr_drain = threading.Thread(target=_drain, args=(process.stderr, server.stderr_lines), daemon=True)
+        server.stderr_drain.start()
+        yield server
     finally:
         if process.poll() is None:
             process.terminate()
@@ -96,6 +115,9 @@ def running_server(*args: str, timeout: float = 20.0) -> Iterator[RunningServer]
                 process.wait(timeout=10)
             except subprocess.TimeoutExpired:
                 process.kill()
-        for stream in (process.stdout, process.stderr):
-            if stream is not None:
-                stream.close()
+        if process.stdout is not None:
+            process.stdout.close()
+        if server is not None and server.stderr_drain is not None:
+            server.stderr_drain.join(10)  # the process has exited: the drain reaches EOF
+        if process.stderr is not None:
+            process.stderr.close()

@@ -25,8 +25,7 @@ def test_signals_stop_the_server_cleanly(sig: signal.Signals) -> None:
         assert requests.get(f"{server.url}/_mock/health", timeout=5).json()["status"] == "ok"
         server.process.send_signal(sig)
         assert server.process.wait(timeout=10) == 0
-        assert server.process.stderr is not None
-        err = server.process.stderr.read()
+        err = server.stderr_text()
         assert "Traceback" not in err and "mock_api stopped" in err
 
 
