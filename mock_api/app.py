@@ -27,6 +27,9 @@ def create_app(config: MockConfig | None = None, state: MockState | None = None)
     app.json.sort_keys = False  # type: ignore[attr-defined]  # field order is part of the contract
     app.config["MAX_CONTENT_LENGTH"] = config.max_body_bytes
     app.url_map.strict_slashes = False  # the seed's sample calls /api/academic/petitions/?netid=...
+    # Merging "//" answers a 308 HTML redirect that Flask lets past every error handler: a JSON API
+    # must not redirect, so a doubled slash is just a path that matches nothing (404 JSON).
+    app.url_map.merge_slashes = False
     app.extensions["mock_api"] = state or MockState(config)
     for module in (auth, petitions, tasks):
         app.register_blueprint(module.blueprint)

@@ -81,12 +81,13 @@ def _templates() -> list[tuple[re.Pattern[str], str]]:
 
 
 def match_path(path: str) -> str | None:
-    """The documented path template of a concrete path; a trailing slash is allowed (seed 001)."""
-    if len(path) > 1:
-        path = path.rstrip("/") or "/"
-    for pattern, template in _templates():
-        if pattern.match(path):
-            return template
+    """The documented path template of a concrete path; one trailing slash is allowed (seed 001), as the
+    app's routes allow it: `/api/academic/petitions//` is the item route with the id "/"."""
+    candidates = [path, path[:-1]] if len(path) > 1 and path.endswith("/") else [path]
+    for candidate in candidates:
+        for pattern, template in _templates():
+            if pattern.match(candidate):
+                return template
     return None
 
 

@@ -58,6 +58,14 @@ def test_unknown_petition_is_404(client: FlaskClient, ro: dict[str, str], key: s
     assert (response.status_code, response.get_json()) == (404, {"detail": "Not Found"})
 
 
+@pytest.mark.parametrize("path", ["/api/academic/petitions//", "/api/academic/petitions/%2F", "/api//academic/petitions",
+                                  "//api/petition_types", "/api/students//petitions"])
+def test_doubled_slashes_are_a_json_404_never_a_redirect(client: FlaskClient, ro: dict[str, str], path: str) -> None:
+    response = client.get(path, headers=ro)
+    assert (response.status_code, response.get_json()) == (404, {"detail": "Not Found"})
+    assert "Location" not in response.headers
+
+
 def test_non_petition_events_are_never_served(client: FlaskClient, ro: dict[str, str]) -> None:
     everything = get(client, ro, "/api/academic/petitions", pagesize=1000).get_json()
     assert everything and all(r["petition_code"][0] in "QR" for r in everything)
