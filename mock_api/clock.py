@@ -7,15 +7,17 @@ from collections.abc import Callable
 from datetime import datetime, timezone
 from functools import lru_cache
 
-# datetime renders dates up to the year 9999 only; the clock stops well before, so that a token's expiry
-# or a task's due time computed from it still renders.
-MAX_EPOCH = 221_845_392_000.0  # 9000-01-01T00:00:00Z
+# ObjectIds carry the clock's time in 4 bytes, which end at 2106-02-07; the clock stops at 2100 so that a
+# task due up to a year later (the longest a scenario allows) still gets a valid ObjectId.
+MAX_EPOCH = 4_102_444_800.0  # 2100-01-01T00:00:00Z
 
 
 class Clock:
     """Real time plus an offset; can be frozen, advanced and unfrozen without jumping back."""
 
     def __init__(self, frozen_at: float | None = None, source: Callable[[], float] = time.time) -> None:
+        if frozen_at is not None and not 0 <= frozen_at <= MAX_EPOCH:
+            raise ValueError("the clock starts between 1970-01-01 and 2100-01-01")
         self._source = source
         self._lock = threading.Lock()
         self._initial_frozen_at = frozen_at
@@ -39,7 +41,7 @@ class Clock:
         with self._lock:
             current = self._frozen_at if self._frozen_at is not None else self._source() + self._offset
             if current + seconds > MAX_EPOCH:
-                raise ValueError("the clock cannot pass 9000-01-01")
+                raise ValueError("the clock cannot pass 2100-01-01")
             if self._frozen_at is not None:
                 self._frozen_at += seconds
             else:

@@ -16,7 +16,7 @@ BODY_TOO_LARGE = "Request body is larger than {limit} bytes"
 BAD_CONTINUATION_KEY = "Unknown or expired continuation_key"
 BAD_REQUEST = "Bad Request"
 BAD_CLOCK_ADVANCE = "body must be {\"seconds\": N} with N a number >= 0"
-CLOCK_PAST_LIMIT = "the clock cannot be advanced past 9000-01-01T00:00:00Z"
+CLOCK_PAST_LIMIT = "the clock cannot be advanced past 2100-01-01T00:00:00Z"
 INTERNAL_ERROR = "Internal Server Error"
 
 # Scenario control (mock_api's own API, not the real one).

@@ -106,7 +106,9 @@ def test_32_clients_post_and_poll_5000_tasks() -> None:
         seen = [r["id"] for r in first]
         key = headers["X-Request-ID"]
         for page in range(2, TASKS // 1000 + 2):
-            _, _, more = client.call("GET", f"/api/academic/petitions?continuation_key={key}&pagesize=1000&page={page}")
+            status, _, more = client.call(
+                "GET", f"/api/students/{STUDENT}/petitions?continuation_key={key}&pagesize=1000&page={page}")
+            assert status == 200, more
             seen += [r["id"] for r in more]
         assert len(seen) == TASKS and set(seen) == expected_ids
 
@@ -117,4 +119,4 @@ def test_32_clients_post_and_poll_5000_tasks() -> None:
         assert seqs == list(range(seqs[0], seqs[0] + len(seqs)))
         sent = admin.calls + sum(calls) + client.calls - 3  # minus the three /_mock calls of this client
         assert sum(calls) >= 2 * TASKS and seqs[-1] == sent
-        assert journal[-1]["path"] == "/api/academic/petitions" and journal[-1]["status"] == 200
+        assert journal[-1]["path"] == f"/api/students/{STUDENT}/petitions" and journal[-1]["status"] == 200

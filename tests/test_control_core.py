@@ -85,3 +85,19 @@ def test_control_api_can_be_turned_off(dataset: Dataset) -> None:
     app = create_app(state=MockState(MockConfig(control_api=False), dataset=dataset))
     response = app.test_client().post("/_mock/reset")
     assert (response.status_code, response.get_json()) == (404, {"detail": "Not Found"})
+
+
+def test_clock_stops_where_object_ids_still_work(client: FlaskClient, rw: dict[str, str]) -> None:
+    # ObjectIds hold the time in 4 bytes (until 2106-02-07): the clock may go to 2100, not past it.
+    too_far = client.post("/_mock/clock/advance", json={"seconds": 3_000_000_000})
+    assert (too_far.status_code, too_far.get_json()) == (
+        400, {"detail": "the clock cannot be advanced past 2100-01-01T00:00:00Z"})
+    to_the_limit = 4_102_444_800 - 1732131053 - 1  # a second before 2100-01-01, from the frozen start
+    assert client.post("/_mock/clock/advance", json={"seconds": to_the_limit}).status_code == 200
+    headers = bearer(token_for(client))
+    location = client.post("/api/academic/petitions", headers=headers, json={"petition": {
+        **SEED_PAYLOAD, "decision": "LATE"}}).headers["Location"]
+    client.post("/_mock/clock/advance", json={"seconds": 1})
+    task = client.get(location, headers=headers).get_json()
+    assert (task["status"], task["completed_date"]) == ("complete", "2100-01-01T00:00:00.000000")
+    assert task["message"].startswith("Petition created successfully.")

@@ -16,6 +16,7 @@ from mock_api.records import PETITION_FIELDS
 from mock_api.state import MockState
 
 from badinput import LIMIT, PETITION, fresh, token_set  # noqa: F401  # token_set: a fixture
+from support import READ, WRITE
 
 FUZZ = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS")
@@ -195,12 +196,21 @@ def test_fuzz_the_control_api_keeps_the_clock_usable(dataset: Dataset) -> None:
     @given(calls=st.lists(control_calls, min_size=1, max_size=5))
     def run(calls: list[tuple[str, str, bytes | None]]) -> None:
         for method, path, data in calls:
-            before = (state.clock.now(), state.clock.frozen)
+            state.clock.freeze()  # a frozen clock, so "unchanged" below is exact, not blurred by wall time
+            before = state.clock.now()
             response = client.open(path, method=method, data=data, headers={"Content-Type": "application/json"})
             assert response.status_code < 500, (method, path, data, response.get_data())
             if response.status_code >= 400:
-                assert (state.clock.now(), state.clock.frozen) == before or not state.clock.frozen
+                assert (state.clock.now(), state.clock.frozen) == (before, True), (method, path, data)
             # Whatever was sent, the clock still renders and tokens can still be issued.
             assert client.get("/_mock/clock").status_code == 200
-        assert client.post("/api/jwt", headers={"Authorization": "dev-readonly"}).status_code == 200
+        # ... and the whole write path still works at whatever time the clock reached.
+        issued = client.post("/api/jwt", query_string={"scope": f"{READ} {WRITE}"},
+                             headers={"Authorization": "dev-readwrite"})
+        assert issued.status_code == 200
+        headers = {"Authorization": f"Bearer {issued.get_json()['jwt']}"}
+        posted = client.post("/api/academic/petitions", json={"petition": {}}, headers=headers)
+        assert posted.status_code == 202, posted.get_data()
+        client.post("/_mock/clock/advance", json={"seconds": 1})
+        assert client.get(posted.headers["Location"], headers=headers).status_code == 200
     run()

@@ -201,6 +201,20 @@ def test_unknown_continuation_key_is_400(client: FlaskClient, ro: dict[str, str]
         assert (response.status_code, response.get_json()) == (400, {"detail": "Unknown or expired continuation_key"})
 
 
+def test_continuation_key_works_only_on_the_collection_that_made_it(client: FlaskClient, ro: dict[str, str]) -> None:
+    petitions = get(client, ro, "/api/academic/petitions", netid="f0027k4").headers["X-Request-ID"]
+    types = get(client, ro, "/api/petition_types").headers["X-Request-ID"]
+    student = get(client, ro, "/api/students/f0027k4/petitions").headers["X-Request-ID"]
+    refused = (400, {"detail": "Unknown or expired continuation_key"})
+    for path, key in (("/api/petition_types", petitions), ("/api/academic/petitions", types),
+                      ("/api/students/f006s0b/petitions", student), ("/api/academic/petitions", student)):
+        response = get(client, ro, path, continuation_key=key)
+        assert (response.status_code, response.get_json()) == refused, path
+    same = get(client, ro, "/api/academic/petitions/", continuation_key=petitions)  # the trailing slash is one route
+    assert [r["id"] for r in same.get_json()] == ["2907841-Q25-24W=L-APPV", "2907841-Q24--FIVEYEAR"]
+    assert get(client, ro, "/api/students/f0027k4/petitions", continuation_key=student).status_code == 200
+
+
 def test_found_sets_expire_after_12_hours(client: FlaskClient, ro: dict[str, str], state: MockState) -> None:
     key = get(client, ro, "/api/academic/petitions", pagesize=5).headers["X-Request-ID"]
     state.clock.advance(2 * 3600)

@@ -87,7 +87,7 @@ def advance_clock() -> Response:
         raise errors.detail(400, errors.BAD_CLOCK_ADVANCE)
     try:
         mock_state().clock.advance(float(seconds))  # type: ignore[arg-type]
-    except ValueError:  # past the clock's MAX_EPOCH, where dates stop rendering; the clock is unchanged
+    except ValueError:  # past the clock's MAX_EPOCH (ObjectIds need 4-byte times); the clock is unchanged
         raise errors.detail(400, errors.CLOCK_PAST_LIMIT) from None
     return json_response(clock_body())
 

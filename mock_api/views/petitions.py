@@ -21,14 +21,17 @@ def collection(find: Callable[[], Sequence[Any]], render: Callable[[Any], dict[s
     """One page of a found set; a first call stores the set under its X-Request-ID for later pages."""
     state = mock_state()
     backend, now = state.backend, state.clock.now()
+    # A key is good only on the collection that made it: another route (or another student's) would be
+    # served records that are not its own.
+    scope = f"{request.endpoint}:{sorted((request.view_args or {}).items())}:"
     key = request.args.get("continuation_key")
     if key:
-        found = backend.found_sets.get(key, now)
+        found = backend.found_sets.get(scope + key, now)
         if found is None:
             raise errors.detail(400, errors.BAD_CONTINUATION_KEY)
     else:
         found = find()
-        backend.found_sets.put(g.request_id, now, found)
+        backend.found_sets.put(scope + g.request_id, now, found)
     page = parse_page(request.args, state.config.default_pagesize, state.config.max_pagesize)
     return json_response([render(item) for item in page.cut(found)], headers={"X-Count": str(len(found))})
 
