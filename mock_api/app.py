@@ -26,6 +26,9 @@ def create_app(config: MockConfig | None = None, state: MockState | None = None)
     app = Flask("mock_api")
     app.json.sort_keys = False  # type: ignore[attr-defined]  # field order is part of the contract
     app.config["MAX_CONTENT_LENGTH"] = config.max_body_bytes
+    # Flask would answer OPTIONS itself with an empty text/html 200; the API answers JSON, so OPTIONS
+    # is a wrong method like any other (405 {"detail": ...}). No CORS: consumers are servers.
+    app.config["PROVIDE_AUTOMATIC_OPTIONS"] = False
     app.url_map.strict_slashes = False  # the seed's sample calls /api/academic/petitions/?netid=...
     # Merging "//" answers a 308 HTML redirect that Flask lets past every error handler: a JSON API
     # must not redirect, so a doubled slash is just a path that matches nothing (404 JSON).

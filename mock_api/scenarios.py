@@ -239,17 +239,17 @@ class ScenarioCatalog:
         """A built-in or already loaded scenario by name, or a user file by path."""
         if looks_like_path(name_or_path):
             return self.load_file(Path(name_or_path))
-        return self.named(name_or_path)
+        return self.named(name_or_path, paths_accepted=True)
 
-    def named(self, name: str) -> Scenario:
+    def named(self, name: str, paths_accepted: bool = False) -> Scenario:
         with self._lock:
             known = self._files.get(name) or self._builtins.get(name)
         if known is not None:
             return known
         path = self.builtin_dir / f"{name}.yaml"
         if not NAME_PATTERN.fullmatch(name) or not path.is_file():
-            raise ScenarioError(f"unknown scenario {name!r} (known: {', '.join(self.names())}; "
-                                "or give the path of a scenario .yaml file)")
+            hint = "; or give the path of a scenario .yaml file" if paths_accepted else ""
+            raise ScenarioError(f"unknown scenario {name!r} (known: {', '.join(self.names())}{hint})")
         scenario = load_scenario_file(path, source="built-in")
         if scenario.name != name:
             raise ScenarioError.in_file(path, "name", f"expected {name!r}, the file's name")

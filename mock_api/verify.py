@@ -176,8 +176,18 @@ class Suite:
             if reply.status != 200 or status != "accepted" or time.monotonic() >= deadline:
                 late = [f"still accepted after {self.options.timeout:g} s"] if status == "accepted" else []
                 self.expect(f"poll the task to completion ({polls} polls)", "GET", location, reply, 200, late)
+                self.note_failed_write(reply)
                 return
             time.sleep(self.options.poll_seconds)
+
+
+    def note_failed_write(self, reply: Reply) -> None:
+        """A failed task has the contract's shape too: say plainly that nothing was written."""
+        message = reply.data.get("message") if isinstance(reply.data, dict) else None
+        if isinstance(message, str) and message.startswith("Petition did not update"):
+            self.outcomes[-1].notes.append(
+                "the task failed: no petition was written (a duplicate, or a payload this deployment refuses; "
+                "try another --payload); its shape still matches the contract")
 
 
 def report(options: Options, outcomes: Sequence[Outcome], secrets: Sequence[str]) -> str:
@@ -204,7 +214,8 @@ def build_parser() -> argparse.ArgumentParser:
                     "shapes. Read-only unless --write. Exits 1 on drift. Never prints the key or a token.")
     parser.add_argument("--base-url", required=True, help="e.g. http://127.0.0.1:8000 or https://api.dartmouth.edu")
     parser.add_argument("--api-key", help=f"the raw API key (default: the {KEY_ENV} environment variable)")
-    parser.add_argument("--netid", default="f0027k4", help="a student with petitions (default: the seed's f0027k4)")
+    parser.add_argument("--netid", help="a student with petitions (default for reads: the seed's f0027k4; "
+                                         "required with --write unless --payload is given)")
     parser.add_argument("--write", action="store_true", help="also POST a petition and poll its task (writes!)")
     parser.add_argument("--payload", type=Path, help="JSON file of the POST body (default: the seed's sample)")
     parser.add_argument("--poll-seconds", type=float, default=1.0, help="seconds between task polls (default 1)")
@@ -221,13 +232,15 @@ def options_from_args(parser: argparse.ArgumentParser, argv: Sequence[str]) -> O
         parser.error("--base-url must start with http:// or https://")
     if not args.poll_seconds > 0 or not args.timeout > 0:
         parser.error("--poll-seconds and --timeout must be > 0")
+    if args.write and args.netid is None and args.payload is None:
+        parser.error("--write posts a real petition: name its student with --netid (or give --payload)")
     payload = None
     if args.payload is not None:
         try:
             payload = json.loads(args.payload.read_text(encoding="utf-8"))
         except (OSError, ValueError) as exc:
             parser.error(f"--payload: cannot read JSON from {args.payload}: {exc}")
-    return Options(args.base_url, key, args.netid, args.write, payload, args.poll_seconds, args.timeout)
+    return Options(args.base_url, key, args.netid or "f0027k4", args.write, payload, args.poll_seconds, args.timeout)
 
 
 def main(argv: Sequence[str]) -> int:

@@ -62,7 +62,7 @@ def test_missing_or_unknown_key_is_401(client: FlaskClient, headers: dict[str, s
     assert response.get_json() == UNAUTHORIZED
 
 
-@pytest.mark.parametrize("method", ["GET", "PUT", "DELETE", "PATCH"])
+@pytest.mark.parametrize("method", ["GET", "PUT", "DELETE", "PATCH", "OPTIONS"])
 def test_other_methods_on_jwt_are_405(client: FlaskClient, method: str) -> None:
     response = client.open("/api/jwt", method=method, headers={"Authorization": "dev-readwrite"})
     assert response.status_code == 405

@@ -66,6 +66,14 @@ def test_doubled_slashes_are_a_json_404_never_a_redirect(client: FlaskClient, ro
     assert "Location" not in response.headers
 
 
+@pytest.mark.parametrize("path", ["/api/academic/petitions", "/api/academic/petitions/x", "/api/tasks/" + "0" * 24,
+                                  "/_mock/health"])
+def test_options_is_a_json_405_like_any_wrong_method(client: FlaskClient, path: str) -> None:
+    response = client.options(path)
+    assert (response.status_code, response.get_json()) == (405, {"detail": "Method Not Allowed"})
+    assert "OPTIONS" not in response.headers["Allow"]
+
+
 def test_non_petition_events_are_never_served(client: FlaskClient, ro: dict[str, str]) -> None:
     everything = get(client, ro, "/api/academic/petitions", pagesize=1000).get_json()
     assert everything and all(r["petition_code"][0] in "QR" for r in everything)

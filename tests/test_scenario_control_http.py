@@ -101,7 +101,7 @@ def test_header_override_decides_how_a_posted_task_runs(server: Api) -> None:
 
 
 @pytest.mark.parametrize(("value", "problem"), [
-    ("nope", f"unknown scenario 'nope' (known: {KNOWN}; or give the path of a scenario .yaml file)"),
+    ("nope", f"unknown scenario 'nope' (known: {KNOWN})"),  # the header takes names only: no path hint
     ("../fixtures/api_keys.yaml", "expected a scenario name, not a path: '../fixtures/api_keys.yaml'"),
 ])
 def test_unknown_header_scenario_is_a_400_json(server: Api, value: str, problem: str) -> None:

@@ -40,10 +40,18 @@ def test_verify_passes_against_the_mock_and_stays_read_only_by_default() -> None
         assert {(e["method"], e["path"]) for e in journal if e["method"] == "POST"} == {("POST", "/api/jwt")}
         assert all(e["headers"].get("Authorization", "***").endswith("***") for e in journal)
 
-        written = _verify(server.url, "--write", "--poll-seconds", "0.1")
+        unnamed = _verify(server.url, "--write")
+        assert unnamed.returncode == 2
+        assert "--write posts a real petition: name its student with --netid (or give --payload)" in unnamed.stderr
+        written = _verify(server.url, "--write", "--netid", "f0027k4", "--poll-seconds", "0.1")
         assert written.returncode == 0, written.stdout + written.stderr
         assert written.stdout.splitlines()[-1] == "17 checks: 17 passed, 0 drifted, 0 skipped. OK: no drift"
         assert "PASS  POST a petition -> 202" in written.stdout
+        assert "the task failed" not in written.stdout
+        again = _verify(server.url, "--write", "--netid", "f0027k4", "--poll-seconds", "0.1")  # now a duplicate
+        assert again.returncode == 0, again.stdout + again.stderr
+        assert ("      - the task failed: no petition was written (a duplicate, or a payload this deployment "
+                "refuses; try another --payload); its shape still matches the contract") in again.stdout.splitlines()
         for output in (done.stdout + done.stderr, written.stdout + written.stderr):
             assert "dev-readwrite" not in output and "eyJ" not in output  # neither the key nor a token
 
