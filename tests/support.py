@@ -32,8 +32,7 @@ class ValidatingClient(FlaskClient):
         request = response.request
         state = self.application.extensions["mock_api"]
         # Under a scenario other than default, injected errors are expected (see openapi.yaml info).
-        faults = bool(request.headers.get("X-Mock-Scenario")) or \
-            getattr(state, "scenario_name", "default") != "default"
+        faults = bool(request.headers.get("X-Mock-Scenario")) or state.scenario_name != "default"
         problems = check_response(request.method, request.path, response.status_code,
                                   dict(response.headers.items()), response.get_data(), faults_allowed=faults)
         assert not problems, (f"{request.method} {request.path} -> {response.status_code} breaks openapi.yaml:\n"

@@ -8,7 +8,7 @@ from mock_api.app import create_app
 from mock_api.config import MockConfig
 from mock_api.dataset import Dataset
 from mock_api.state import MockState
-from support import READ, bearer, token_for
+from support import bearer, token_for
 from test_tasks import SEED_PAYLOAD, submit
 
 

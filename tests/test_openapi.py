@@ -55,12 +55,7 @@ def _documented() -> set[tuple[str, str]]:
 def test_every_served_route_is_documented_and_every_documented_one_served(app: Flask) -> None:
     served = {(m, spec.match_path(t.replace("{key}", "x").replace("{netid}", "x").replace("{code}", "x")
                                   .replace("{task_id}", "x")) or t) for m, t in _rules(app)}
-    # /_mock/scenario comes with the
-    # scenarios branch (MockState.set_scenario); until it is merged the document is ahead of the code.
-    pending = set() if hasattr(MockState, "set_scenario") else {
-        ("GET", "/_mock/scenario"), ("PUT", "/_mock/scenario"), ("GET", "/_mock/scenarios")}
-    assert served >= _documented() - pending
-    assert served <= _documented()
+    assert served == _documented()
 
 
 def test_record_field_order_is_pinned_by_the_document_and_the_code() -> None:

@@ -329,7 +329,6 @@ def test_two(mock_api):
 
 
 def test_each_xdist_worker_gets_its_own_server(pytester: pytest.Pytester) -> None:
-    pytest.importorskip("xdist")
     consumer(pytester, '''
 import json, os, pathlib
 
@@ -366,9 +365,6 @@ def test_readme_example_passes_as_written(pytester: pytest.Pytester) -> None:
 
 
 def test_scenario_by_marker_and_by_handle_lasts_one_test(pytester: pytest.Pytester) -> None:
-    # MockState.set_scenario, ScenarioError and the built-in scenarios come from the scenarios branch:
-    # skipped until it is merged.
-    pytest.importorskip("mock_api.scenarios")
     consumer(pytester, '''
 from mock_api.scenarios import ScenarioError
 

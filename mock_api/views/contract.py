@@ -67,8 +67,9 @@ def _observe(state: MockState, response: Response) -> None:
         return
     template = match_path(request.path)
     reply = _reply(template, response)
-    # The scenario in force for this request: X-Mock-Scenario's, else the active one (scenarios branch).
-    scenario = str(g.get("scenario_name") or getattr(state, "scenario_name", None) or "default")
+    # The scenario in force for this request: X-Mock-Scenario's, else the active one (a request refused
+    # before the scenario hook ran, e.g. a 413, has none of its own).
+    scenario = str(g.get("scenario_name") or state.scenario_name)
     state.coverage.record(request.method, request.path, template, response.status_code, request.args, reply,
                           scenario)
     if not state.config.strict or template is None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from flask import Blueprint, Response, request
+from flask import Blueprint, Response
 
 from mock_api import __version__, errors
 from mock_api.clock import iso_micro

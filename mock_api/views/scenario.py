@@ -7,14 +7,14 @@ from mock_api import errors
 from mock_api.effects import Context
 from mock_api.scenarios import ScenarioError, looks_like_path
 from mock_api.views.common import mock_state
+from mock_api.views.control import PREFIX
 
 HEADER = "X-Mock-Scenario"
-CONTROL_PREFIX = "/_mock"
 
 
 def apply_scenario() -> Response | None:
     """A before_request hook: a response from an effect replaces the view's."""
-    if request.path == CONTROL_PREFIX or request.path.startswith(CONTROL_PREFIX + "/"):
+    if request.path == PREFIX or request.path.startswith(PREFIX + "/"):
         return None  # the control API must keep working whatever the scenario does
     state = mock_state()
     scenario = state.scenario
