@@ -19,6 +19,7 @@ from mock_api.ids import IdSource
 from mock_api.query import Term, apply_terms
 from mock_api.records import StoredPetition, build_record
 from mock_api.store import FoundSets, PetitionIndex
+from mock_api.tokens import requester_copy
 from mock_api.validation import row_from_payload, task_failure_reason
 
 TASK_FIELDS = ("resource", "action", "resource_id", "payload", "requester", "status", "request_date",
@@ -130,7 +131,7 @@ class Backend:
             task_id = str(self.ids.object_id(now))
             task = dict.fromkeys(TASK_FIELDS)
             task.update(resource="academic.petitions", action="POST", payload=unwrap_payload(body),
-                        requester=dict(requester), status="accepted", request_date=iso_z(now),
+                        requester=requester_copy(requester), status="accepted", request_date=iso_z(now),
                         worker_data={}, id=task_id)
             self._tasks[task_id] = task
             pending = _Pending(task_id, now + behaviour.seconds, behaviour)

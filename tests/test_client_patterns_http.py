@@ -1,0 +1,59 @@
+"""Patterns of public clients of the live API, replayed over real HTTP: token times, paging loops,
+repeated query parameters, and the date a created petition gets."""
+from __future__ import annotations
+
+import base64
+import json
+from collections.abc import Iterator
+from datetime import datetime, timezone
+from typing import Any
+
+import pytest
+import requests
+
+from conftest import FROZEN_AT
+from live_server import TIMEOUT, Live, live_server
+from mock_api.config import MockConfig
+from mock_api.dataset import Dataset
+from mock_api.state import MockState
+from support import READ, WRITE
+
+NEW_PETITION = {"netid": "f006s0b", "petition_code": "Q41", "origin_code": "UREG", "school": "UG",
+                "decision": "2023-2024", "grade_term": "24W", "user_netid": "f006s0b"}
+
+
+@pytest.fixture(scope="module")
+def server(dataset: Dataset) -> Iterator[Live]:
+    with live_server(MockState(MockConfig(frozen_clock_at=FROZEN_AT), dataset=dataset)) as live:
+        yield live
+
+
+@pytest.fixture
+def live(server: Live) -> Live:
+    server.state.reset()
+    return server
+
+
+def _token_payload(token: str) -> dict[str, Any]:
+    """As dali-lab/dali-os dali-api/app/lib/dartmouth-jwt.ts reads it: the token's middle part, unverified."""
+    part = token.split(".")[1]
+    return dict(json.loads(base64.urlsafe_b64decode(part + "=" * (-len(part) % 4))))
+
+
+def test_token_times_are_numbers_in_the_token_and_the_reply_strings_in_the_task(live: Live) -> None:
+    got = requests.post(f"{live.url}/api/jwt", params={"scope": f"{READ} {WRITE}"},
+                        headers={"Authorization": "dev-readwrite"}, timeout=TIMEOUT)
+    body = got.json()
+    decoded = _token_payload(body["jwt"])
+    # dali-os throws unless typeof payload.exp === "number"; a Python client calls fromtimestamp(exp).
+    assert (type(decoded["exp"]), type(decoded["iat"])) == (int, int)
+    assert (decoded["iat"], decoded["exp"]) == (int(FROZEN_AT), int(FROZEN_AT) + 10800)
+    assert datetime.fromtimestamp(decoded["exp"], tz=timezone.utc) == datetime(2024, 11, 20, 22, 30, 53,
+                                                                               tzinfo=timezone.utc)
+    assert body["payload"] == decoded
+    # The task's requester is the worker's copy of the claims: the seed's strings.
+    auth = {"Authorization": f"Bearer {body['jwt']}"}
+    posted = requests.post(f"{live.url}/api/academic/petitions", json={"petition": NEW_PETITION}, headers=auth,
+                           timeout=TIMEOUT)
+    requester = live.get(posted.headers["Location"], auth).json()["requester"]
+    assert (requester["exp"], requester["iat"]) == ("1732141853", "1732131053")
