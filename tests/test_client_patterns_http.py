@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import datetime, timezone
 from typing import Any
 
@@ -57,3 +57,46 @@ def test_token_times_are_numbers_in_the_token_and_the_reply_strings_in_the_task(
                            timeout=TIMEOUT)
     requester = live.get(posted.headers["Location"], auth).json()["requester"]
     assert (requester["exp"], requester["iat"]) == ("1732141853", "1732131053")
+
+
+PageLoop = Callable[[Live, dict[str, str], requests.Response], list[requests.Response]]
+
+
+def keep_the_first_id(live: Live, auth: dict[str, str], first: requests.Response) -> list[requests.Response]:
+    """Catalogue scrapers: the first call's X-Request-ID is the key of every later page."""
+    key, pages, number = first.headers["X-Request-ID"], [], 2
+    while True:
+        page = live.get("/api/academic/petitions", auth, {"continuation_key": key, "page": number, "pagesize": 10})
+        pages.append(page)
+        if page.status_code != 200 or len(page.json()) < 10:
+            return pages
+        number += 1
+
+
+def reread_each_page(live: Live, auth: dict[str, str], first: requests.Response) -> list[requests.Response]:
+    """An iPaaS client: each page's X-Request-ID is the next call's continuation_key."""
+    previous, pages, number = first, [], 2
+    while True:
+        page = live.get("/api/academic/petitions", auth,
+                        {"continuation_key": previous.headers["X-Request-ID"], "page": number, "pagesize": 10})
+        pages.append(page)
+        if page.status_code != 200 or not page.json():
+            return pages
+        previous, number = page, number + 1
+
+
+@pytest.mark.parametrize("loop", [keep_the_first_id, reread_each_page])
+def test_both_paging_styles_page_the_same_found_set_to_the_end(live: Live, loop: PageLoop) -> None:
+    auth = live.token()
+    whole = live.get("/api/academic/petitions", auth, {"petition_code": "Q2*", "pagesize": 1000})
+    first = live.get("/api/academic/petitions", auth, {"petition_code": "Q2*", "pagesize": 10})
+    assert first.status_code == 200 and len(first.json()) == 10
+    # Written after the first call: not in its found set, so no page may show it.
+    live.state.backend.add_petition({**NEW_PETITION, "petition_code": "Q25"})
+    pages = loop(live, auth, first)
+    assert [page.status_code for page in pages] == [200] * len(pages)
+    assert len(pages) >= 7  # page 3 and later: where re-reading a fresh id used to fail
+    key = first.headers["X-Request-ID"]
+    assert [page.headers["X-Request-ID"] for page in pages] == [key] * len(pages)
+    seen = [record["id"] for response in (first, *pages) for record in response.json()]
+    assert seen == [record["id"] for record in whole.json()] and len(seen) == int(first.headers["X-Count"]) == 77

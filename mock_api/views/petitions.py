@@ -29,6 +29,9 @@ def collection(find: Callable[[], Sequence[Any]], render: Callable[[Any], dict[s
         found = backend.found_sets.get(scope + key, now)
         if found is None:
             raise errors.detail(400, errors.BAD_CONTINUATION_KEY)
+        # A page of the found set answers with the set's id: a client that re-reads X-Request-ID from each
+        # page and passes it on (observed, an iPaaS client) pages the same set as one that keeps the first.
+        g.request_id = key
     else:
         found = find()
         backend.found_sets.put(scope + g.request_id, now, found)
