@@ -16,6 +16,7 @@ from mock_api.journal import MAX_BODY_CHARS, mask_header
 from mock_api.state import MockState
 from mock_api.views import auth, contract, control, petitions, scenario, tasks
 from mock_api.views.common import json_response, mock_state
+from mock_api.wire import StandardReasonPhrases
 
 log = logging.getLogger("mock_api")
 
@@ -44,7 +45,7 @@ def create_app(config: MockConfig | None = None, state: MockState | None = None)
     app.before_request(scenario.apply_scenario)  # after _begin: its answers get a request id too
     app.after_request(_finish)
     # Outermost, so that a fault breaks the connection after Flask has answered.
-    app.wsgi_app = FaultMiddleware(app.wsgi_app)  # type: ignore[method-assign]
+    app.wsgi_app = FaultMiddleware(StandardReasonPhrases(app.wsgi_app))  # type: ignore[method-assign]
     return app
 
 

@@ -1,6 +1,7 @@
-"""Every route the same with one trailing slash, over HTTP."""
+"""Every route the same with one trailing slash, and standard reason phrases on both servers, over HTTP."""
 from __future__ import annotations
 
+import socket
 from collections.abc import Iterator
 from typing import Any
 
@@ -13,7 +14,7 @@ from mock_api.config import MockConfig
 from mock_api.dataset import Dataset
 from mock_api.spec import load_spec
 from mock_api.state import MockState
-from support import READ, WRITE
+from support import READ, WRITE, running_server
 
 NEW_PETITION = {"netid": "f006s0b", "petition_code": "Q41", "origin_code": "UREG", "school": "UG",
                 "decision": "2023-2024", "grade_term": "24W", "user_netid": "f006s0b"}
@@ -97,3 +98,71 @@ def test_every_operation_answers_the_same_with_one_trailing_slash(server: Live, 
 def test_the_walk_covers_the_documented_api() -> None:
     assert ("GET", "/api/academic/petitions/{id}") in OPERATIONS and ("POST", "/api/jwt") in OPERATIONS
     assert len(OPERATIONS) >= 20
+
+
+# ---- reason phrases, read from the raw status line ----------------------------------------------------
+
+@pytest.fixture(scope="module")
+def waitress_url() -> Iterator[str]:
+    with running_server() as running:
+        yield running.url
+
+
+@pytest.fixture(scope="module")
+def werkzeug_url(server: Live) -> str:
+    return server.url
+
+
+@pytest.fixture(params=["waitress", "werkzeug"])
+def base_url(request: pytest.FixtureRequest) -> str:
+    return str(request.getfixturevalue(f"{request.param}_url"))
+
+
+def _token(base: str, key: str) -> str:
+    got = requests.post(f"{base}/api/jwt", params={"scope": f"{READ} {WRITE}"}, headers={"Authorization": key},
+                        timeout=TIMEOUT)
+    return str(got.json()["jwt"])
+
+
+def _status_line(base: str, method: str, path: str, headers: dict[str, str], body: bytes = b"") -> str:
+    host, port = base.removeprefix("http://").rsplit(":", 1)
+    head = "".join(f"{name}: {value}\r\n" for name, value in headers.items())
+    request = (f"{method} {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n{head}"
+               f"Content-Length: {len(body)}\r\n\r\n").encode() + body
+    with socket.create_connection((host, int(port)), timeout=TIMEOUT) as sock:
+        sock.sendall(request)
+        received = b""
+        while b"\r\n" not in received:
+            chunk = sock.recv(4096)
+            if not chunk:
+                break
+            received += chunk
+    return received.split(b"\r\n", 1)[0].decode("latin-1")
+
+
+PETITION_JSON = b'{"petition": {"netid": "f006s0b"}}'
+REASON_CASES = [  # method, path, token key (None: no token), extra headers, body, the status line's end
+    ("GET", "/_mock/health", None, {}, b"", "200 OK"),
+    ("POST", "/api/academic/petitions", "dev-readwrite", {"Content-Type": "application/json"}, PETITION_JSON,
+     "202 Accepted"),
+    ("GET", "/api/academic/petitions?continuation_key=nope", "dev-readwrite", {}, b"", "400 Bad Request"),
+    ("GET", "/api/academic/petitions", None, {}, b"", "401 Unauthorized"),
+    ("POST", "/api/academic/petitions", "dev-readonly", {"Content-Type": "application/json"}, PETITION_JSON,
+     "403 Forbidden"),
+    ("GET", "/api/academic/petitions/no-such-id/", "dev-readwrite", {}, b"", "404 Not Found"),
+    ("GET", "/api/jwt", None, {}, b"", "405 Method Not Allowed"),
+    ("POST", "/api/academic/petitions", "dev-readwrite", {"Content-Type": "text/plain"}, b"x",
+     "415 Unsupported Media Type"),
+    ("GET", "/api/petition_types", "dev-readwrite", {"X-Mock-Scenario": "unavailable"}, b"",
+     "503 Service Unavailable"),
+]
+
+
+@pytest.mark.parametrize(("method", "path", "key", "headers", "body", "expected"), REASON_CASES,
+                         ids=[case[-1] for case in REASON_CASES])
+def test_status_lines_carry_the_standard_reason_phrase(base_url: str, method: str, path: str, key: str | None,
+                                                       headers: dict[str, str], body: bytes, expected: str) -> None:
+    if key is not None:
+        headers = {**headers, "Authorization": f"Bearer {_token(base_url, key)}"}
+    line = _status_line(base_url, method, path, headers, body)
+    assert line.startswith("HTTP/1.") and line.split(" ", 1)[1] == expected, line
