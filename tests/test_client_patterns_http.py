@@ -20,6 +20,7 @@ from support import READ, WRITE
 
 NEW_PETITION = {"netid": "f006s0b", "petition_code": "Q41", "origin_code": "UREG", "school": "UG",
                 "decision": "2023-2024", "grade_term": "24W", "user_netid": "f006s0b"}
+SAMPLE_IDS = ["2907841-Q25-24W=L-APPV", "2907841-Q24--FIVEYEAR"]  # seed 001's sample return for f0027k4
 
 
 @pytest.fixture(scope="module")
@@ -100,3 +101,33 @@ def test_both_paging_styles_page_the_same_found_set_to_the_end(live: Live, loop:
     assert [page.headers["X-Request-ID"] for page in pages] == [key] * len(pages)
     seen = [record["id"] for response in (first, *pages) for record in response.json()]
     assert seen == [record["id"] for record in whole.json()] and len(seen) == int(first.headers["X-Count"]) == 77
+
+
+def test_a_repeated_filter_counts_its_last_value(live: Live) -> None:
+    auth = live.token()
+    last_is_f0027k4 = live.get("/api/academic/petitions", auth, [("netid", "nobody"), ("netid", "f0027k4")])
+    assert [r["id"] for r in last_is_f0027k4.json()] == SAMPLE_IDS
+    last_is_nobody = live.get("/api/academic/petitions/", auth, [("netid", "f0027k4"), ("netid", "nobody")])
+    assert (last_is_nobody.status_code, last_is_nobody.json()) == (200, [])
+    types = live.get("/api/petition_types", auth, [("id", "Q25"), ("id", "Q24")])
+    assert [t["id"] for t in types.json()] == ["Q24"]
+
+
+def test_repeated_paging_parameters_count_their_last_value(live: Live) -> None:
+    auth = live.token()
+    whole = [r["id"] for r in live.get("/api/academic/petitions", auth, {"pagesize": 1000}).json()]
+    page = live.get("/api/academic/petitions", auth, [("pagesize", "1"), ("pagesize", "3"), ("page", "1"),
+                                                      ("page", "2")])
+    assert [r["id"] for r in page.json()] == whole[3:6]
+    first = live.get("/api/academic/petitions", auth, {"netid": "f0027k4", "pagesize": 1})
+    later = live.get("/api/academic/petitions", auth, [("continuation_key", "no-such-key"),
+                                                       ("continuation_key", first.headers["X-Request-ID"]),
+                                                       ("page", "2"), ("pagesize", "1")])
+    assert (later.status_code, [r["id"] for r in later.json()]) == (200, SAMPLE_IDS[1:])
+
+
+def test_a_repeated_scope_on_the_token_endpoint_counts_its_last_value(live: Live) -> None:
+    got = requests.post(f"{live.url}/api/jwt", params=[("scope", WRITE), ("scope", READ)],
+                        headers={"Authorization": "dev-readwrite"}, timeout=TIMEOUT)
+    assert got.status_code == 200
+    assert (got.json()["accepted_scopes"], got.json()["payload"]["scope"]) == ([READ], READ)
