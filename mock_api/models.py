@@ -11,7 +11,7 @@ from typing import Any
 from bson import ObjectId
 
 from mock_api import errors
-from mock_api.clock import Clock, iso_micro, iso_z
+from mock_api.clock import Clock, iso_micro, iso_z, local_midnight
 from mock_api.config import MockConfig
 from mock_api.dataset import Dataset
 from mock_api.fixtures import Student
@@ -169,7 +169,9 @@ class Backend:
         visible_from = pending.due
         if pending.behaviour.stale_cache:
             visible_from = self.cache_refreshed_at(pending.due) + self.config.cache_refresh_seconds
-        return self._store_petition(payload, iso_z(pending.due), pending.due, visible_from).mongo_id
+        # The day the task completed, as Banner dates an event: a local midnight like every seed row.
+        effective_date = iso_z(local_midnight(pending.due))
+        return self._store_petition(payload, effective_date, pending.due, visible_from).mongo_id
 
     def _store_petition(self, payload: dict[str, Any], effective_date: str, epoch: float,
                         visible_from: float) -> StoredPetition:
@@ -199,7 +201,8 @@ class Backend:
             if reason is not None:
                 raise ValueError(reason)
             # visible_from 0: like the snapshot's rows, its cache_date is the last hourly refresh.
-            entry = self._store_petition(payload, effective_date or iso_z(now), now, visible_from=0.0)
+            entry = self._store_petition(payload, effective_date or iso_z(local_midnight(now)), now,
+                                         visible_from=0.0)
         return self.render(entry, now)
 
     def contains_petition_id(self, petition_id: str) -> bool:

@@ -131,3 +131,30 @@ def test_a_repeated_scope_on_the_token_endpoint_counts_its_last_value(live: Live
                         headers={"Authorization": "dev-readwrite"}, timeout=TIMEOUT)
     assert got.status_code == 200
     assert (got.json()["accepted_scopes"], got.json()["payload"]["scope"]) == ([READ], READ)
+
+
+def _at(live: Live, moment: datetime) -> None:
+    live.state.clock.advance(moment.timestamp() - live.state.clock.now())
+
+
+@pytest.mark.parametrize(("requested", "scenario", "effective"), [
+    # Winter (EST): the frozen start, 2024-11-20 14:30:53 in Hanover.
+    (datetime.fromtimestamp(FROZEN_AT, tz=timezone.utc), "default", "2024-11-20T05:00:00Z"),
+    # Summer (EDT), late evening: the UTC date is already the next day, the local one is not.
+    (datetime(2025, 7, 1, 2, 30, tzinfo=timezone.utc), "default", "2025-06-30T04:00:00Z"),
+    # Requested at 23:59:45 local on the 14th, a 30 s task completes on the 15th: the completion's day.
+    (datetime(2025, 1, 15, 4, 59, 45, tzinfo=timezone.utc), "slow_tasks", "2025-01-15T05:00:00Z"),
+])
+def test_a_created_petition_is_dated_the_local_midnight_of_the_day_its_task_completed(
+        live: Live, requested: datetime, scenario: str, effective: str) -> None:
+    _at(live, requested)
+    auth = live.token()
+    posted = requests.post(f"{live.url}/api/academic/petitions", json={"petition": NEW_PETITION},
+                           headers={**auth, "X-Mock-Scenario": scenario}, timeout=TIMEOUT)
+    live.state.clock.advance(31)
+    task = live.get(posted.headers["Location"], auth).json()
+    assert task["message"].startswith("Petition created successfully.")
+    by_path = live.get(f"/api{task['path']}", auth).json()
+    by_filter = live.get("/api/academic/petitions", auth, {"netid": "f006s0b", "petition_code": "Q41"}).json()
+    assert by_path["effective_date"] == effective
+    assert by_filter == [by_path]

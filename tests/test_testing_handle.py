@@ -56,7 +56,7 @@ def test_add_petition_writes_shrevnt_like_a_task_and_checks_like_one(handle: Moc
                                                                      state: MockState) -> None:
     record = handle.add_petition("f006s0b", "R10", origin_code="UDEN", decision="GRANTED", grade_term="25W")
     assert record["id"] == "2911310-R10-25W-GRANTED"
-    assert record["effective_date"] == record["cache_date"] == "2024-11-20T19:30:53Z"
+    assert (record["effective_date"], record["cache_date"]) == ("2024-11-20T05:00:00Z", "2024-11-20T19:30:53Z")
     row = state.backend.shrevnt.find_one({"netid": "f006s0b"})
     assert row is not None and row["user_netid"] == "F006S0B" and row["petition_code"] == "R10"
     with pytest.raises(ValueError, match="unknown school 'XX'"):
