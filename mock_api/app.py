@@ -16,6 +16,7 @@ from mock_api.journal import MAX_BODY_CHARS, mask_header
 from mock_api.state import MockState
 from mock_api.views import auth, contract, control, petitions, scenario, tasks
 from mock_api.views.common import json_response, mock_state
+from mock_api.wire import ApiRequest, StandardReasonPhrases
 
 log = logging.getLogger("mock_api")
 
@@ -24,6 +25,7 @@ def create_app(config: MockConfig | None = None, state: MockState | None = None)
     """A ready app; pass `state` to share one loaded snapshot between apps (tests, benchmarks)."""
     config = config or (state.config if state else MockConfig())
     app = Flask("mock_api")
+    app.request_class = ApiRequest  # a repeated query parameter means its last value, as on the real stack
     app.json.sort_keys = False  # type: ignore[attr-defined]  # field order is part of the contract
     app.config["MAX_CONTENT_LENGTH"] = config.max_body_bytes
     # Flask would answer OPTIONS itself with an empty text/html 200; the API answers JSON, so OPTIONS
@@ -44,7 +46,7 @@ def create_app(config: MockConfig | None = None, state: MockState | None = None)
     app.before_request(scenario.apply_scenario)  # after _begin: its answers get a request id too
     app.after_request(_finish)
     # Outermost, so that a fault breaks the connection after Flask has answered.
-    app.wsgi_app = FaultMiddleware(app.wsgi_app)  # type: ignore[method-assign]
+    app.wsgi_app = FaultMiddleware(StandardReasonPhrases(app.wsgi_app))  # type: ignore[method-assign]
     return app
 
 

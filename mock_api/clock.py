@@ -6,10 +6,14 @@ import time
 from collections.abc import Callable
 from datetime import datetime, timezone
 from functools import lru_cache
+from zoneinfo import ZoneInfo
 
 # ObjectIds carry the clock's time in 4 bytes, which end at 2106-02-07; the clock stops at 2100 so that a
 # task due up to a year later (the longest a scenario allows) still gets a valid ObjectId.
 MAX_EPOCH = 4_102_444_800.0  # 2100-01-01T00:00:00Z
+# Banner's event dates are local days: every effective_date of the seeds and fixtures is a midnight in
+# Hanover, NH (...T05:00:00Z in winter, ...T04:00:00Z in summer).
+BANNER_ZONE = ZoneInfo("America/New_York")
 
 
 class Clock:
@@ -82,3 +86,9 @@ def _iso_z_seconds(seconds: int) -> str:
 def iso_micro(epoch: float) -> str:
     """ISO-8601 UTC with microseconds and no Z, as the seed's task completed_date."""
     return datetime.fromtimestamp(epoch, tz=timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%f")
+
+
+def local_midnight(epoch: float) -> float:
+    """The start of the America/New_York day holding `epoch` (never ambiguous: DST changes at 2 a.m.)."""
+    local = datetime.fromtimestamp(epoch, tz=BANNER_ZONE)
+    return local.replace(hour=0, minute=0, second=0, microsecond=0).timestamp()

@@ -11,7 +11,7 @@ from typing import Any
 from bson import ObjectId
 
 from mock_api import errors
-from mock_api.clock import Clock, iso_micro, iso_z
+from mock_api.clock import Clock, iso_micro, iso_z, local_midnight
 from mock_api.config import MockConfig
 from mock_api.dataset import Dataset
 from mock_api.fixtures import Student
@@ -19,6 +19,7 @@ from mock_api.ids import IdSource
 from mock_api.query import Term, apply_terms
 from mock_api.records import StoredPetition, build_record
 from mock_api.store import FoundSets, PetitionIndex
+from mock_api.tokens import requester_copy
 from mock_api.validation import row_from_payload, task_failure_reason
 
 TASK_FIELDS = ("resource", "action", "resource_id", "payload", "requester", "status", "request_date",
@@ -130,7 +131,7 @@ class Backend:
             task_id = str(self.ids.object_id(now))
             task = dict.fromkeys(TASK_FIELDS)
             task.update(resource="academic.petitions", action="POST", payload=unwrap_payload(body),
-                        requester=dict(requester), status="accepted", request_date=iso_z(now),
+                        requester=requester_copy(requester), status="accepted", request_date=iso_z(now),
                         worker_data={}, id=task_id)
             self._tasks[task_id] = task
             pending = _Pending(task_id, now + behaviour.seconds, behaviour)
@@ -168,7 +169,9 @@ class Backend:
         visible_from = pending.due
         if pending.behaviour.stale_cache:
             visible_from = self.cache_refreshed_at(pending.due) + self.config.cache_refresh_seconds
-        return self._store_petition(payload, iso_z(pending.due), pending.due, visible_from).mongo_id
+        # The day the task completed, as Banner dates an event: a local midnight like every seed row.
+        effective_date = iso_z(local_midnight(pending.due))
+        return self._store_petition(payload, effective_date, pending.due, visible_from).mongo_id
 
     def _store_petition(self, payload: dict[str, Any], effective_date: str, epoch: float,
                         visible_from: float) -> StoredPetition:
@@ -198,7 +201,8 @@ class Backend:
             if reason is not None:
                 raise ValueError(reason)
             # visible_from 0: like the snapshot's rows, its cache_date is the last hourly refresh.
-            entry = self._store_petition(payload, effective_date or iso_z(now), now, visible_from=0.0)
+            entry = self._store_petition(payload, effective_date or iso_z(local_midnight(now)), now,
+                                         visible_from=0.0)
         return self.render(entry, now)
 
     def contains_petition_id(self, petition_id: str) -> bool:

@@ -11,6 +11,7 @@ from mock_api.fixtures import ServiceAccount
 
 ALGORITHM = "HS256"
 CLAIMS = ("sub", "name", "email", "scope", "exp", "iat")
+TIME_CLAIMS = ("exp", "iat")
 
 
 class TokenError(Exception):
@@ -27,14 +28,21 @@ def granted_scopes(account: ServiceAccount, requested: Sequence[str]) -> list[st
 
 
 def issue(account: ServiceAccount, scopes: Sequence[str], now: float, lifetime: int, key: str) -> tuple[str, dict[str, Any]]:
-    """A signed token and its claims; exp and iat are strings of epoch seconds, as observed."""
+    """A signed token and its claims; exp and iat are integer epoch seconds, as clients of the live API read."""
     iat = int(now)
     claims = {"sub": account.sub, "name": account.name, "email": account.email,
-              "scope": ",".join(scopes), "exp": str(iat + lifetime), "iat": str(iat)}
+              "scope": ",".join(scopes), "exp": iat + lifetime, "iat": iat}
     return jwt.encode(claims, key, algorithm=ALGORITHM), claims
 
 
+def requester_copy(claims: dict[str, Any]) -> dict[str, Any]:
+    """The task's copy of the caller's claims: exp and iat as strings, as seed 000's `requester` has them."""
+    return {name: str(value) if name in TIME_CLAIMS else value for name, value in claims.items()}
+
+
 def _epoch(claims: dict[str, Any], name: str) -> int:
+    """Integer seconds, or a string of them: a tolerant reader, so tokens made before times were numbers
+    (and hand-made ones copying the seed's requester) keep working."""
     value = claims.get(name)
     text = str(value)
     # ASCII and bounded: "²".isdigit() is true and int() refuses it, as it refuses 5,000 digits.

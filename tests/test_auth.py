@@ -27,11 +27,21 @@ def test_jwt_reply_shape_and_claims(client: FlaskClient) -> None:
     payload = body["payload"]
     assert list(payload) == ["sub", "name", "email", "scope", "exp", "iat"]
     assert payload == {"sub": "f0057pn", "name": "DPLAN API", "email": "DPLAN.API@dartmouth.edu",
-                       "scope": f"{READ},{WRITE}", "exp": "1732141853", "iat": "1732131053"}
-    assert int(payload["exp"]) - int(payload["iat"]) == 10800
+                       "scope": f"{READ},{WRITE}", "exp": 1732141853, "iat": 1732131053}
+    assert payload["exp"] - payload["iat"] == 10800
     decoded = jwt.decode(body["jwt"], DEV_SIGNING_KEY, algorithms=["HS256"], options={"verify_exp": False})
     assert decoded == payload
     assert jwt.get_unverified_header(body["jwt"])["alg"] == "HS256"
+
+
+def test_tokens_with_string_times_are_still_accepted(client: FlaskClient, state: MockState) -> None:
+    """A tolerant reader: tokens issued before times were numbers, or made by hand from the seed's requester."""
+    claims = {**_claims(client), "exp": "1732141853", "iat": "1732131053"}
+    token = jwt.encode(claims, DEV_SIGNING_KEY, algorithm="HS256")
+    assert client.get("/api/petition_types", headers=bearer(token)).status_code == 200
+    state.clock.advance(10800)
+    response = client.get("/api/petition_types", headers=bearer(token))
+    assert (response.status_code, response.get_json()) == (401, UNAUTHORIZED)
 
 
 def test_only_requested_and_granted_scopes_come_back(client: FlaskClient) -> None:

@@ -79,7 +79,7 @@ def test_new_petition_is_readable_everywhere(client: FlaskClient, rw: dict[str, 
     expected = {"id": "2911310-Q41-24W-2023-2024", "netid": "f006s0b", "petition_code": "Q41",
                 "petition_name": "Individual Degree Plan", "origin_code": "UREG", "origin_name": "UG - Registrar",
                 "school": "UG", "decision": "2023-2024", "grade_term": "24W",
-                "effective_date": "2024-11-20T19:30:54Z", "cache_date": "2024-11-20T19:30:54Z"}
+                "effective_date": "2024-11-20T05:00:00Z", "cache_date": "2024-11-20T19:30:54Z"}
     assert client.get(f"/api{path}", headers=rw).get_json() == expected
     assert client.get(f"/api/academic/petitions/{expected['id']}", headers=rw).get_json() == expected
     assert client.get("/api/students/f006s0b/petitions", headers=rw).get_json() == [expected]

@@ -29,6 +29,9 @@ def collection(find: Callable[[], Sequence[Any]], render: Callable[[Any], dict[s
         found = backend.found_sets.get(scope + key, now)
         if found is None:
             raise errors.detail(400, errors.BAD_CONTINUATION_KEY)
+        # A page of the found set answers with the set's id: a client that re-reads X-Request-ID from each
+        # page and passes it on (observed, an iPaaS client) pages the same set as one that keeps the first.
+        g.request_id = key
     else:
         found = find()
         backend.found_sets.put(scope + g.request_id, now, found)
@@ -50,12 +53,17 @@ def list_petitions() -> Response:
     return petition_collection()
 
 
+# path: a decision may hold a "/", and the record id holds the decision.
 @blueprint.get("/api/academic/petitions/<path:key>")
 @requires_scopes(READ)
 def get_petition(key: str) -> Response:
     state = mock_state()
     now = state.clock.now()
     entry = state.backend.get_petition(key, now)
+    if entry is None and key.endswith("/"):
+        # The path converter keeps a trailing slash that the router strips on every other route; one is
+        # allowed (fidelity.md), and "{id}//" still finds nothing.
+        entry = state.backend.get_petition(key[:-1], now)
     if entry is None:
         raise errors.not_found()
     return json_response(state.backend.render(entry, now))

@@ -1,0 +1,54 @@
+"""HTTP details of the real API's stack that Flask does differently: reason phrases, repeated parameters."""
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from http import HTTPStatus
+from typing import Any
+
+from flask import Request
+from werkzeug.datastructures import ImmutableMultiDict
+from werkzeug.exceptions import BadRequestKeyError
+
+# The real API's 404/405 bodies ({"detail": ...}) are Starlette/FastAPI's; its servers send Python's
+# standard phrases ("202 Accepted"), where werkzeug upper-cases them ("202 ACCEPTED").
+STATUS_LINES = {str(status.value): f"{status.value} {status.phrase}" for status in HTTPStatus}
+
+
+class StandardReasonPhrases:
+    """WSGI middleware: every status line gets the standard reason phrase, whichever server runs the app."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    def __call__(self, environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
+        def start(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
+            return start_response(STATUS_LINES.get(status[:3], status), headers, exc_info)
+        return self.app(environ, start)  # type: ignore[no-any-return]
+
+
+class LastValueArgs(ImmutableMultiDict[str, str]):
+    """Query parameters where a repeated name means its last value (`?netid=a&netid=b` is b), as in
+    Starlette's QueryParams, which FastAPI reads scalar parameters from; getlist still has them all."""
+
+    def __getitem__(self, key: str) -> str:
+        values = self.getlist(key)
+        if not values:
+            raise BadRequestKeyError(key)
+        return values[-1]
+
+    def items(self, multi: bool = False) -> Iterator[tuple[str, str]]:  # type: ignore[override]
+        if multi:
+            yield from super().items(multi=True)
+            return
+        for key, values in dict.items(self):
+            yield key, values[-1]
+
+    def values(self) -> Iterator[str]:  # type: ignore[override]
+        for values in dict.values(self):
+            yield values[-1]
+
+
+class ApiRequest(Request):
+    """Flask's request with the real stack's reading of repeated query parameters."""
+
+    parameter_storage_class = LastValueArgs
