@@ -96,12 +96,12 @@ def _check(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
     for folder in args.scenarios_dir:
         if not folder.is_dir():
             parser.error(f"--scenarios-dir {folder}: not a directory")
-    loopback = _host_is_loopback(parser, args.host)
+    loopback = host_is_loopback(parser, args.host)
     if not loopback and args.control_token is None and not args.no_control:
         parser.error(EXPOSED.format(host=args.host))
 
 
-def _host_is_loopback(parser: argparse.ArgumentParser, host: str) -> bool:
+def host_is_loopback(parser: argparse.ArgumentParser, host: str) -> bool:
     """Whether every address `host` names is a loopback one; a parser error if it names none."""
     if host.replace(".", "").isdigit():  # dotted numbers are an IPv4 address, never a name to look up
         try:

@@ -88,6 +88,8 @@ def drain(server: Any, grace: float) -> None:
     wasyncore.dispatcher.close(server)  # the listening socket only: new connections are refused
     deadline = time.monotonic() + grace
     try:
+        # One turn first: it reads requests that reached the kernel before the signal but not yet the loop.
+        wasyncore.loop(timeout=DRAIN_STEP, map=server._map, use_poll=True, count=1)
         while _busy(server) and time.monotonic() < deadline:
             wasyncore.loop(timeout=DRAIN_STEP, map=server._map, use_poll=True, count=1)
     except KeyboardInterrupt:  # a second signal: stop now

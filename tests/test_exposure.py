@@ -4,6 +4,7 @@ from __future__ import annotations
 import pytest
 import requests
 
+from mock_api.cli import build_parser, host_is_loopback
 from support import running_server
 from test_cli import assert_one_line_usage_error, run_cli
 
@@ -25,10 +26,16 @@ def test_a_non_loopback_host_is_accepted_with_a_token_or_no_control(choice: list
     assert_one_line_usage_error(result, "cannot listen on 192.0.2.1:0: Cannot assign requested address")
 
 
-@pytest.mark.parametrize("host", ["localhost", "127.0.0.2", "::1"])
+@pytest.mark.parametrize("host", ["127.0.0.2", "::1"])
 def test_loopback_hosts_need_no_token(host: str) -> None:
     with running_server("--host", host) as server:
         assert requests.get(f"{server.url}/_mock/health", timeout=10).status_code == 200
+
+
+@pytest.mark.parametrize(("host", "loopback"), [("localhost", True), ("127.255.0.1", True), ("::1", True),
+                                                ("0.0.0.0", False), ("::", False), ("192.0.2.1", False)])
+def test_which_hosts_count_as_loopback(host: str, loopback: bool) -> None:
+    assert host_is_loopback(build_parser(), host) is loopback
 
 
 def _check_guard(url: str) -> None:
