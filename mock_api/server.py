@@ -119,7 +119,7 @@ def serve(app: Any, host: str, port: int, threads: int = DEFAULT_THREADS,
     except KeyboardInterrupt:
         drain(server, limits.shutdown_grace)
     finally:
-        server.task_dispatcher.shutdown(cancel_pending=True, timeout=1)  # type: ignore[union-attr]
+        server.task_dispatcher.shutdown(cancel_pending=True, timeout=1)
         wasyncore.close_all(server._map)  # type: ignore[union-attr]
         signal.signal(signal.SIGTERM, previous)
         print("mock_api stopped", file=sys.stderr, flush=True)

@@ -18,7 +18,7 @@ from support import READ, WRITE, RunningServer, running_server
 # negative_data_rejection: the real API accepts what the schema calls invalid (unknown query parameters
 # are dropped, a bad POST body gets 202 and fails in its task). positive_data_acceptance: a well-formed
 # continuation_key that names no found set is a documented 400. See test_schemathesis.py.
-EXCLUDED = [negative_data_rejection, positive_data_acceptance]
+EXCLUDED: list[Any] = [negative_data_rejection, positive_data_acceptance]
 BOUNDED = settings(max_examples=15, deadline=None, suppress_health_check=list(HealthCheck), database=None)
 
 
@@ -68,7 +68,7 @@ def test_every_operation_conforms_over_http(http_schema: Any, token: str) -> Non
 
         @BOUNDED
         @given(case=operation.as_strategy())
-        def conforms(case: schemathesis.Case) -> None:
+        def conforms(case: Any) -> None:
             response = case.call_and_validate(headers=credentials(case.path, token), excluded_checks=EXCLUDED,
                                               timeout=30)
             check_our_way(response)
@@ -80,11 +80,11 @@ def test_stateful_links_conform_over_http(http_schema: Any, token: str) -> None:
     base = http_schema.as_state_machine()
 
     class Machine(base):  # type: ignore[misc, valid-type]
-        def get_call_kwargs(self, case: schemathesis.Case) -> dict[str, Any]:
+        def get_call_kwargs(self, case: Any) -> dict[str, Any]:
             # A case with an Authorization of its own (schemathesis testing refusals) keeps it.
             return {"headers": credentials(case.path, token), "timeout": 30}
 
-        def validate_response(self, response: Any, case: schemathesis.Case, additional_checks: Any = None,
+        def validate_response(self, response: Any, case: Any, additional_checks: Any = None,
                               **kwargs: Any) -> None:
             case.validate_response(response, excluded_checks=EXCLUDED)
             check_our_way(response)
