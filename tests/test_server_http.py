@@ -6,7 +6,7 @@ import socket
 import time
 from pathlib import Path
 
-from crowd import HEALTH, address, crowd, probe, read_answer
+from crowd import HEALTH, SLOW_START, address, crowd, probe, read_answer
 from support import running_server
 
 # Generous on purpose (a loaded 2-core machine): waitress's defaults made this client wait 120 s.
@@ -41,6 +41,16 @@ def test_idle_connections_are_closed_after_the_idle_timeout() -> None:
                 received += chunk
             assert received.startswith(b"HTTP/1.1 200") and received.endswith(b'"status":"ok","version":"0.1.0"}\n')
             assert time.monotonic() - started >= 0.9
+
+
+def test_a_client_silent_part_way_through_its_headers_is_closed_too() -> None:
+    with running_server("--idle-timeout", "1") as server:
+        with socket.create_connection(address(server.url), timeout=15) as sock:
+            sock.sendall(SLOW_START)
+            assert sock.recv(4096) == b""  # closed without an answer: the request never ended
+        with socket.create_connection(address(server.url), timeout=15) as sock:
+            sock.sendall(HEALTH)
+            assert read_answer(sock).startswith(b"HTTP/1.1 200")  # the server itself is fine
 
 
 def _send_slow_requests(url: str, count: int) -> list[socket.socket]:
