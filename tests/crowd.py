@@ -41,7 +41,8 @@ def read_answer(sock: socket.socket) -> bytes:
 def crowd(url: str, idle: int, slow: int, timeout: float) -> Iterator[list[socket.socket]]:
     """`idle` connections that each got one answer and stay open, `slow` that never finish their headers.
 
-    Yields the slow sockets (a caller trickles a header line into them to keep them alive)."""
+    Yields the slow sockets (a caller trickles a header line into them to keep them alive) once the server
+    has accepted all of them: a probe sent after them, answered (accepts are first come, first served)."""
     ensure_descriptors(idle + slow + 256)
     held: list[socket.socket] = []
     try:
@@ -59,6 +60,7 @@ def crowd(url: str, idle: int, slow: int, timeout: float) -> Iterator[list[socke
             held.append(sock)
             slow_ones.append(sock)
             sock.sendall(SLOW_START)
+        probe(url, timeout)
         yield slow_ones
     finally:
         for sock in held:
