@@ -75,6 +75,7 @@ def test_bad_fixtures_exit_2_naming_file_and_key(tmp_path: Path) -> None:
     (["--idle-timeout", "0"], "--connection-limit and --idle-timeout must be >= 1"),
     (["--shutdown-grace", "-1"], "--shutdown-grace must be >= 0"),
     (["--nope"], "unrecognized arguments: --nope"),
+    (["--scenarios-dir", "/nonexistent"], "--scenarios-dir /nonexistent: not a directory"),
 ])
 def test_bad_options_exit_2_with_one_line(args: list[str], message: str) -> None:
     assert_one_line_usage_error(run_cli(*args), message)
