@@ -43,6 +43,7 @@ def create_app(config: MockConfig | None = None, state: MockState | None = None)
     contract.install(app, config.control_api)
     _install_error_handlers(app)
     app.before_request(_begin)
+    app.before_request(control.require_token)  # before the scenario: a refused call changes nothing
     app.before_request(scenario.apply_scenario)  # after _begin: its answers get a request id too
     app.after_request(_finish)
     # Outermost, so that a fault breaks the connection after Flask has answered.

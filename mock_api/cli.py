@@ -2,6 +2,10 @@
 from __future__ import annotations
 
 import argparse
+import errno
+import ipaddress
+import os
+import socket
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -9,13 +13,24 @@ from pathlib import Path
 from mock_api.config import MockConfig
 from mock_api.fixtures import FixtureError
 from mock_api.scenarios import ScenarioCatalog, ScenarioError
-from mock_api.server import DEFAULT_THREADS
+from mock_api.server import (DEFAULT_CONNECTION_LIMIT, DEFAULT_IDLE_TIMEOUT, DEFAULT_SHUTDOWN_GRACE,
+                             DEFAULT_THREADS, ServerLimits)
 
 EXIT_USAGE = 2
+TOKEN_ENV = "MOCK_API_CONTROL_TOKEN"
+EXPOSED = ("--host {host} is not a loopback address: give --control-token TOKEN (or env MOCK_API_CONTROL_TOKEN) "
+           "to guard /_mock, or --no-control to turn it off")
+
+
+class OneLineParser(argparse.ArgumentParser):
+    """argparse, but every error is one line on stderr (no usage block), exit 2."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        self.exit(EXIT_USAGE, f"mock_api: error: {message} (see --help)\n")
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = OneLineParser(
         prog="python -m mock_api",
         description="Local emulator of the Dartmouth API's academic petitions slice, for integration tests.",
         epilog="Subcommand: `python -m mock_api verify --help` checks a deployment against openapi.yaml.")
@@ -27,7 +42,20 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--task-seconds", type=float, help="clock seconds a task takes to complete (default 1)")
     parser.add_argument("--threads", type=int, default=DEFAULT_THREADS,
                         help=f"server worker threads (default {DEFAULT_THREADS})")
+    parser.add_argument("--connection-limit", type=int, default=DEFAULT_CONNECTION_LIMIT,
+                        help=f"open connections served at once; more wait in the listen queue "
+                             f"(default {DEFAULT_CONNECTION_LIMIT})")
+    parser.add_argument("--idle-timeout", type=int, default=DEFAULT_IDLE_TIMEOUT, metavar="SECONDS",
+                        help=f"close a connection silent this long between requests (default {DEFAULT_IDLE_TIMEOUT})")
+    parser.add_argument("--shutdown-grace", type=float, default=DEFAULT_SHUTDOWN_GRACE, metavar="SECONDS",
+                        help="on SIGTERM/SIGINT, time given to requests already received "
+                             f"(default {DEFAULT_SHUTDOWN_GRACE:g})")
     parser.add_argument("--no-control", action="store_true", help="turn the /_mock control API off")
+    parser.add_argument("--control-token", metavar="TOKEN", default=os.environ.get(TOKEN_ENV) or None,
+                        help=f"every /_mock call must send X-Mock-Control-Token: TOKEN (default: env {TOKEN_ENV}; "
+                             "required, or --no-control, to bind a non-loopback address)")
+    parser.add_argument("--scenarios-dir", metavar="DIR", type=Path, action="append", default=[],
+                        help="PUT /_mock/scenario may load scenario files under DIR (repeatable; default none)")
     parser.add_argument("--scenario", metavar="NAME|PATH",
                         help="built-in scenario name or path of a scenario .yaml file (default: default)")
     parser.add_argument("--list-scenarios", action="store_true",
@@ -41,7 +69,13 @@ def config_from_args(args: argparse.Namespace) -> MockConfig:
     return MockConfig().with_overrides(
         fixtures_dir=args.fixtures, seed=args.seed, students=args.students, task_seconds=args.task_seconds,
         control_api=False if args.no_control else None, scenario=args.scenario,
-        strict=True if args.strict else None)
+        strict=True if args.strict else None, control_token=args.control_token,
+        scenario_dirs=tuple(d.resolve() for d in args.scenarios_dir))
+
+
+def limits_from_args(args: argparse.Namespace) -> ServerLimits:
+    return ServerLimits(threads=args.threads, connection_limit=args.connection_limit,
+                        idle_timeout=args.idle_timeout, shutdown_grace=args.shutdown_grace)
 
 
 def _check(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
@@ -53,6 +87,32 @@ def _check(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
         parser.error("--task-seconds must be >= 0")
     if args.threads < 1:
         parser.error("--threads must be >= 1")
+    if args.connection_limit < 1 or args.idle_timeout < 1:
+        parser.error("--connection-limit and --idle-timeout must be >= 1")
+    if not args.shutdown_grace >= 0:
+        parser.error("--shutdown-grace must be >= 0")
+    if args.control_token is not None and not args.control_token.strip():
+        parser.error("--control-token must not be empty")
+    for folder in args.scenarios_dir:
+        if not folder.is_dir():
+            parser.error(f"--scenarios-dir {folder}: not a directory")
+    loopback = host_is_loopback(parser, args.host)
+    if not loopback and args.control_token is None and not args.no_control:
+        parser.error(EXPOSED.format(host=args.host))
+
+
+def host_is_loopback(parser: argparse.ArgumentParser, host: str) -> bool:
+    """Whether every address `host` names is a loopback one; a parser error if it names none."""
+    if host.replace(".", "").isdigit():  # dotted numbers are an IPv4 address, never a name to look up
+        try:
+            ipaddress.IPv4Address(host)
+        except ValueError:
+            parser.error(f"--host {host}: not a valid IPv4 address")
+    try:
+        found = socket.getaddrinfo(host, None, type=socket.SOCK_STREAM)
+    except (socket.gaierror, UnicodeError) as exc:
+        parser.error(f"--host {host}: cannot be resolved ({getattr(exc, 'strerror', None) or exc})")
+    return all(ipaddress.ip_address(str(address[4][0]).split("%")[0]).is_loopback for address in found)
 
 
 def list_scenarios(config: MockConfig) -> int:
@@ -91,8 +151,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"mock_api: error: bad scenario: {exc}", file=sys.stderr)
         return EXIT_USAGE
     try:
-        serve(app, args.host, args.port, threads=args.threads)
-    except OSError as exc:
-        print(f"mock_api: error: cannot listen on {args.host}:{args.port}: {exc.strerror or exc}", file=sys.stderr)
+        serve(app, args.host, args.port, limits=limits_from_args(args))
+    except (OSError, ValueError) as exc:
+        hint = " (--port 0 picks a free port)" if getattr(exc, "errno", None) == errno.EADDRINUSE else ""
+        reason = getattr(exc, "strerror", None) or exc
+        print(f"mock_api: error: cannot listen on {args.host}:{args.port}: {reason}{hint}", file=sys.stderr)
         return EXIT_USAGE
     return 0

@@ -47,6 +47,8 @@ class MockConfig:
     journal_limit: int = 10000
     frozen_clock_at: float | None = None  # epoch seconds; None: the clock follows real time
     control_api: bool = True
+    control_token: str | None = None  # set: every /_mock call must send X-Mock-Control-Token with it
+    scenario_dirs: tuple[Path, ...] = ()  # PUT /_mock/scenario loads files under these only (resolved)
     scenario: str = "default"  # a built-in scenario's name or the path of a scenario file
     scenarios_dir: Path = field(default_factory=default_scenarios_dir)
     strict: bool = False  # record the consumer's contract violations (GET /_mock/violations)

@@ -24,6 +24,9 @@ SCENARIO_HEADER_UNKNOWN = "X-Mock-Scenario: {problem}"
 SCENARIO_HEADER_PATH = "expected a scenario name, not a path: {value!r}"
 SCENARIO_BODY = 'body must be {"name": NAME} with NAME a scenario name or the path of a .yaml file'
 SCENARIO_PUT_PATH = "a scenario path must end in .yaml or .yml"
+# One text for every refused path (missing, unreadable, outside): it says nothing about the file.
+SCENARIO_PUT_OUTSIDE = "scenario files can only be loaded from a --scenarios-dir directory given at start-up"
+CONTROL_TOKEN = "X-Mock-Control-Token is missing or wrong"
 
 # Task messages, with the trailing spaces the seed's samples have.
 TASK_SUCCESS_MESSAGE = "Petition created successfully. mongo id {mongo_id} "

@@ -15,8 +15,16 @@ from support import ROOT, running_server
 
 
 def run_cli(*args: str) -> subprocess.CompletedProcess[str]:
+    # 30 s: a server that starts instead of refusing fails the test by timing out, not by hanging CI.
     return subprocess.run([sys.executable, "-m", "mock_api", *args], cwd=ROOT, capture_output=True, text=True,
-                          timeout=60)
+                          timeout=30)
+
+
+def assert_one_line_usage_error(result: subprocess.CompletedProcess[str], message: str) -> None:
+    assert result.returncode == 2
+    assert result.stdout == ""
+    assert result.stderr.startswith("mock_api: error: ") and result.stderr.count("\n") == 1, result.stderr
+    assert message in result.stderr and "Traceback" not in result.stderr
 
 
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
@@ -61,16 +69,21 @@ def test_bad_fixtures_exit_2_naming_file_and_key(tmp_path: Path) -> None:
     (["--port", "x"], "invalid int value"),
     (["--students", "-1"], "--students must be >= 0"),
     (["--fixtures", "/nonexistent"], "/nonexistent: (directory): not found"),
+    (["--host", "256.1.1.1"], "--host 256.1.1.1: not a valid IPv4 address"),
+    (["--host", "no-such-host.invalid"], "--host no-such-host.invalid: cannot be resolved"),
+    (["--connection-limit", "0"], "--connection-limit and --idle-timeout must be >= 1"),
+    (["--idle-timeout", "0"], "--connection-limit and --idle-timeout must be >= 1"),
+    (["--shutdown-grace", "-1"], "--shutdown-grace must be >= 0"),
+    (["--nope"], "unrecognized arguments: --nope"),
+    (["--scenarios-dir", "/nonexistent"], "--scenarios-dir /nonexistent: not a directory"),
 ])
-def test_bad_options_exit_2_without_traceback(args: list[str], message: str) -> None:
-    result = run_cli(*args)
-    assert result.returncode == 2
-    assert message in result.stderr and "Traceback" not in result.stderr
+def test_bad_options_exit_2_with_one_line(args: list[str], message: str) -> None:
+    assert_one_line_usage_error(run_cli(*args), message)
 
 
-def test_port_in_use_is_a_clear_error() -> None:
+def test_port_in_use_is_one_line_suggesting_port_0() -> None:
     with running_server() as server:
         port = server.url.rsplit(":", 1)[1]
         result = run_cli("--port", port)
-        assert result.returncode == 2
-        assert f"cannot listen on 127.0.0.1:{port}" in result.stderr and "Traceback" not in result.stderr
+        assert_one_line_usage_error(result, f"cannot listen on 127.0.0.1:{port}: Address already in use "
+                                            "(--port 0 picks a free port)")

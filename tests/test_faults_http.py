@@ -42,15 +42,16 @@ def fault_files(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
 
 
 @pytest.fixture(scope="module")
-def waitress_api() -> Iterator[Api]:
-    with running_server() as running:
+def waitress_api(fault_files: dict[str, Path]) -> Iterator[Api]:
+    with running_server("--scenarios-dir", str(fault_files["reset"].parent)) as running:
         yield Api(running.url)
 
 
 @pytest.fixture(scope="module")
-def werkzeug_api() -> Iterator[Api]:
+def werkzeug_api(fault_files: dict[str, Path]) -> Iterator[Api]:
     """As the pytest plugin serves: werkzeug's make_server in a thread of this process."""
-    server = make_server("127.0.0.1", 0, create_app(MockConfig()), threaded=True)
+    config = MockConfig(scenario_dirs=(fault_files["reset"].parent.resolve(),))
+    server = make_server("127.0.0.1", 0, create_app(config), threaded=True)
     thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
     thread.start()
     try:

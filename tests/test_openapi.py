@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import re
+from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -11,10 +12,11 @@ from flask.testing import FlaskClient
 from openapi_spec_validator import validate
 
 from mock_api import spec
+from mock_api.app import create_app
 from mock_api.models import TASK_FIELDS
 from mock_api.records import PETITION_FIELDS, PETITION_TYPE_FIELDS
 from mock_api.state import MockState
-from support import READ, bearer, token_for
+from support import READ, bearer, token_for, validating
 
 NEW_PETITION = {"netid": "f006s0b", "petition_code": "Q41", "origin_code": "UREG", "school": "UG",
                 "decision": "2023-2024", "grade_term": "24W", "user_netid": "f006s0b"}
@@ -185,3 +187,42 @@ def test_under_a_scenario_injected_errors_pass_but_success_shapes_are_still_chec
                                                 json.dumps([{**SAMPLE, "school": 1}]).encode(),
                                                 faults_allowed=True)] == ["body $[0].school: expected string, got int"]
     assert spec.check_response("GET", "/api/academic/petitions", 503, JSON, b"{}") != []
+
+
+def test_journal_status_is_null_for_a_dropped_reply_in_the_document() -> None:
+    entry = {"seq": 1, "time": "2024-11-20T19:30:53.000000Z", "method": "GET", "path": "/api/petition_types",
+             "query": {}, "headers": {}, "body": None, "status": None, "scenario": "broken_connections",
+             "fault": "reset", "duration_ms": 0.1}
+    assert spec.check_instance("components/schemas/JournalEntry", entry) == []
+    assert spec.check_instance("components/schemas/JournalEntry", {**entry, "status": "200"}) != []
+
+
+@pytest.mark.parametrize("name", ["pagesize", "page"])
+@pytest.mark.parametrize("value", ["0", "-1", "2.5", "x", ""])
+def test_paging_values_the_document_allows_are_served_with_the_fall_back(client: FlaskClient, name: str,
+                                                                        value: str) -> None:
+    assert spec.check_instance(f"components/parameters/{name}/schema", value, "query") == []
+    token = token_for(client, "dev-readonly", (READ,))
+    got = client.get("/api/petition_types", query_string={name: value}, headers=bearer(token))
+    default = client.get("/api/petition_types", headers=bearer(token))
+    assert (got.status_code, got.get_json()) == (200, default.get_json())
+
+
+def test_without_the_control_api_the_document_has_no_mock_paths(state: MockState) -> None:
+    app = create_app(state=MockState(replace(state.config, control_api=False), dataset=state.dataset))
+    document = app.test_client().get("/openapi.json").get_json()
+    published = {(method.upper(), template) for template, item in document["paths"].items()
+                 for method in item if method in spec.METHODS}
+    assert published == {(m, t) for m, t in _documented() if not t.startswith("/_mock")}
+    assert {t for _, t in published} >= {"/api/jwt", "/api/tasks/{id}", "/openapi.json"}
+    served = {(m, spec.match_path(t.replace("{key}", "x").replace("{netid}", "x").replace("{code}", "x")
+                                  .replace("{task_id}", "x")) or t) for m, t in _rules(app)}
+    assert served == published
+
+
+def test_the_control_token_refusal_is_documented_on_every_mock_operation(state: MockState) -> None:
+    app = validating(create_app(state=MockState(replace(state.config, control_token="t"), dataset=state.dataset)))
+    client = app.test_client()  # checks each response against the document
+    for method, template in sorted(t for t in _documented() if t[1].startswith("/_mock")):
+        got = client.open(template, method=method)
+        assert (got.status_code, got.get_json()) == (401, {"detail": "X-Mock-Control-Token is missing or wrong"})

@@ -22,10 +22,7 @@ rules:
 """
 
 
-@pytest.fixture(scope="module")
-def server() -> Iterator[Api]:
-    with running_server() as running:
-        yield Api(running.url)
+OUTSIDE = "scenario files can only be loaded from a --scenarios-dir directory given at start-up"
 
 
 @pytest.fixture(scope="module")
@@ -33,6 +30,12 @@ def custom_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.mktemp("scenarios") / "teapot.yaml"
     path.write_text(CUSTOM, encoding="utf-8")
     return path
+
+
+@pytest.fixture(scope="module")
+def server(custom_file: Path) -> Iterator[Api]:
+    with running_server("--scenarios-dir", str(custom_file.parent)) as running:
+        yield Api(running.url)
 
 
 def test_put_switches_the_active_scenario_and_get_reports_it(server: Api) -> None:
@@ -53,7 +56,7 @@ def test_put_switches_the_active_scenario_and_get_reports_it(server: Api) -> Non
     ({"scenario": "flaky"}, 'body must be {"name": NAME} with NAME a scenario name or the path of a .yaml file'),
     (["flaky"], 'body must be {"name": NAME} with NAME a scenario name or the path of a .yaml file'),
     ({"name": "/etc/passwd"}, "a scenario path must end in .yaml or .yml"),
-    ({"name": "/no/such/file.yaml"}, "/no/such/file.yaml: (file): not found"),
+    ({"name": "/no/such/file.yaml"}, OUTSIDE),  # says nothing about the file: not even that it is missing
 ])
 def test_put_refuses_a_bad_name_with_a_400_json_and_keeps_the_scenario(server: Api, body: object, detail: str) -> None:
     server.fresh("latency")
@@ -73,6 +76,29 @@ def test_put_loads_a_user_file_which_is_then_listed_and_usable_by_name(server: A
     assert "teapot" in [s["name"] for s in server.control("GET", "/scenarios").json()]
     server.control("PUT", "/scenario", {"name": "default"})
     assert server.get("/api/petition_types/Q25", headers={"X-Mock-Scenario": "teapot"}).status_code == 418
+
+
+def test_put_by_path_reads_only_files_under_a_scenarios_dir(server: Api, custom_file: Path,
+                                                           tmp_path: Path) -> None:
+    server.fresh("latency")
+    outside = tmp_path / "teapot.yaml"
+    outside.write_text(CUSTOM.replace("teapot", "outside"), encoding="utf-8")
+    escape = custom_file.parent / ".." / tmp_path.name / "teapot.yaml"
+    link = custom_file.parent / "link.yaml"
+    link.symlink_to(outside)
+    fixtures = str(Path(__file__).resolve().parent.parent / "fixtures" / "api_keys.yaml")
+    # A file that exists, one that does not, a way out with .., a link out: the same answer for each.
+    for name in (str(outside), str(tmp_path / "missing.yaml"), str(escape), str(link), fixtures):
+        refused = server.control("PUT", "/scenario", {"name": name})
+        assert (refused.status_code, refused.json()) == (400, {"detail": OUTSIDE}), name
+    assert server.control("GET", "/scenario").json()["name"] == "latency"
+    assert "outside" not in [s["name"] for s in server.control("GET", "/scenarios").json()]
+
+
+def test_without_scenarios_dir_no_path_is_read(custom_file: Path) -> None:
+    with running_server() as running:
+        refused = Api(running.url).control("PUT", "/scenario", {"name": str(custom_file)})
+        assert (refused.status_code, refused.json()) == (400, {"detail": OUTSIDE})
 
 
 def test_scenarios_lists_every_builtin_with_its_description(server: Api) -> None:

@@ -19,9 +19,18 @@ document = Blueprint("openapi", __name__)
 control = Blueprint("contract", __name__, url_prefix=PREFIX)
 
 
+def published_document(control_api: bool) -> dict[str, Any]:
+    """openapi.yaml as this instance serves it: without the /_mock paths when the control API is off."""
+    document = load_spec()
+    if control_api:
+        return document
+    paths = {path: item for path, item in document["paths"].items() if not path.startswith(PREFIX + "/")}
+    return {**document, "paths": paths}
+
+
 @document.get("/openapi.json")
 def openapi_document() -> Response:
-    return json_response(load_spec())
+    return json_response(published_document(mock_state().config.control_api))
 
 
 @control.get("/violations")

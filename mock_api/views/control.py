@@ -1,10 +1,12 @@
 """The control API under /_mock: health, reset, scenario, the clock, the request journal and the tasks."""
 from __future__ import annotations
 
+import hmac
 import math
+from pathlib import Path
 from typing import Any
 
-from flask import Blueprint, Response
+from flask import Blueprint, Response, request
 
 from mock_api import __version__, errors
 from mock_api.clock import iso_micro
@@ -12,7 +14,29 @@ from mock_api.scenarios import Scenario, ScenarioError, looks_like_path
 from mock_api.views.common import json_body, json_response, mock_state
 
 PREFIX = "/_mock"
+TOKEN_HEADER = "X-Mock-Control-Token"
 blueprint = Blueprint("control", __name__, url_prefix=PREFIX)
+
+
+def require_token() -> None:
+    """A before_request hook: with --control-token, a /_mock call without the token is a 401."""
+    expected = mock_state().config.control_token
+    if expected is None or not (request.path == PREFIX or request.path.startswith(PREFIX + "/")):
+        return
+    sent = request.headers.get(TOKEN_HEADER, "")
+    if not hmac.compare_digest(sent.encode("utf-8", "surrogateescape"), expected.encode("utf-8")):
+        raise errors.detail(401, errors.CONTROL_TOKEN)
+
+
+def allowed_scenario_path(name: str) -> str:
+    """The resolved path of a scenario file under a --scenarios-dir; a 400 naming nothing otherwise."""
+    try:
+        path = Path(name).resolve()
+    except (OSError, RuntimeError, ValueError):
+        raise errors.detail(400, errors.SCENARIO_PUT_OUTSIDE) from None
+    if not any(path.is_relative_to(folder) for folder in mock_state().config.scenario_dirs):
+        raise errors.detail(400, errors.SCENARIO_PUT_OUTSIDE)
+    return str(path)
 
 
 def clock_body() -> dict[str, Any]:
@@ -51,8 +75,10 @@ def put_scenario() -> Response:
     if not isinstance(name, str) or not name.strip():
         raise errors.detail(400, errors.SCENARIO_BODY)
     name = name.strip()
-    if looks_like_path(name) and not name.endswith((".yaml", ".yml")):
-        raise errors.detail(400, errors.SCENARIO_PUT_PATH)
+    if looks_like_path(name):
+        if not name.endswith((".yaml", ".yml")):
+            raise errors.detail(400, errors.SCENARIO_PUT_PATH)
+        name = allowed_scenario_path(name)
     try:
         mock_state().set_scenario(name)
     except ScenarioError as exc:
