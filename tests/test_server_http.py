@@ -80,7 +80,7 @@ def test_sigterm_answers_the_requests_already_received_then_exits_0(tmp_path: Pa
         finally:
             for sock in sockets:
                 sock.close()
-        assert [a.split(b"\r\n", 1)[0] for a in answers] == [b"HTTP/1.1 401 UNAUTHORIZED"] * 3
+        assert [a.split(b"\r\n", 1)[0] for a in answers] == [b"HTTP/1.1 401 Unauthorized"] * 3
         assert server.process.wait(timeout=15) == 0
         assert "Traceback" not in server.stderr_text()
 
