@@ -6,6 +6,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from mock_api import limits
 from mock_api.config import MockConfig
 from mock_api.fixtures import FixtureError
 from mock_api.scenarios import ScenarioCatalog, ScenarioError
@@ -34,6 +35,7 @@ def build_parser() -> argparse.ArgumentParser:
                         help="print the built-in scenarios with their descriptions and exit")
     parser.add_argument("--strict", action="store_true",
                         help="record the consumer's contract violations, listed at GET /_mock/violations")
+    limits.add_flags(parser)
     return parser
 
 
@@ -41,7 +43,7 @@ def config_from_args(args: argparse.Namespace) -> MockConfig:
     return MockConfig().with_overrides(
         fixtures_dir=args.fixtures, seed=args.seed, students=args.students, task_seconds=args.task_seconds,
         control_api=False if args.no_control else None, scenario=args.scenario,
-        strict=True if args.strict else None)
+        strict=True if args.strict else None, **limits.from_args(args))
 
 
 def _check(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
