@@ -4,6 +4,7 @@ from __future__ import annotations
 import heapq
 import itertools
 import logging
+import sys
 import threading
 from collections import deque
 from collections.abc import Sequence
@@ -26,6 +27,9 @@ TASK_FIELDS = ("resource", "action", "resource_id", "payload", "requester", "sta
                "completed_date", "path", "worker_data", "id", "message")
 
 
+SHARED_TEXT_CHARS = 64
+# Distinct requesters whose claims tasks share (one dict, not one per task); later ones get a copy each.
+SHARED_REQUESTERS = 1024
 # A task's bytes beside its payload (dict, requester, dates, message), to bound a page of the control API.
 TASK_OVERHEAD_BYTES = 1024
 
@@ -46,13 +50,20 @@ class _Pending:
     behaviour: TaskBehaviour
 
 
+def _shared(value: Any) -> Any:
+    return sys.intern(value) if isinstance(value, str) and len(value) <= SHARED_TEXT_CHARS else value
+
+
 def unwrap_payload(body: Any) -> Any:
-    """The task's payload: the petition fields unwrapped, user_netid upper-cased as in the seed."""
+    """The task's payload: the petition fields unwrapped, user_netid upper-cased as in the seed.
+
+    Short keys and texts are interned: 100,000 tasks repeat the same few codes, one copy each is enough.
+    """
     payload = body.get("petition", body) if isinstance(body, dict) else body
     if isinstance(payload, dict):
-        payload = dict(payload)
+        payload = {_shared(k): _shared(v) for k, v in payload.items()}
         if isinstance(payload.get("user_netid"), str):
-            payload["user_netid"] = payload["user_netid"].upper()
+            payload["user_netid"] = _shared(payload["user_netid"].upper())
     return payload
 
 
@@ -74,6 +85,7 @@ class Backend:
         self._heap: list[tuple[float, int, _Pending]] = []
         self._sequence = itertools.count()
         self._cursors = itertools.count(1)
+        self._requesters: dict[tuple[tuple[str, Any], ...], dict[str, Any]] = {}
 
     # -- reads ---------------------------------------------------------------------------------
     def student(self, netid: str) -> Student | None:
@@ -121,13 +133,26 @@ class Backend:
             task_id = str(self.ids.object_id(now))
             task = dict.fromkeys(TASK_FIELDS)
             task.update(resource="academic.petitions", action="POST", payload=unwrap_payload(body),
-                        requester=dict(requester), status="accepted", request_date=iso_z(now),
+                        requester=self._requester(requester), status="accepted", request_date=iso_z(now),
                         worker_data={}, id=task_id)
             self._tasks[task_id] = task
             self._control[task_id] = (next(self._cursors), size + TASK_OVERHEAD_BYTES)
             pending = _Pending(task_id, now + behaviour.seconds, behaviour)
             heapq.heappush(self._heap, (pending.due, next(self._sequence), pending))
         return task_id
+
+    def _requester(self, claims: dict[str, Any]) -> dict[str, Any]:
+        """The claims as a task's requester; one shared dict per token (served copies never change it)."""
+        key = tuple(claims.items())
+        try:
+            shared = self._requesters.get(key)
+        except TypeError:  # a value that is not hashable: no sharing
+            return dict(claims)
+        if shared is None:
+            shared = dict(claims)
+            if len(self._requesters) < SHARED_REQUESTERS:
+                self._requesters[key] = shared
+        return shared
 
     def settle(self, now: float) -> None:
         """Run the worker for every task due by now, in due order, each exactly once."""
