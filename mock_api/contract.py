@@ -12,6 +12,7 @@ from typing import Any
 
 from werkzeug.datastructures import MultiDict
 
+from mock_api.journal import cut_text
 from mock_api.query import dropped_parameters
 from mock_api.records import PETITION_FIELDS, PETITION_TYPE_FIELDS
 from mock_api.spec import check_request_body, operation
@@ -27,6 +28,9 @@ JWT_PATH = "/api/jwt"
 TASK_PATH = "/api/tasks/{id}"
 # Tasks whose last poll time is kept for the poll-rate check; the least recently polled is forgotten first.
 POLLED_TASKS_LIMIT = 10_000
+# A violation's path and message are cut to this (with the journal's marker): a hostile path or query
+# name must not make each of the kept violations large.
+VIOLATION_TEXT_CHARS = 1024
 
 
 class ViolationLog:
@@ -50,6 +54,7 @@ class ViolationLog:
             return self._requests
 
     def add(self, kind: str, method: str, path: str, message: str, seq: int) -> None:
+        path, message = cut_text(path, VIOLATION_TEXT_CHARS), cut_text(message, VIOLATION_TEXT_CHARS)
         with self._lock:
             key = (kind, method, path, message)
             if key in self._items:

@@ -166,6 +166,16 @@ def test_violations_past_the_cap_are_counted_not_kept(dataset: Dataset) -> None:
     assert got.headers["X-Violations-Dropped"] == "2"
 
 
+def test_a_violation_keeps_at_most_1024_characters_of_path_and_message(dataset: Dataset) -> None:
+    client, _ = make(dataset, strict=True)
+    auth = bearer(token_for(client, "dev-readonly", (READ,)))
+    client.get(f"/api/academic/petitions?{'n' * 50_000}=1", headers=auth)
+    [violation] = client.get("/_mock/violations").get_json()
+    assert violation["message"].startswith("GET /api/academic/petitions: 'nnn")
+    assert re.search(r"\.\.\.\[mock_api: cut at 1024 of \d+ bytes\]$", violation["message"])
+    assert len(violation["message"]) < 1100
+
+
 def test_tokens_longer_than_the_memo_bound_are_verified_but_not_memoised() -> None:
     tokens._memo_decoded.cache_clear()
     long_token = "a." + "b" * (tokens.TOKEN_MEMO_CHARS + 10) + ".c"
