@@ -31,4 +31,4 @@ bench: $(VENV)/.bench-installed
 	$(PY) benchmarks/run.py $(BENCH)
 
 clean:
-	rm -rf $(VENV) build *.egg-info .pytest_cache
+	rm -rf $(VENV) build *.egg-info .pytest_cache .hypothesis

@@ -12,7 +12,7 @@ from mock_api import errors
 from mock_api.clock import iso_micro
 from mock_api.config import MockConfig
 from mock_api.faults import DROPPING, FAULT_KEY, FaultMiddleware
-from mock_api.journal import MAX_BODY_CHARS, mask_header
+from mock_api.journal import cut_body, journal_headers
 from mock_api.state import MockState
 from mock_api.views import auth, contract, control, petitions, scenario, tasks
 from mock_api.views.common import json_response, mock_state
@@ -86,14 +86,14 @@ def _begin() -> None:
         raise RequestEntityTooLarge()
 
 
-def _request_body(req: Request) -> str | None:
+def _request_body(req: Request, limit: int) -> str | None:
     if not req.content_length and "HTTP_TRANSFER_ENCODING" not in req.environ:
         return None  # nothing sent: skip setting up a body stream on every GET
     try:
         raw = req.get_data(cache=True)
     except RequestEntityTooLarge:
         return None
-    return raw[:MAX_BODY_CHARS * 4].decode("utf-8", errors="replace")[:MAX_BODY_CHARS] if raw else None
+    return cut_body(raw, limit)
 
 
 def _finish(response: Response) -> Response:
@@ -102,11 +102,12 @@ def _finish(response: Response) -> Response:
     response.headers["X-Request-ID"] = g.get("request_id") or state.ids.request_id()
     if not req.path.startswith(control.PREFIX):
         fault = req.environ.get(FAULT_KEY)
+        config = state.config
         state.journal.record({
             "time": iso_micro(state.clock.now()) + "Z", "method": req.method, "path": req.path,
             "query": req.args.to_dict(flat=False),
-            "headers": {k: mask_header(k, v) for k, v in req.headers.items()},
-            "body": _request_body(req), "status": None if fault in DROPPING else response.status_code,
+            "headers": journal_headers(req.headers.items(), config.journal_header_bytes),
+            "body": _request_body(req, config.journal_body_bytes), "status": None if fault in DROPPING else response.status_code,
             "scenario": g.get("scenario_name"), "fault": fault,
             "duration_ms": round((time.perf_counter() - g.get("started", time.perf_counter())) * 1000, 3),
         })

@@ -10,6 +10,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from mock_api import limits
 from mock_api.config import MockConfig
 from mock_api.fixtures import FixtureError
 from mock_api.scenarios import ScenarioCatalog, ScenarioError
@@ -62,6 +63,7 @@ def build_parser() -> argparse.ArgumentParser:
                         help="print the built-in scenarios with their descriptions and exit")
     parser.add_argument("--strict", action="store_true",
                         help="record the consumer's contract violations, listed at GET /_mock/violations")
+    limits.add_flags(parser)
     return parser
 
 
@@ -70,7 +72,7 @@ def config_from_args(args: argparse.Namespace) -> MockConfig:
         fixtures_dir=args.fixtures, seed=args.seed, students=args.students, task_seconds=args.task_seconds,
         control_api=False if args.no_control else None, scenario=args.scenario,
         strict=True if args.strict else None, control_token=args.control_token,
-        scenario_dirs=tuple(d.resolve() for d in args.scenarios_dir))
+        scenario_dirs=tuple(d.resolve() for d in args.scenarios_dir), **limits.from_args(args))
 
 
 def limits_from_args(args: argparse.Namespace) -> ServerLimits:

@@ -44,7 +44,14 @@ class MockConfig:
     default_pagesize: int = 100
     max_pagesize: int = 1000
     max_body_bytes: int = 1024 * 1024
-    journal_limit: int = 10000
+    # Bounds of every store (README "Limits"; set by CLI flags and pytest ini options, mock_api/limits.py).
+    journal_limit: int = 10000  # journal entries kept, oldest dropped first
+    journal_bytes: int = 64 * 1024 * 1024  # journal text kept (estimated), oldest entries dropped first
+    journal_header_bytes: int = 8192  # a header value longer than this is cut in the journal, with a marker
+    journal_body_bytes: int = 65536  # a body longer than this is cut in the journal, with a marker
+    coverage_limit: int = 100  # distinct values per coverage set (scopes, scenarios, undocumented requests)
+    violations_limit: int = 1000  # distinct strict-mode violations kept; later new ones are only counted
+    max_tasks: int = 100_000  # tasks held; past it the oldest completed ones are dropped (then 404)
     frozen_clock_at: float | None = None  # epoch seconds; None: the clock follows real time
     control_api: bool = True
     control_token: str | None = None  # set: every /_mock call must send X-Mock-Control-Token with it

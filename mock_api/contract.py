@@ -4,6 +4,7 @@ from __future__ import annotations
 import json
 import sys
 import threading
+from collections import OrderedDict
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -11,6 +12,7 @@ from typing import Any
 
 from werkzeug.datastructures import MultiDict
 
+from mock_api.journal import cut_text
 from mock_api.query import dropped_parameters
 from mock_api.records import PETITION_FIELDS, PETITION_TYPE_FIELDS
 from mock_api.spec import check_request_body, operation
@@ -24,16 +26,26 @@ COLLECTION_FIELDS: dict[str, Sequence[str]] = {
 }
 JWT_PATH = "/api/jwt"
 TASK_PATH = "/api/tasks/{id}"
+# Tasks whose last poll time is kept for the poll-rate check; the least recently polled is forgotten first.
+POLLED_TASKS_LIMIT = 10_000
+# A violation's path and message are cut to this (with the journal's marker): a hostile path or query
+# name must not make each of the kept violations large.
+VIOLATION_TEXT_CHARS = 1024
 
 
 class ViolationLog:
-    """Violations in the order first seen; a repeat of the same one only counts up (list-like, thread-safe)."""
+    """Violations in the order first seen; a repeat of the same one only counts up (list-like, thread-safe).
 
-    def __init__(self) -> None:
+    At most `limit` distinct violations are kept: a new one past it is only counted in `dropped`.
+    """
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
         self._lock = threading.Lock()
         self._items: dict[tuple[str, str, str, str], dict[str, Any]] = {}
-        self._last_poll: dict[str, float] = {}
+        self._last_poll: OrderedDict[str, float] = OrderedDict()
         self._requests = 0
+        self.dropped = 0
 
     def next_request(self) -> int:
         """Number the API request being checked, as the journal's seq does (both restart on reset)."""
@@ -42,10 +54,13 @@ class ViolationLog:
             return self._requests
 
     def add(self, kind: str, method: str, path: str, message: str, seq: int) -> None:
+        path, message = cut_text(path, VIOLATION_TEXT_CHARS), cut_text(message, VIOLATION_TEXT_CHARS)
         with self._lock:
             key = (kind, method, path, message)
             if key in self._items:
                 self._items[key]["count"] += 1
+            elif len(self._items) >= self.limit:
+                self.dropped += 1
             else:
                 self._items[key] = {"kind": kind, "method": method, "path": path, "message": message,
                                     "count": 1, "first_seq": seq}
@@ -53,8 +68,10 @@ class ViolationLog:
     def poll_interval(self, task_id: str, now: float) -> float | None:
         """Seconds since this task was last polled (None on the first poll); remembers this poll."""
         with self._lock:
-            last = self._last_poll.get(task_id)
+            last = self._last_poll.pop(task_id, None)
             self._last_poll[task_id] = now
+            if len(self._last_poll) > POLLED_TASKS_LIMIT:
+                self._last_poll.popitem(last=False)
         return None if last is None else now - last
 
     def entries(self) -> list[dict[str, Any]]:
@@ -66,6 +83,7 @@ class ViolationLog:
             self._items.clear()
             self._last_poll.clear()
             self._requests = 0
+            self.dropped = 0
 
     def __iter__(self) -> Iterator[dict[str, Any]]:
         return iter(self.entries())
@@ -166,7 +184,7 @@ def find_violations(ex: Exchange, log: ViolationLog, signing_key: str, now: floa
     return found
 
 
-def format_violations(violations: Sequence[Mapping[str, Any]]) -> str:
+def format_violations(violations: Sequence[Mapping[str, Any]], dropped: int = 0) -> str:
     """A readable block, one violation a line, for a failing test or a CI log; empty string if none."""
     if not violations:
         return ""
@@ -174,6 +192,8 @@ def format_violations(violations: Sequence[Mapping[str, Any]]) -> str:
     for number, item in enumerate(violations, 1):
         repeat = f" (x{item['count']})" if item.get("count", 1) > 1 else ""
         lines.append(f"  {number}. [{item['kind']}] {item['method']} {item['path']}{repeat}: {item['message']}")
+    if dropped:
+        lines.append(f"  ... and {dropped} more not kept (violations limit reached)")
     return "\n".join(lines)
 
 

@@ -14,7 +14,8 @@ from mock_api.spec import METHODS, documented_statuses, load_spec, operation, re
 
 API_PREFIX = "/api/"
 FILTER_REF = "#/components/parameters/filter-"
-UNDOCUMENTED_LIMIT = 100  # distinct undocumented requests kept, so a fuzzer cannot grow the report unbounded
+# An undocumented request is reported by method, path and status; a longer path is cut to this.
+UNDOCUMENTED_PATH_CHARS = 200
 
 
 def api_operations() -> list[tuple[str, str]]:
@@ -31,15 +32,33 @@ def filter_names(template: str, method: str) -> tuple[str, ...]:
                  if str(p.get("$ref", "")).startswith(FILTER_REF))
 
 
+@functools.lru_cache(maxsize=1)
+def documented_scopes() -> frozenset[str]:
+    """Every scope an operation of the document requires: a requested scope outside them is not recorded."""
+    return frozenset(scope for method, template in api_operations() for scope in _scopes_of(template, method))
+
+
 @functools.lru_cache(maxsize=64)
 def _scopes_of(template: str, method: str) -> tuple[str, ...]:
     return tuple(required_scopes(operation(template, method) or {}))
 
 
-class Coverage:
-    """Accumulates what requests touched; survives reset, so one report spans a whole test session."""
+def _add_bounded(values: set[str], new: Iterable[str], limit: int) -> None:
+    for value in new:
+        if len(values) >= limit:
+            return
+        values.add(value)
 
-    def __init__(self) -> None:
+
+class Coverage:
+    """Accumulates what requests touched; survives reset, so one report spans a whole test session.
+
+    Every set holds at most `limit` distinct values (later new ones are not recorded), so that no
+    client, however hostile, can grow the report without bound.
+    """
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
         self._lock = threading.Lock()
         self.clear()
 
@@ -59,11 +78,11 @@ class Coverage:
         """One API request (not /_mock) and its status; `reply` is the response body as JSON, or None."""
         with self._lock:
             self._requests += 1
-            self._scenarios.add(scenario)
+            _add_bounded(self._scenarios, (scenario,), self.limit)
             op = operation(template, method) if template else None
             if op is None or template is None:
-                key = f"{method} {path} {status}"
-                if key in self._undocumented or len(self._undocumented) < UNDOCUMENTED_LIMIT:
+                key = f"{method} {path[:UNDOCUMENTED_PATH_CHARS]} {status}"
+                if key in self._undocumented or len(self._undocumented) < self.limit:
                     self._undocumented[key] += 1
                 return
             self._statuses[(method, template, status)] += 1
@@ -84,14 +103,20 @@ class Coverage:
 
     def _record_scopes(self, method: str, template: str, status: int, args: MultiDict[str, str],
                        reply: Any) -> None:
+        scopes, limit = self._scopes, self.limit
         if template == "/api/jwt":
-            self._scopes["requested"].update(args.get("scope", "").split())
-            if status == 200 and isinstance(reply, dict):
-                self._scopes["granted"].update(str(s) for s in reply.get("accepted_scopes", []))
+            # Only an authenticated request records a scope, and only a documented or granted one:
+            # an unknown key or a junk scope must not grow the report.
+            if status != 200 or not isinstance(reply, dict):
+                return
+            granted = [str(s) for s in reply.get("accepted_scopes", [])]
+            _add_bounded(scopes["requested"], (s for s in args.get("scope", "").split()
+                                               if s in documented_scopes() or s in granted), limit)
+            _add_bounded(scopes["granted"], granted, limit)
         elif status == 403 and isinstance(reply, dict):
-            self._scopes["refused"].update(str(s) for s in reply.get("missing_scopes", []))
+            _add_bounded(scopes["refused"], (str(s) for s in reply.get("missing_scopes", [])), limit)
         elif status != 401:
-            self._scopes["allowed"].update(_scopes_of(template, method))
+            _add_bounded(scopes["allowed"], _scopes_of(template, method), limit)
 
     def report(self) -> dict[str, Any]:
         """What was exercised, and the documented responses (error paths above all) that never were."""

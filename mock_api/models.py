@@ -3,12 +3,13 @@ from __future__ import annotations
 
 import heapq
 import itertools
+import logging
+import sys
 import threading
+from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
-
-from bson import ObjectId
 
 from mock_api import errors
 from mock_api.clock import Clock, iso_micro, iso_z, local_midnight
@@ -22,8 +23,16 @@ from mock_api.store import FoundSets, PetitionIndex
 from mock_api.tokens import requester_copy
 from mock_api.validation import row_from_payload, task_failure_reason
 
+log = logging.getLogger("mock_api")
 TASK_FIELDS = ("resource", "action", "resource_id", "payload", "requester", "status", "request_date",
                "completed_date", "path", "worker_data", "id", "message")
+
+
+SHARED_TEXT_CHARS = 64
+# Distinct requesters whose claims tasks share (one dict, not one per task); later ones get a copy each.
+SHARED_REQUESTERS = 1024
+# A task's bytes beside its payload (dict, requester, dates, message), to bound a page of the control API.
+TASK_OVERHEAD_BYTES = 1024
 
 
 @dataclass(frozen=True)
@@ -42,13 +51,20 @@ class _Pending:
     behaviour: TaskBehaviour
 
 
+def _shared(value: Any) -> Any:
+    return sys.intern(value) if isinstance(value, str) and len(value) <= SHARED_TEXT_CHARS else value
+
+
 def unwrap_payload(body: Any) -> Any:
-    """The task's payload: the petition fields unwrapped, user_netid upper-cased as in the seed."""
+    """The task's payload: the petition fields unwrapped, user_netid upper-cased as in the seed.
+
+    Short keys and texts are interned: 100,000 tasks repeat the same few codes, one copy each is enough.
+    """
     payload = body.get("petition", body) if isinstance(body, dict) else body
     if isinstance(payload, dict):
-        payload = dict(payload)
+        payload = {_shared(k): _shared(v) for k, v in payload.items()}
         if isinstance(payload.get("user_netid"), str):
-            payload["user_netid"] = payload["user_netid"].upper()
+            payload["user_netid"] = _shared(payload["user_netid"].upper())
     return payload
 
 
@@ -59,34 +75,18 @@ class Backend:
         self.dataset, self.clock, self.ids, self.config = dataset, clock, ids, config
         self.started_at = clock.now()
         self.lock = threading.RLock()
-        self._db: Any = None  # mongomock, made on the first write: importing it costs ~70 ms of start-up
         self.created = PetitionIndex()
         self.extra_students: dict[str, Student] = {}
         self.found_sets = FoundSets(config.found_set_seconds, config.found_set_limit)
-        self._tasks: dict[str, dict[str, Any]] = {}  # every task by id, as served
+        # The store of record: every read comes from here (no second copy, see docs/fidelity.md).
+        self._tasks: dict[str, dict[str, Any]] = {}  # every task by id, as served, in submit order
+        self._control: dict[str, tuple[int, int]] = {}  # task id -> (cursor, estimated bytes) for paging
         self._reasons: dict[str, str | None] = {}  # why a task failed; shown by the control API
+        self._completed: deque[str] = deque()  # completed task ids, oldest first: dropped first past max_tasks
         self._heap: list[tuple[float, int, _Pending]] = []
         self._sequence = itertools.count()
-
-    def collection(self, name: str) -> Any:
-        """A mongomock collection of what was written: "shrevnt" (petitions) or "tasks" (completed).
-
-        Write-only mirrors of the stored shape: reads go through the dict indexes, because mongomock's
-        find scans every document. Accepted tasks are not mirrored: deleting one by _id scans too.
-        """
-        if self._db is None:
-            import mongomock
-
-            self._db = mongomock.MongoClient().get_database("dartapi")
-        return self._db.get_collection(name)
-
-    @property
-    def shrevnt(self) -> Any:
-        return self.collection("shrevnt")
-
-    @property
-    def done_tasks(self) -> Any:
-        return self.collection("tasks")
+        self._cursors = itertools.count(1)
+        self._requesters: dict[tuple[tuple[str, Any], ...], dict[str, Any]] = {}
 
     # -- reads ---------------------------------------------------------------------------------
     def student(self, netid: str) -> Student | None:
@@ -124,19 +124,36 @@ class Backend:
         return self.dataset.petitions.lookup(key)
 
     # -- writes and tasks ------------------------------------------------------------------------
-    def submit(self, body: Any, requester: dict[str, Any], behaviour: TaskBehaviour) -> str:
-        """Queue a POST as the real service does: no validation now, the task does it later."""
+    def submit(self, body: Any, requester: dict[str, Any], behaviour: TaskBehaviour, size: int = 0) -> str:
+        """Queue a POST as the real service does: no validation now, the task does it later.
+
+        `size` is the body's length in bytes, so that a page of the control API can bound its bytes.
+        """
         now = self.clock.now()
         with self.lock:
             task_id = str(self.ids.object_id(now))
             task = dict.fromkeys(TASK_FIELDS)
             task.update(resource="academic.petitions", action="POST", payload=unwrap_payload(body),
-                        requester=requester_copy(requester), status="accepted", request_date=iso_z(now),
+                        requester=self._requester(requester_copy(requester)), status="accepted", request_date=iso_z(now),
                         worker_data={}, id=task_id)
             self._tasks[task_id] = task
+            self._control[task_id] = (next(self._cursors), size + TASK_OVERHEAD_BYTES)
             pending = _Pending(task_id, now + behaviour.seconds, behaviour)
             heapq.heappush(self._heap, (pending.due, next(self._sequence), pending))
         return task_id
+
+    def _requester(self, claims: dict[str, Any]) -> dict[str, Any]:
+        """The claims as a task's requester; one shared dict per token (served copies never change it)."""
+        key = tuple(claims.items())
+        try:
+            shared = self._requesters.get(key)
+        except TypeError:  # a value that is not hashable: no sharing
+            return dict(claims)
+        if shared is None:
+            shared = dict(claims)
+            if len(self._requesters) < SHARED_REQUESTERS:
+                self._requesters[key] = shared
+        return shared
 
     def settle(self, now: float) -> None:
         """Run the worker for every task due by now, in due order, each exactly once."""
@@ -151,11 +168,16 @@ class Backend:
                 self._complete(pending)
 
     def _complete(self, pending: _Pending) -> None:
+        """Always ends the task `complete`: whatever was posted, the read that runs the worker succeeds."""
         task = self._tasks[pending.task_id]
-        reason = "the scenario fails every task" if pending.behaviour.fail else task_failure_reason(
-            task["payload"], self)
-        if reason is None:
-            mongo_id = self._insert_petition(task["payload"], pending)
+        try:
+            reason = "the scenario fails every task" if pending.behaviour.fail else task_failure_reason(
+                task["payload"], self)
+            mongo_id = self._insert_petition(task["payload"], pending) if reason is None else None
+        except Exception:  # a payload no rule foresaw fails its own task, never the reader's request
+            log.exception("task %s could not be processed; it fails", pending.task_id)
+            reason, mongo_id = "the worker could not process the payload", None
+        if mongo_id is not None:
             task.update(path=f"/academic/petitions/{mongo_id}",
                         message=errors.TASK_SUCCESS_MESSAGE.format(mongo_id=mongo_id))
         else:
@@ -163,7 +185,14 @@ class Backend:
             task.update(path=f"/academic/petitions/{pending.task_id}", message=errors.TASK_FAILURE_MESSAGE)
         task.update(status="complete", completed_date=iso_micro(pending.due))
         self._reasons[pending.task_id] = reason
-        self.done_tasks.insert_one({"_id": ObjectId(pending.task_id), **task})
+        self._completed.append(pending.task_id)
+        self._drop_over_cap()
+
+    def _drop_over_cap(self) -> None:
+        """Past max_tasks, the oldest completed tasks go (then 404, as unknown); accepted ones never do."""
+        while len(self._tasks) > self.config.max_tasks and self._completed:
+            task_id = self._completed.popleft()
+            del self._tasks[task_id], self._control[task_id], self._reasons[task_id]
 
     def _insert_petition(self, payload: dict[str, Any], pending: _Pending) -> str:
         visible_from = pending.due
@@ -178,7 +207,6 @@ class Backend:
         """Write a checked payload as the worker does: the SHREVNT row, then the read-side record."""
         row = row_from_payload(payload, effective_date)
         object_id = self.ids.object_id(epoch)
-        self.shrevnt.insert_one({"_id": object_id, **row.__dict__, "user_netid": payload["user_netid"]})
         student = self.student(row.netid)
         assert student is not None  # validated by the caller
         record = build_record(student.pidm, row, self.dataset.event_codes, self.dataset.origin_codes)
@@ -217,7 +245,23 @@ class Backend:
 
     def tasks(self, now: float) -> list[dict[str, Any]]:
         """Every task with the reason a failed one failed (control API only)."""
+        return self.task_page(now, cursor=0, limit=len(self._tasks) + 1, max_bytes=None)[0]
+
+    def task_page(self, now: float, cursor: int, limit: int,
+                  max_bytes: int | None) -> tuple[list[dict[str, Any]], int | None]:
+        """Tasks after `cursor` in submit order: at most `limit`, and past `max_bytes` (estimated) no more
+        than the first; with the cursor of the next page, None on the last."""
         self.settle(now)
+        page: list[dict[str, Any]] = []
+        total = 0
         with self.lock:
-            return [{**task, "failure_reason": self._reasons.get(task_id)}
-                    for task_id, task in self._tasks.items()]
+            last = cursor
+            for task_id, task in self._tasks.items():
+                number, size = self._control[task_id]
+                if number <= cursor:
+                    continue
+                if len(page) >= limit or (page and max_bytes is not None and total + size > max_bytes):
+                    return page, last
+                page.append({**task, "failure_reason": self._reasons.get(task_id)})
+                total, last = total + size, number
+        return page, None

@@ -8,12 +8,13 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
+from mock_api import limits
 from mock_api.config import MockConfig
 
 if TYPE_CHECKING:
     from mock_api.testing import MockApiHandle, MockApiServer
 
-# mock_api.testing (Flask, faker, mongomock: ~0.2 s) is imported by the fixtures only: every pytest run
+# mock_api.testing (Flask, faker: ~0.2 s) is imported by the fixtures only: every pytest run
 # in an environment with mock_api installed loads this module, most never use the fixture.
 DEFAULT_STARTUP_TIMEOUT = 10.0
 
@@ -49,6 +50,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                   help="mock_api: seed of the generated data (default: the one in the fixtures' generate.yaml)")
     parser.addini("mock_api_fixtures", default="",
                   help="mock_api: fixtures directory, relative to the rootdir (default: the packaged fixtures)")
+    limits.add_ini_options(parser.addini)
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -95,7 +97,8 @@ def _ini_config(config: pytest.Config) -> MockConfig:
         raise ValueError(f"ini mock_api_seed must be an integer, got {seed_text!r}") from None
     fixtures = config.rootpath / fixtures_text if fixtures_text else None
     # Violations are always recorded (it never changes a response); failing on them is opt-in.
-    return MockConfig().with_overrides(seed=seed, fixtures_dir=fixtures, strict=True)
+    return MockConfig().with_overrides(seed=seed, fixtures_dir=fixtures, strict=True,
+                                       **limits.from_ini(config.getini))
 
 
 def _startup_timeout(config: pytest.Config) -> float:
@@ -155,7 +158,7 @@ def after_test_problems(handle: MockApiHandle, strict: bool, contract: bool = Fa
                         "(mock_api.expect_errors(...) or @pytest.mark.mock_api(expect_errors=[...])):")
         problems += [f"  {r.method} {r.path} -> {r.status}" for r in unexpected]
     if contract and handle.violations:
-        problems += format_violations(handle.violations).splitlines()
+        problems += format_violations(handle.violations, handle.violations_dropped).splitlines()
     return problems
 
 

@@ -229,6 +229,11 @@ class MockApiHandle:
         """The contract violations of this test's client (GET /_mock/violations), as dicts."""
         return self.state.violations.entries()
 
+    @property
+    def violations_dropped(self) -> int:
+        """New violations not kept because the log was full (MockConfig.violations_limit)."""
+        return self.state.violations.dropped
+
     def expect_errors(self, *statuses: int) -> None:
         """Declare error statuses this test provokes on purpose (for the strict error-response check)."""
         if not statuses or not all(isinstance(s, int) and 400 <= s <= 599 for s in statuses):

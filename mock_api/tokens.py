@@ -12,6 +12,10 @@ from mock_api.fixtures import ServiceAccount
 ALGORITHM = "HS256"
 CLAIMS = ("sub", "name", "email", "scope", "exp", "iat")
 TIME_CLAIMS = ("exp", "iat")
+# The verified-token memo holds at most this many tokens of at most this many characters (~4 MiB in all);
+# a longer token (the emulator's are ~400) is verified on every call instead of filling the memo.
+TOKEN_MEMO_ENTRIES = 1024
+TOKEN_MEMO_CHARS = 4096
 
 
 class TokenError(Exception):
@@ -52,10 +56,18 @@ def _epoch(claims: dict[str, Any], name: str) -> int:
     return int(value)
 
 
-@lru_cache(maxsize=1024)
 def _decoded(token: str, key: str) -> dict[str, Any]:
     """Signature and algorithm checks only; a pure function of its arguments, so memoised: clients send
     the same token on every call, and decoding it is a third of a read's time. Callers must not mutate."""
+    return _memo_decoded(token, key) if len(token) <= TOKEN_MEMO_CHARS else _decode(token, key)
+
+
+@lru_cache(maxsize=TOKEN_MEMO_ENTRIES)
+def _memo_decoded(token: str, key: str) -> dict[str, Any]:
+    return _decode(token, key)
+
+
+def _decode(token: str, key: str) -> dict[str, Any]:
     try:
         # Expiry is checked by verify against the emulator's clock, which tests may move, not wall time.
         return jwt.decode(token, key, algorithms=[ALGORITHM],

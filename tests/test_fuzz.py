@@ -3,12 +3,13 @@ from __future__ import annotations
 
 import json
 import re
+import subprocess
 from typing import Any
 from urllib.parse import quote, urlencode
 
 from flask import Flask
 from flask.testing import FlaskClient
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from mock_api.dataset import Dataset
@@ -16,7 +17,7 @@ from mock_api.records import PETITION_FIELDS
 from mock_api.state import MockState
 
 from badinput import LIMIT, PETITION, fresh, token_set  # noqa: F401  # token_set: a fixture
-from support import READ, WRITE
+from support import READ, ROOT, WRITE
 
 FUZZ = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS")
@@ -83,10 +84,19 @@ def route_paths(app: Flask) -> list[str]:
                   if rule.endpoint != "static")
 
 
+LOOSE_PREFIXES = ("/", "/api/", "/_mock/", "/api/academic/")
+
+
+def loose_path(prefix: str, text: str) -> str:
+    """A path under `prefix` that matches no route; never "//host/...": that is scheme-relative, and the
+    test client would read a host name from it (a red run Hypothesis then replayed on every run)."""
+    return "/" + (prefix + quote(text)).lstrip("/")
+
+
 @st.composite
 def requests_(draw: st.DrawFn, paths: list[str], token_set: dict[str, str]) -> dict[str, Any]:
     if draw(st.integers(0, 9)) == 0:
-        path = draw(st.sampled_from(["/", "/api/", "/_mock/", "/api/academic/"])) + quote(draw(st.text(max_size=30)))
+        path = loose_path(draw(st.sampled_from(LOOSE_PREFIXES)), draw(st.text(max_size=30)))
     else:
         path = draw(st.sampled_from(paths))
         while "{" in path:
@@ -125,7 +135,26 @@ def check_answer(client: FlaskClient, state: MockState, call: dict[str, Any]) ->
     if not response.request.path.startswith("/_mock"):
         assert len(state.journal.entries()) == journal_before + 1
     assert response.headers["X-Request-ID"]
+    if status == 202:
+        check_completes(client, state, response.headers["Location"], call["headers"]["Authorization"])
     return status
+
+
+def check_completes(client: FlaskClient, state: MockState, location: str, authorization: str) -> None:
+    """An accepted POST's task completes, and the read that runs the worker answers (not a 500)."""
+    state.clock.advance(31)  # past the longest built-in task (slow_tasks: 30 s)
+    task = client.get(location, headers={"Authorization": authorization, "X-Mock-Scenario": "default"})
+    assert task.status_code == 200, task.get_data()
+    assert task.get_json()["status"] == "complete"
+
+
+@example(prefix="/", text="/evil.example/api")
+@example(prefix="/", text="//")
+@given(prefix=st.sampled_from(LOOSE_PREFIXES), text=st.text(max_size=30))
+def test_fuzzed_paths_are_never_scheme_relative(prefix: str, text: str) -> None:
+    path = loose_path(prefix, text)
+    assert path.startswith("/") and not path.startswith("//")
+    assert path.removeprefix("/") == (prefix + quote(text)).lstrip("/")
 
 
 def test_fuzz_every_endpoint(dataset: Dataset, token_set: dict[str, str]) -> None:
@@ -214,3 +243,9 @@ def test_fuzz_the_control_api_keeps_the_clock_usable(dataset: Dataset) -> None:
         client.post("/_mock/clock/advance", json={"seconds": 1})
         assert client.get(posted.headers["Location"], headers=headers).status_code == 200
     run()
+
+
+def test_make_clean_removes_the_hypothesis_database() -> None:
+    # A failing example is replayed from .hypothesis/ on every later run in that clone: clean starts afresh.
+    recipe = subprocess.run(["make", "-n", "clean"], cwd=ROOT, capture_output=True, text=True, check=True).stdout
+    assert ".hypothesis" in recipe.split()

@@ -52,13 +52,14 @@ def test_add_student_picks_a_free_pidm_and_refuses_duplicates(handle: MockApiHan
         handle.add_student("zz4", pidm="12345678")
 
 
-def test_add_petition_writes_shrevnt_like_a_task_and_checks_like_one(handle: MockApiHandle,
-                                                                     state: MockState) -> None:
+def test_add_petition_is_stored_like_a_task_write_and_checks_like_one(handle: MockApiHandle,
+                                                                      state: MockState) -> None:
     record = handle.add_petition("f006s0b", "R10", origin_code="UDEN", decision="GRANTED", grade_term="25W")
     assert record["id"] == "2911310-R10-25W-GRANTED"
     assert (record["effective_date"], record["cache_date"]) == ("2024-11-20T05:00:00Z", "2024-11-20T19:30:53Z")
-    row = state.backend.shrevnt.find_one({"netid": "f006s0b"})
-    assert row is not None and row["user_netid"] == "F006S0B" and row["petition_code"] == "R10"
+    entry = state.backend.get_petition("2911310-R10-25W-GRANTED", state.clock.now())
+    assert entry is not None and entry.record["netid"] == "f006s0b" and entry.record["petition_code"] == "R10"
+    assert state.backend.get_petition(entry.mongo_id, state.clock.now()) is entry
     with pytest.raises(ValueError, match="unknown school 'XX'"):
         handle.add_petition("f006s0b", "Q31", school="XX")
     with pytest.raises(ValueError, match="no student 'nobody'"):

@@ -35,7 +35,9 @@ def openapi_document() -> Response:
 
 @control.get("/violations")
 def violations() -> Response:
-    return json_response(mock_state().violations.entries())
+    found = mock_state().violations
+    # How many new violations were not kept (past MockConfig.violations_limit).
+    return json_response(found.entries(), headers={"X-Violations-Dropped": str(found.dropped)})
 
 
 @control.get("/coverage")

@@ -15,6 +15,12 @@ from mock_api.views.common import json_body, json_response, mock_state
 
 PREFIX = "/_mock"
 TOKEN_HEADER = "X-Mock-Control-Token"
+# Pages of the journal and the task list: `limit` items (default 1,000) after `cursor`, and no more than
+# ~8 MiB (estimated) past the first item, so that no page is too large to answer in time.
+DEFAULT_PAGE_LIMIT = 1000
+MAX_PAGE_LIMIT = 100_000
+PAGE_BYTES = 8 * 1024 * 1024
+MAX_CURSOR_DIGITS = 18
 blueprint = Blueprint("control", __name__, url_prefix=PREFIX)
 
 
@@ -130,12 +136,34 @@ def unfreeze_clock() -> Response:
     return json_response(clock_body())
 
 
+def page_arguments() -> tuple[int, int]:
+    """(cursor, limit) from the query; 400 naming the rule for anything else."""
+    limit_text = request.args.get("limit", str(DEFAULT_PAGE_LIMIT))
+    cursor_text = request.args.get("cursor", "0")
+    if not (limit_text.isascii() and limit_text.isdigit() and len(limit_text) <= 7
+            and 1 <= int(limit_text) <= MAX_PAGE_LIMIT):
+        raise errors.detail(400, errors.BAD_PAGE_LIMIT.format(limit=MAX_PAGE_LIMIT))
+    if not (cursor_text.isascii() and cursor_text.isdigit() and len(cursor_text) <= MAX_CURSOR_DIGITS):
+        raise errors.detail(400, errors.BAD_CURSOR)
+    return int(cursor_text), int(limit_text)
+
+
+def page_response(items: list[dict[str, Any]], next_cursor: int | None, limit: int) -> Response:
+    """The page as a JSON array; `Link: <...>; rel="next"` (RFC 8288) while there is more."""
+    headers = {}
+    if next_cursor is not None:
+        headers["Link"] = f'<{request.path}?limit={limit}&cursor={next_cursor}>; rel="next"'
+    return json_response(items, headers=headers)
+
+
 @blueprint.get("/requests")
 def journal() -> Response:
-    return json_response(mock_state().journal.entries())
+    cursor, limit = page_arguments()
+    return page_response(*mock_state().journal.page(cursor, limit, PAGE_BYTES), limit)
 
 
 @blueprint.get("/tasks")
 def tasks() -> Response:
     state = mock_state()
-    return json_response(state.backend.tasks(state.clock.now()))
+    cursor, limit = page_arguments()
+    return page_response(*state.backend.task_page(state.clock.now(), cursor, limit, PAGE_BYTES), limit)

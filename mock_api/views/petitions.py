@@ -98,5 +98,7 @@ def get_petition_type(code: str) -> Response:
 @requires_scopes(WRITE)
 def create_petition() -> Response:
     state = mock_state()
-    task_id = state.backend.submit(json_body(), g.claims, state.task_behaviour(**g.get("task_overrides", {})))
+    body = json_body()
+    task_id = state.backend.submit(body, g.claims, state.task_behaviour(**g.get("task_overrides", {})),
+                                   len(request.get_data(cache=True)))
     return json_response({"status": "accepted"}, 202, {"Location": f"/api/tasks/{task_id}"})
