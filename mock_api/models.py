@@ -165,13 +165,14 @@ class Backend:
         self.done_tasks.insert_one({"_id": ObjectId(pending.task_id), **task})
 
     def _insert_petition(self, payload: dict[str, Any], pending: _Pending) -> str:
-        visible_from = pending.due
-        if pending.behaviour.stale_cache:
-            visible_from = self.cache_refreshed_at(pending.due) + self.config.cache_refresh_seconds
-        return self._store_petition(payload, iso_z(pending.due), pending.due, visible_from).mongo_id
+        # The real API promises a new petition only from the next hourly refresh (documented); the
+        # default shows it at once, stale_cache not before the promise.
+        promised_from = self.cache_refreshed_at(pending.due) + self.config.cache_refresh_seconds
+        visible_from = promised_from if pending.behaviour.stale_cache else pending.due
+        return self._store_petition(payload, iso_z(pending.due), pending.due, visible_from, promised_from).mongo_id
 
     def _store_petition(self, payload: dict[str, Any], effective_date: str, epoch: float,
-                        visible_from: float) -> StoredPetition:
+                        visible_from: float, promised_from: float = 0.0) -> StoredPetition:
         """Write a checked payload as the worker does: the SHREVNT row, then the read-side record."""
         row = row_from_payload(payload, effective_date)
         object_id = self.ids.object_id(epoch)
@@ -179,7 +180,7 @@ class Backend:
         student = self.student(row.netid)
         assert student is not None  # validated by the caller
         record = build_record(student.pidm, row, self.dataset.event_codes, self.dataset.origin_codes)
-        entry = StoredPetition(record, str(object_id), visible_from)
+        entry = StoredPetition(record, str(object_id), visible_from, promised_from)
         self.created.add(entry)
         return entry
 

@@ -11,7 +11,7 @@ from scenario_http import NEW_ID, Api
 from support import running_server
 
 KNOWN = ("broken_connections, default, expired_tokens, failing_tasks, flaky, forbidden_write, instant_tasks, "
-         "latency, read_forbidden, slow_tasks, stale_cache, unavailable")
+         "latency, pessimistic, read_forbidden, slow_tasks, stale_cache, unavailable")
 CUSTOM = """\
 name: teapot
 description: Petition types answer 418 with a text body
