@@ -7,6 +7,7 @@ from datetime import datetime, timezone
 import pytest
 
 from scenario_http import NEW_ID, Api
+import support
 from support import running_server
 
 RECORD = f"/api/academic/petitions/{NEW_ID}"
@@ -135,3 +136,10 @@ def test_strict_default_records_a_read_by_the_tasks_mongo_id(lenient_strict: Api
                    "id (unknown). Find the new petition by its fields instead "
                    "(GET /api/academic/petitions?netid=...&petition_code=...)",
         "count": 1, "first_seq": 4}]
+
+
+def test_the_suites_scenario_reaches_every_test_server() -> None:
+    # make test's second run passes --mock-api-scenario pessimistic: every running_server() starts with it.
+    with running_server() as running:
+        startup = Api(running.url).control("GET", "/scenario").json()["startup"]
+    assert startup == (support.SUITE_SCENARIO or "default")
