@@ -9,6 +9,7 @@ from flask import Blueprint, Response, g, request
 from mock_api import errors
 from mock_api.clock import iso_z
 from mock_api.effects import READ_CHOICES
+from mock_api.models import Backend
 from mock_api.query import Term, apply_terms, parse_page, parse_terms
 from mock_api.records import PETITION_FIELDS, PETITION_TYPE_FIELDS, StoredPetition
 from mock_api.views.common import json_body, json_response, mock_state, requires_scopes
@@ -25,11 +26,11 @@ def lenient(choice: str) -> bool:
     return bool(g.get("read_choices", {}).get(choice, True))
 
 
-def render_petition(entry: StoredPetition, now: float) -> dict[str, Any]:
+def render_petition(backend: Backend, entry: StoredPetition, now: float) -> dict[str, Any]:
     """The record; one served before the refresh the real API promises is noted for strict mode."""
     if entry.promised_from > now:
         g.setdefault("unpromised_reads", []).append((entry.record["id"], iso_z(entry.promised_from)))
-    return mock_state().backend.render(entry, now)
+    return backend.render(entry, now)
 
 
 def collection(find: Callable[[], Sequence[Any]], render: Callable[[Any], dict[str, Any]]) -> Response:
@@ -56,7 +57,8 @@ def petition_collection(extra_terms: Sequence[Any] = ()) -> Response:
     state = mock_state()
     now = state.clock.now()
     terms = [*extra_terms, *parse_terms(request.args, PETITION_FIELDS)]
-    return collection(lambda: state.backend.find_petitions(terms, now), lambda entry: render_petition(entry, now))
+    backend = state.backend
+    return collection(lambda: backend.find_petitions(terms, now), lambda entry: render_petition(backend, entry, now))
 
 
 @blueprint.get("/api/academic/petitions")
@@ -74,7 +76,7 @@ def get_petition(key: str) -> Response:
     # A key other than the record's id is the Mongo id of a task's path: resolving it is our lenient choice.
     if entry is None or (entry.record["id"] != key and not lenient("by_mongo_id")):
         raise errors.not_found()
-    return json_response(render_petition(entry, now))
+    return json_response(render_petition(state.backend, entry, now))
 
 
 @blueprint.get("/api/students/<netid>/petitions")
