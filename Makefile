@@ -17,9 +17,14 @@ $(VENV)/.installed: pyproject.toml
 serve: $(VENV)/.installed
 	$(PY) -m mock_api $(ARGS)
 
+# The HTTP-level tests run a second time under the pessimistic scenario (tests marked `lenient` left
+# out): the mock's lenient defaults must not be what makes them pass. Only these, to keep CI bounded.
+PESSIMISTIC_TESTS ?= tests/test_*http*.py tests/test_cli.py tests/test_verify.py
+
 # pytest exits 5 when it collected no test; any non-zero exit fails this target and CI.
 test: $(VENV)/.installed
 	$(PY) -m pytest $(PYTEST_ARGS)
+	$(PY) -m pytest --mock-api-scenario pessimistic $(PESSIMISTIC_TESTS) $(PYTEST_ARGS)
 
 # Benchmarks: ratios against a bare Flask app and moto's server, measured in one run (see README).
 # Uses wrk if it is on PATH, else a bounded Python load generator. BENCH=reads runs one script.

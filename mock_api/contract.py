@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import re
 import sys
 import threading
 from collections import OrderedDict
@@ -31,6 +32,8 @@ POLLED_TASKS_LIMIT = 10_000
 # A violation's path and message are cut to this (with the journal's marker): a hostile path or query
 # name must not make each of the kept violations large.
 VIOLATION_TEXT_CHARS = 1024
+PETITION_PATH = "/api/academic/petitions/{id}"
+MONGO_ID = re.compile(r"[0-9a-fA-F]{24}")
 
 
 class ViolationLog:
@@ -112,6 +115,8 @@ class Exchange:
     body: bytes | None  # None when it was too large to read
     status: int
     reply: Any  # the response body as JSON, or None
+    # (record id, when the real API promises it) of each created petition served before that promise
+    unpromised: Sequence[tuple[str, str]] = ()
 
 
 def _auth_problems(ex: Exchange, signing_key: str, now: float) -> Iterator[tuple[str, str]]:
@@ -171,10 +176,26 @@ def _request_problems(ex: Exchange) -> Iterator[tuple[str, str]]:
                           "(seed 000; the real API still answers 202 and the task fails later)")
 
 
+def _lenient_reads(ex: Exchange) -> Iterator[tuple[str, str]]:
+    """Reads that only the mock's lenient default answered so; the pessimistic scenario refuses them."""
+    for record_id, promised in ex.unpromised:
+        yield "read_before_refresh", (
+            f"{ex.method} {ex.template} returned petition {record_id}, created since the last hourly cache "
+            f"refresh; the real API promises it only from the next refresh ({promised}) and may leave it out of "
+            "a collection, or answer 404 for it, until then (documented: 'Academic Petitions API', cache "
+            "refresh interval 1 hour). Poll the collection until it appears; check with --scenario pessimistic")
+    key = ex.path.rstrip("/").rsplit("/", 1)[-1]
+    if ex.template == PETITION_PATH and ex.method == "GET" and ex.status == 200 and MONGO_ID.fullmatch(key):
+        yield "read_by_mongo_id", (
+            f"GET {ex.template} with the Mongo id {key} from a task's path: the real API's ids are "
+            "{pidm}-{petition_code}-{grade_term}-{decision} and it may answer 404 for a Mongo id (unknown). "
+            "Find the new petition by its fields instead (GET /api/academic/petitions?netid=...&petition_code=...)")
+
+
 def find_violations(ex: Exchange, log: ViolationLog, signing_key: str, now: float,
                     min_poll_seconds: float) -> list[tuple[str, str]]:
     """(kind, message) for each way this exchange breaks the real API's contract."""
-    found = [*_auth_problems(ex, signing_key, now), *_request_problems(ex)]
+    found = [*_auth_problems(ex, signing_key, now), *_request_problems(ex), *_lenient_reads(ex)]
     if ex.template == TASK_PATH and ex.method == "GET" and ex.status == 200:
         task_id = ex.path.rstrip("/").rsplit("/", 1)[-1]
         interval = log.poll_interval(task_id, now)

@@ -17,6 +17,9 @@ if TYPE_CHECKING:
     from mock_api.state import MockState
 
 MAX_DELAY_SECONDS = 60.0
+MAX_TASK_SECONDS = 365 * 86400
+# The lenient choices of a read that the `reads` effect can turn off (each True by default).
+READ_CHOICES = ("by_mongo_id", "count_header")
 TASK_PATH = re.compile(r"/api/tasks/([0-9a-fA-F]{24})/?")
 
 
@@ -26,6 +29,7 @@ class Context:
 
     state: MockState
     task: dict[str, Any] = field(default_factory=dict)  # TaskBehaviour overrides for a POST
+    reads: dict[str, bool] = field(default_factory=dict)  # READ_CHOICES overrides for a GET
 
 
 Effect = Callable[[Context], "Response | None"]
@@ -135,19 +139,38 @@ def delay(params: Any) -> Effect:
 
 @effect("task")
 def task(params: Any) -> Effect:
-    """How a POSTed task runs: `seconds` of clock time, `fail`, `stale_cache` (see TaskBehaviour)."""
-    p = _mapping(params, ("seconds", "fail", "stale_cache"))
-    overrides: dict[str, Any] = {}
+    """How a POSTed task runs: `seconds` of clock time (or seeded between min and max), `fail`, `stale_cache`."""
+    p = _mapping(params, ("seconds", "min", "max", "fail", "stale_cache"))
+    overrides: dict[str, Any] = {k: _flag(p, k) for k in ("fail", "stale_cache") if k in p}
     if "seconds" in p:
-        overrides["seconds"] = _number(p, "seconds", 0, 365 * 86400)
-    for key in ("fail", "stale_cache"):
-        if key in p:
-            overrides[key] = _flag(p, key)
-    if not overrides:
-        raise ParamError("", "expected at least one of: seconds, fail, stale_cache")
+        if "min" in p or "max" in p:
+            raise ParamError("", "give either seconds or min and max")
+        overrides["seconds"] = _number(p, "seconds", 0, MAX_TASK_SECONDS)
+    drawn = None
+    if "min" in p or "max" in p:
+        drawn = _number(p, "min", 0, MAX_TASK_SECONDS), _number(p, "max", 0, MAX_TASK_SECONDS)
+        if drawn[0] > drawn[1]:
+            raise ParamError(".max", "expected max >= min")
+    if not overrides and drawn is None:
+        raise ParamError("", "expected at least one of: seconds, min and max, fail, stale_cache")
 
     def run(ctx: Context) -> None:
         ctx.task.update(overrides)
+        if drawn is not None:  # drawn per task, from the seeded dice: the same after a reset
+            ctx.task["seconds"] = ctx.state.dice.uniform(*drawn)
+    return run
+
+
+@effect("reads")
+def reads(params: Any) -> Effect:
+    """Turn a read's lenient choice off: `by_mongo_id: false` (404), `count_header: false` (no X-Count)."""
+    p = _mapping(params, READ_CHOICES)
+    overrides = {key: _flag(p, key) for key in READ_CHOICES if key in p}
+    if not overrides:
+        raise ParamError("", f"expected at least one of: {', '.join(READ_CHOICES)}")
+
+    def run(ctx: Context) -> None:
+        ctx.reads.update(overrides)
     return run
 
 

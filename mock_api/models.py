@@ -195,22 +195,23 @@ class Backend:
             del self._tasks[task_id], self._control[task_id], self._reasons[task_id]
 
     def _insert_petition(self, payload: dict[str, Any], pending: _Pending) -> str:
-        visible_from = pending.due
-        if pending.behaviour.stale_cache:
-            visible_from = self.cache_refreshed_at(pending.due) + self.config.cache_refresh_seconds
+        # The real API promises a new petition only from the next hourly refresh (documented); the
+        # default shows it at once, stale_cache not before the promise.
+        promised_from = self.cache_refreshed_at(pending.due) + self.config.cache_refresh_seconds
+        visible_from = promised_from if pending.behaviour.stale_cache else pending.due
         # The day the task completed, as Banner dates an event: a local midnight like every seed row.
         effective_date = iso_z(local_midnight(pending.due))
-        return self._store_petition(payload, effective_date, pending.due, visible_from).mongo_id
+        return self._store_petition(payload, effective_date, pending.due, visible_from, promised_from).mongo_id
 
     def _store_petition(self, payload: dict[str, Any], effective_date: str, epoch: float,
-                        visible_from: float) -> StoredPetition:
+                        visible_from: float, promised_from: float = 0.0) -> StoredPetition:
         """Write a checked payload as the worker does: the SHREVNT row, then the read-side record."""
         row = row_from_payload(payload, effective_date)
         object_id = self.ids.object_id(epoch)
         student = self.student(row.netid)
         assert student is not None  # validated by the caller
         record = build_record(student.pidm, row, self.dataset.event_codes, self.dataset.origin_codes)
-        entry = StoredPetition(record, str(object_id), visible_from)
+        entry = StoredPetition(record, str(object_id), visible_from, promised_from)
         self.created.add(entry)
         return entry
 

@@ -24,6 +24,7 @@ MARKER_DOC = ("mock_api(scenario=None, seed=None, fixtures=None, expect_errors=(
 MARKER_ARGS = ("scenario", "seed", "fixtures", "expect_errors", "fail_on_error_responses", "strict")
 STRICT_OPTION = "mock_api_fail_on_error_responses"
 CONTRACT_OPTION = "mock_api_strict"
+SCENARIO_OPTION = "mock_api_scenario"
 
 HANDLE_KEY = pytest.StashKey["MockApiHandle"]()
 STRICT_KEY = pytest.StashKey[bool]()
@@ -42,6 +43,10 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     help="fail a test whose client broke the API contract in a way the real API would not "
                          "report (a misspelt filter, a payload field too many, ...): see GET /_mock/violations")
     parser.addini(CONTRACT_OPTION, type="bool", default=False, help="mock_api: same as --mock-api-strict")
+    group.addoption("--mock-api-scenario", metavar="NAME|PATH", default=None, dest=SCENARIO_OPTION,
+                    help="start-up scenario of the session's server (a test's marker still overrides it); run the "
+                         "suite once with 'pessimistic' to prove it relies on nothing the real API does not promise")
+    parser.addini(SCENARIO_OPTION, default="", help="mock_api: same as --mock-api-scenario")
     parser.addini("mock_api_coverage_summary", type="bool", default=True,
                   help="mock_api: print what the tests exercised of the API at the end of the session")
     parser.addini("mock_api_startup_timeout", default=str(DEFAULT_STARTUP_TIMEOUT),
@@ -98,7 +103,13 @@ def _ini_config(config: pytest.Config) -> MockConfig:
     fixtures = config.rootpath / fixtures_text if fixtures_text else None
     # Violations are always recorded (it never changes a response); failing on them is opt-in.
     return MockConfig().with_overrides(seed=seed, fixtures_dir=fixtures, strict=True,
-                                       **limits.from_ini(config.getini))
+                                       scenario=session_scenario(config), **limits.from_ini(config.getini))
+
+
+def session_scenario(config: pytest.Config) -> str | None:
+    """--mock-api-scenario, else the ini option; None for the default scenario."""
+    name = config.getoption(SCENARIO_OPTION) or str(config.getini(SCENARIO_OPTION)).strip()
+    return name or None
 
 
 def _startup_timeout(config: pytest.Config) -> float:
@@ -120,12 +131,15 @@ def _opted_in(config: pytest.Config, name: str, marker_value: bool | None) -> bo
 @pytest.fixture(scope="session")
 def mock_api_server(pytestconfig: pytest.Config) -> Iterator[MockApiServer]:
     """The in-process server of this test process (so one per xdist worker), on 127.0.0.1, port 0."""
+    from mock_api.scenarios import ScenarioError
     from mock_api.testing import MockApiServer, MockApiStartupError
 
     try:
         server = MockApiServer(_ini_config(pytestconfig), timeout=_startup_timeout(pytestconfig))
     except (MockApiStartupError, ValueError) as exc:
         pytest.fail(str(exc), pytrace=False)
+    except ScenarioError as exc:
+        pytest.fail(f"--mock-api-scenario: {exc}", pytrace=False)
     pytestconfig.stash[SERVER_KEY] = server
     yield server
     server.stop()

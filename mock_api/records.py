@@ -27,6 +27,7 @@ class StoredPetition:
     record: dict[str, Any]
     mongo_id: str
     visible_from: float  # clock time from which reads may return it
+    promised_from: float = 0.0  # clock time from which the real API promises it (the next cache refresh)
 
     def get(self, field: str) -> Any:
         return self.record.get(field)

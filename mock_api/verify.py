@@ -21,11 +21,14 @@ BAD_KEY = "mock-api-verify-not-a-key"
 NO_SUCH_ID = "0000000-Q00--MOCKAPIVERIFY"
 FORGED = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJtb2NrLWFwaS12ZXJpZnkifQ.bm90LWEtc2lnbmF0dXJl"
 EXIT_OK, EXIT_DRIFT, EXIT_USAGE = 0, 1, 2
+KEY_REFUSED = "the API key was refused: check it"
+# Statuses of POST /api/jwt that mean the key itself was refused (a client treats 403 so; the mock sends 401).
+REFUSAL_STATUSES = (401, 403)
 
 
 @dataclass
 class Outcome:
-    verdict: str  # PASS, DRIFT or SKIP
+    verdict: str  # PASS, DRIFT, SKIP, or REFUSED (the key: nothing was compared)
     title: str
     notes: list[str] = field(default_factory=list)
 
@@ -74,6 +77,8 @@ class Suite:
 
     def run(self) -> list[Outcome]:
         self.check_jwt()
+        if self.outcomes[-1].verdict == "REFUSED":
+            return self.outcomes
         if not self.auth:
             self.skip("every check that needs a token", "no token with the read scope")
             return self.outcomes
@@ -93,6 +98,10 @@ class Suite:
         self.expect("POST /api/jwt with an unknown key", "POST", "/api/jwt", bad, 401)
         scopes = [READ, WRITE] if self.options.write else [READ]
         reply, token = self.token(scopes)
+        if reply.status in REFUSAL_STATUSES:  # not drift: a revoked or mistyped key must not read as a changed API
+            self.outcomes.append(Outcome("REFUSED", f"POST /api/jwt with the key -> {reply.status}",
+                                         [f"{KEY_REFUSED} (--api-key or {KEY_ENV}); nothing else was checked"]))
+            return
         accepted = reply.data.get("accepted_scopes", []) if isinstance(reply.data, dict) else []
         missing = [f"accepted_scopes lacks {s}: the key's account is not granted it" for s in scopes if s not in accepted]
         if self.expect(f"POST /api/jwt with the key, scope {' '.join(scopes)}", "POST", "/api/jwt", reply, 200,
@@ -129,7 +138,13 @@ class Suite:
             self.expect("GET the first call's found set by continuation_key", "GET", "/api/academic/petitions",
                         page, 200, same)
         if not records:
-            self.skip("GET one petition", f"no petition for netid {netid} (pass --netid with one that has some)")
+            # Any record serves the single-record read: a --write run names a student who may have none yet.
+            every = self.http.call("GET", "/api/academic/petitions", params={"pagesize": "1"}, headers=self.auth)
+            self.expect(f"GET one page of all petitions (netid {netid} has none)", "GET", "/api/academic/petitions",
+                        every, 200)
+            records = every.data if isinstance(every.data, list) else []
+        if not records:
+            self.skip("GET one petition", "the deployment serves no petition at all")
             return None
         return records[0] if isinstance(records[0], dict) else None
 
@@ -194,11 +209,16 @@ def report(options: Options, outcomes: Sequence[Outcome], secrets: Sequence[str]
     """The readable report; any key or token that slipped into a line is replaced by ***."""
     mode = "read and write" if options.write else "read-only"
     lines = [f"mock_api verify: {options.base_url} ({mode}), against openapi.yaml"]
+    if options.base_url.rstrip("/").endswith("/api"):
+        lines.append(f"hint: --base-url ends in /api, and every checked path starts with /api/ (POST /api/jwt goes "
+                     f"to {options.base_url.rstrip('/')}/api/jwt): give it without /api, e.g. https://api.dartmouth.edu")
     for outcome in outcomes:
         lines.append(f"{outcome.verdict:<5} {outcome.title}")
         lines += [f"      - {note}" for note in outcome.notes]
-    counts = {v: sum(o.verdict == v for o in outcomes) for v in ("PASS", "DRIFT", "SKIP")}
+    counts = {v: sum(o.verdict == v for o in outcomes) for v in ("PASS", "DRIFT", "SKIP", "REFUSED")}
     verdict = "DRIFT: the deployment differs from the contract" if counts["DRIFT"] else "OK: no drift"
+    if counts["REFUSED"]:
+        verdict = f"REFUSED: {KEY_REFUSED}"
     lines.append(f"{len(outcomes)} checks: {counts['PASS']} passed, {counts['DRIFT']} drifted, "
                  f"{counts['SKIP']} skipped. {verdict}")
     text = "\n".join(lines)
@@ -211,7 +231,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m mock_api verify",
         description="Check a deployment (mock_api or the real API) against openapi.yaml: statuses, headers, "
-                    "shapes. Read-only unless --write. Exits 1 on drift. Never prints the key or a token.")
+                    "shapes. Read-only unless --write. Exits 1 on drift, 2 if the key is refused or the deployment "
+                    "cannot be reached. Never prints the key or a token.")
     parser.add_argument("--base-url", required=True, help="e.g. http://127.0.0.1:8000 or https://api.dartmouth.edu")
     parser.add_argument("--api-key", help=f"the raw API key (default: the {KEY_ENV} environment variable)")
     parser.add_argument("--netid", help="a student with petitions (default for reads: the seed's f0027k4; "
@@ -252,4 +273,6 @@ def main(argv: Sequence[str]) -> int:
         print(f"mock_api verify: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
     print(report(options, outcomes, suite.secrets), flush=True)
+    if any(o.verdict == "REFUSED" for o in outcomes):
+        return EXIT_USAGE
     return EXIT_DRIFT if any(o.verdict == "DRIFT" for o in outcomes) else EXIT_OK

@@ -1,4 +1,10 @@
-"""Shared fixtures: one snapshot per session, a fresh state, app and client per test, on a frozen clock."""
+"""Shared fixtures: one snapshot per session, a fresh state, app and client per test, on a frozen clock.
+
+`--mock-api-scenario NAME` starts every server the tests run over real HTTP (support.running_server) with
+that scenario, as it does the plugin's; tests marked `lenient` are then left out. `make test` runs the
+HTTP-level tests so a second time, under `pessimistic`. The in-process `state` stays on `default`: its
+unit tests pin the default's exact clock arithmetic.
+"""
 from __future__ import annotations
 
 from collections.abc import Iterator
@@ -11,13 +17,32 @@ from mock_api.app import create_app
 from mock_api.config import MockConfig
 from mock_api.dataset import Dataset, build_dataset
 from mock_api.fixtures import load_fixtures
+from mock_api.pytest_plugin import session_scenario
 from mock_api.state import MockState
+import support
 from support import READ, WRITE, bearer, token_for, validating
 
 # The plugin's tests run small consumer test suites in a temporary directory, as a user would.
 pytest_plugins = ["pytester"]
 
 FROZEN_AT = 1732131053.0  # the seed requester's iat: 2024-11-20T19:30:53Z
+LENIENT = "lenient"
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", f"{LENIENT}(reason): the test relies on a lenient choice of the default "
+                                       "scenario (or on default being the start-up one); left out when the suite "
+                                       "runs under --mock-api-scenario")
+    support.SUITE_SCENARIO = session_scenario(config)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if session_scenario(config) is None:
+        return
+    left_out = [item for item in items if item.get_closest_marker(LENIENT) is not None]
+    if left_out:
+        config.hook.pytest_deselected(items=left_out)
+        items[:] = [item for item in items if item.get_closest_marker(LENIENT) is None]
 
 
 @pytest.fixture(scope="session")

@@ -22,6 +22,7 @@ READ = "api:academic:petitions:read"
 WRITE = "api:academic:petitions:write"
 ROOT = Path(__file__).resolve().parent.parent
 READY_PREFIX = "mock_api listening on "
+SUITE_SCENARIO: str | None = None  # --mock-api-scenario, set by conftest: the servers' start-up scenario
 
 
 class ValidatingClient(FlaskClient):
@@ -94,6 +95,8 @@ def _read_line(process: subprocess.Popen[str], timeout: float) -> str:
 def running_server(*args: str, timeout: float = 20.0) -> Iterator[RunningServer]:
     """`python -m mock_api --port 0 ARGS` as a user starts it; waits for the ready line."""
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    if SUITE_SCENARIO is not None and "--scenario" not in args:
+        args = ("--scenario", SUITE_SCENARIO, *args)
     process = subprocess.Popen([sys.executable, "-m", "mock_api", "--port", "0", *args], cwd=ROOT, env=env,
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     server: RunningServer | None = None

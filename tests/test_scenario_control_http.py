@@ -11,7 +11,7 @@ from scenario_http import NEW_ID, Api
 from support import running_server
 
 KNOWN = ("broken_connections, default, expired_tokens, failing_tasks, flaky, forbidden_write, instant_tasks, "
-         "latency, read_forbidden, slow_tasks, stale_cache, unavailable")
+         "latency, pessimistic, read_forbidden, slow_tasks, stale_cache, unavailable")
 CUSTOM = """\
 name: teapot
 description: Petition types answer 418 with a text body
@@ -38,6 +38,7 @@ def server(custom_file: Path) -> Iterator[Api]:
         yield Api(running.url)
 
 
+@pytest.mark.lenient("default is the start-up scenario")
 def test_put_switches_the_active_scenario_and_get_reports_it(server: Api) -> None:
     server.fresh()
     auth = server.token()
@@ -65,6 +66,7 @@ def test_put_refuses_a_bad_name_with_a_400_json_and_keeps_the_scenario(server: A
     assert server.control("GET", "/scenario").json()["name"] == "latency"
 
 
+@pytest.mark.lenient("default is the start-up scenario")
 def test_put_loads_a_user_file_which_is_then_listed_and_usable_by_name(server: Api, custom_file: Path) -> None:
     server.fresh()
     loaded = server.control("PUT", "/scenario", {"name": str(custom_file)})
@@ -108,6 +110,7 @@ def test_scenarios_lists_every_builtin_with_its_description(server: Api) -> None
     assert all(s["description"] and "\n" not in s["description"] for s in builtins)
 
 
+@pytest.mark.lenient("default is the start-up scenario")
 def test_header_overrides_the_scenario_for_one_request_only(server: Api) -> None:
     server.fresh()
     auth = server.token()
@@ -136,6 +139,7 @@ def test_unknown_header_scenario_is_a_400_json(server: Api, value: str, problem:
     assert (got.status_code, got.json()) == (400, {"detail": f"X-Mock-Scenario: {problem}"})
 
 
+@pytest.mark.lenient("default is the start-up scenario")
 def test_reset_restores_fixture_state_after_writes_and_the_startup_scenario(server: Api) -> None:
     server.fresh("instant_tasks")
     auth = server.token()

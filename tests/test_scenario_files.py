@@ -13,7 +13,7 @@ from mock_api.scenarios import ScenarioCatalog, ScenarioError, _glob, load_scena
 from mock_api.state import MockState
 
 BUILTINS = ["broken_connections", "default", "expired_tokens", "failing_tasks", "flaky", "forbidden_write",
-            "instant_tasks", "latency", "read_forbidden", "slow_tasks", "stale_cache", "unavailable"]
+            "instant_tasks", "latency", "pessimistic", "read_forbidden", "slow_tasks", "stale_cache", "unavailable"]
 GOOD_RULE = {"match": {"method": "GET", "path": "/api/**"}, "effects": [{"respond": {"status": 503}}]}
 
 
@@ -70,7 +70,14 @@ def test_builtins_come_from_the_source_tree_in_a_checkout() -> None:
     (rule_with({"delay": {"min": 0.2, "max": 0.1}}), "rules[0].effects[0].delay.max", "expected max >= min"),
     (rule_with({"delay": 61}), "rules[0].effects[0].delay.seconds", "expected a number between 0 and 60"),
     (rule_with({"delay": {"seconds": 1, "max": 2}}), "rules[0].effects[0].delay", "give either seconds or min and max"),
-    (rule_with({"task": {}}), "rules[0].effects[0].task", "expected at least one of: seconds, fail, stale_cache"),
+    (rule_with({"task": {}}), "rules[0].effects[0].task",
+     "expected at least one of: seconds, min and max, fail, stale_cache"),
+    (rule_with({"task": {"seconds": 1, "min": 1}}), "rules[0].effects[0].task", "give either seconds or min and max"),
+    (rule_with({"task": {"min": 1}}), "rules[0].effects[0].task.max", "expected a number between 0"),
+    (rule_with({"task": {"min": 5, "max": 1}}), "rules[0].effects[0].task.max", "expected max >= min"),
+    (rule_with({"reads": {}}), "rules[0].effects[0].reads", "expected at least one of: by_mongo_id, count_header"),
+    (rule_with({"reads": {"count_header": "no"}}), "rules[0].effects[0].reads.count_header", "expected true or false"),
+    (rule_with({"reads": {"x_count": False}}), "rules[0].effects[0].reads.x_count", "unknown parameter"),
     (rule_with({"task": {"fail": "yes"}}), "rules[0].effects[0].task.fail", "expected true or false"),
     (rule_with({"task": {"seconds": -1}}), "rules[0].effects[0].task.seconds", "expected a number between 0"),
     (rule_with({"token_expired": {"x": 1}}), "rules[0].effects[0].token_expired", "takes no parameters"),
@@ -92,7 +99,8 @@ def test_missing_file_is_named(tmp_path: Path) -> None:
 
 
 def test_every_registered_effect_has_a_docstring() -> None:
-    assert sorted(REGISTRY) == ["delay", "fault", "forbid", "respond", "task", "task_not_found_for", "token_expired"]
+    assert sorted(REGISTRY) == ["delay", "fault", "forbid", "reads", "respond", "task", "task_not_found_for",
+                              "token_expired"]
     assert all(builder.__doc__ for builder in REGISTRY.values())
 
 

@@ -56,6 +56,32 @@ def test_verify_passes_against_the_mock_and_stays_read_only_by_default() -> None
             assert "dev-readwrite" not in output and "eyJ" not in output  # neither the key nor a token
 
 
+def test_a_refused_key_a_base_url_with_api_and_a_write_for_a_student_without_petitions() -> None:
+    with running_server("--task-seconds", "0.1") as server:
+        refused = subprocess.run([sys.executable, "-m", "mock_api", "verify", "--base-url", server.url, "--api-key",
+                                  "revoked-key"], cwd=ROOT, capture_output=True, text=True, timeout=60)
+        assert refused.returncode == 2, refused.stdout + refused.stderr
+        assert refused.stdout.splitlines()[-3:] == [
+            "REFUSED POST /api/jwt with the key -> 401",
+            "      - the API key was refused: check it (--api-key or MOCK_API_VERIFY_API_KEY); nothing else was checked",
+            "3 checks: 2 passed, 0 drifted, 0 skipped. REFUSED: the API key was refused: check it"]
+        assert "revoked-key" not in refused.stdout + refused.stderr
+
+        under_api = _verify(server.url + "/api/")
+        assert under_api.returncode == 1
+        assert under_api.stdout.splitlines()[1] == (
+            f"hint: --base-url ends in /api, and every checked path starts with /api/ (POST /api/jwt goes to "
+            f"{server.url}/api/api/jwt): give it without /api, e.g. https://api.dartmouth.edu")
+
+        # f006s0b has no petition yet: the single-record read takes one from the unfiltered collection.
+        written = _verify(server.url, "--write", "--netid", "f006s0b", "--poll-seconds", "0.1")
+        assert written.returncode == 0, written.stdout + written.stderr
+        lines = written.stdout.splitlines()
+        assert "PASS  GET one page of all petitions (netid f006s0b has none) -> 200" in lines
+        assert "PASS  GET one petition by the collection's id -> 200" in lines
+        assert lines[-1] == "18 checks: 18 passed, 0 drifted, 0 skipped. OK: no drift"
+
+
 def _drift(response: Response) -> Response:
     """A deployment that renamed a field and answers a missing record with 400."""
     if response.mimetype == "application/json" and response.status_code == 200:

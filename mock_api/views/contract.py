@@ -87,7 +87,7 @@ def _observe(state: MockState, response: Response) -> None:
         return
     exchange = Exchange(request.method, request.path, template, request.args,
                         request.headers.get("Authorization", ""), request.mimetype, _body(),
-                        response.status_code, reply)
+                        response.status_code, reply, g.get("unpromised_reads", ()))
     now = state.clock.now()
     for kind, message in find_violations(exchange, state.violations, state.config.signing_key, now,
                                          state.config.min_poll_seconds):

@@ -7,14 +7,30 @@ from typing import Any
 from flask import Blueprint, Response, g, request
 
 from mock_api import errors
+from mock_api.clock import iso_z
+from mock_api.effects import READ_CHOICES
+from mock_api.models import Backend
 from mock_api.query import Term, apply_terms, parse_page, parse_terms
-from mock_api.records import PETITION_FIELDS, PETITION_TYPE_FIELDS
+from mock_api.records import PETITION_FIELDS, PETITION_TYPE_FIELDS, StoredPetition
 from mock_api.views.common import json_body, json_response, mock_state, requires_scopes
 
 READ = "api:academic:petitions:read"
 WRITE = "api:academic:petitions:write"
 
 blueprint = Blueprint("petitions", __name__)
+
+
+def lenient(choice: str) -> bool:
+    """Whether this request keeps a lenient read choice (READ_CHOICES) that the scenario may turn off."""
+    assert choice in READ_CHOICES
+    return bool(g.get("read_choices", {}).get(choice, True))
+
+
+def render_petition(backend: Backend, entry: StoredPetition, now: float) -> dict[str, Any]:
+    """The record; one served before the refresh the real API promises is noted for strict mode."""
+    if entry.promised_from > now:
+        g.setdefault("unpromised_reads", []).append((entry.record["id"], iso_z(entry.promised_from)))
+    return backend.render(entry, now)
 
 
 def collection(find: Callable[[], Sequence[Any]], render: Callable[[Any], dict[str, Any]]) -> Response:
@@ -36,15 +52,16 @@ def collection(find: Callable[[], Sequence[Any]], render: Callable[[Any], dict[s
         found = find()
         backend.found_sets.put(scope + g.request_id, now, found)
     page = parse_page(request.args, state.config.default_pagesize, state.config.max_pagesize)
-    return json_response([render(item) for item in page.cut(found)], headers={"X-Count": str(len(found))})
+    headers = {"X-Count": str(len(found))} if lenient("count_header") else {}
+    return json_response([render(item) for item in page.cut(found)], headers=headers)
 
 
 def petition_collection(extra_terms: Sequence[Any] = ()) -> Response:
     state = mock_state()
     now = state.clock.now()
     terms = [*extra_terms, *parse_terms(request.args, PETITION_FIELDS)]
-    return collection(lambda: state.backend.find_petitions(terms, now),
-                      lambda entry: state.backend.render(entry, now))
+    backend = state.backend
+    return collection(lambda: backend.find_petitions(terms, now), lambda entry: render_petition(backend, entry, now))
 
 
 @blueprint.get("/api/academic/petitions")
@@ -63,10 +80,12 @@ def get_petition(key: str) -> Response:
     if entry is None and key.endswith("/"):
         # The path converter keeps a trailing slash that the router strips on every other route; one is
         # allowed (fidelity.md), and "{id}//" still finds nothing.
-        entry = state.backend.get_petition(key[:-1], now)
-    if entry is None:
+        key = key[:-1]
+        entry = state.backend.get_petition(key, now)
+    # A key other than the record's id is the Mongo id of a task's path: resolving it is our lenient choice.
+    if entry is None or (entry.record["id"] != key and not lenient("by_mongo_id")):
         raise errors.not_found()
-    return json_response(state.backend.render(entry, now))
+    return json_response(render_petition(state.backend, entry, now))
 
 
 @blueprint.get("/api/students/<netid>/petitions")

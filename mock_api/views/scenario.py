@@ -31,4 +31,5 @@ def apply_scenario() -> Response | None:
     g.scenario_name = scenario.name
     ctx = Context(state)
     g.task_overrides = ctx.task
+    g.read_choices = ctx.reads
     return scenario.apply(ctx, request.method, request.path)
