@@ -7,7 +7,7 @@ import signal
 import sys
 from typing import Any
 
-from mock_api.server import DEFAULT_THREADS
+from mock_api.http.server import DEFAULT_THREADS
 
 # A bare Flask app answering a fixed JSON body about the size of a student's petitions (~1 KB).
 BARE_BODY = [{"id": f"2907841-Q2{i}-24W-APPV", "netid": "f0027k4", "petition_code": f"Q2{i}",
@@ -28,7 +28,7 @@ def bare_app() -> Any:
 
 
 def mock_app(args: argparse.Namespace) -> Any:
-    from mock_api.app import create_app
+    from mock_api.http.app import create_app
     from mock_api.config import MockConfig
 
     return create_app(MockConfig().with_overrides(students=args.students, task_seconds=args.task_seconds))
@@ -61,9 +61,9 @@ def main() -> None:
     args = parser.parse_args()
     app = bare_app() if args.app == "bare" else mock_app(args)
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
-    gc.freeze()  # as mock_api.server.serve does, so that every server runs the same process set-up
+    gc.freeze()  # as mock_api.http.server.serve does, so that every server runs the same process set-up
     if args.server == "waitress":
-        from mock_api.server import serve
+        from mock_api.http.server import serve
         serve(app, "127.0.0.1", args.port, threads=args.threads,
               announce=lambda line: print("ready " + line.split()[-1], flush=True))
     elif args.server == "werkzeug":

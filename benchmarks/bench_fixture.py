@@ -19,10 +19,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # runnable from
 
 from flask import Flask  # noqa: E402
 
-from mock_api.app import create_app  # noqa: E402
+from mock_api.http.app import create_app  # noqa: E402
 from mock_api.config import MockConfig  # noqa: E402
 from mock_api.state import MockState  # noqa: E402
-from mock_api.testing import AppSwitch, MockApiServer, ServerThread  # noqa: E402
+from mock_api.testing.harness import AppSwitch, MockApiServer, ServerThread  # noqa: E402
 
 NEW = {"netid": "f006s0b", "petition_code": "Q41", "origin_code": "UREG", "school": "UG", "decision": "X",
        "grade_term": "24W", "user_netid": "F006S0B"}

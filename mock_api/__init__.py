@@ -9,7 +9,7 @@ __all__ = ["__version__", "create_app"]
 def __getattr__(name: str) -> object:
     # Lazy, so that `import mock_api` (e.g. by the pytest plugin loader) does not import Flask.
     if name == "create_app":
-        from mock_api.app import create_app
+        from mock_api.http.app import create_app
 
         return create_app
     raise AttributeError(name)

@@ -12,9 +12,9 @@ from pathlib import Path
 
 from mock_api import limits
 from mock_api.config import MockConfig
-from mock_api.fixtures import FixtureError
-from mock_api.scenarios import ScenarioCatalog, ScenarioError
-from mock_api.server import (DEFAULT_CONNECTION_LIMIT, DEFAULT_IDLE_TIMEOUT, DEFAULT_SHUTDOWN_GRACE,
+from mock_api.data.fixtures import FixtureError
+from mock_api.scenarios.catalog import ScenarioCatalog, ScenarioError
+from mock_api.http.server import (DEFAULT_CONNECTION_LIMIT, DEFAULT_IDLE_TIMEOUT, DEFAULT_SHUTDOWN_GRACE,
                              DEFAULT_THREADS, ServerLimits)
 
 EXIT_USAGE = 2
@@ -133,7 +133,7 @@ def list_scenarios(config: MockConfig) -> int:
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv[:1] == ["verify"]:
-        from mock_api.verify import main as verify
+        from mock_api.contract.verify import main as verify
 
         return verify(argv[1:])
     parser = build_parser()
@@ -141,8 +141,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     _check(parser, args)
     if args.list_scenarios:
         return list_scenarios(config_from_args(args))
-    from mock_api.app import create_app
-    from mock_api.server import serve
+    from mock_api.http.app import create_app
+    from mock_api.http.server import serve
 
     try:
         app = create_app(config_from_args(args))

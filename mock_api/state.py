@@ -7,16 +7,16 @@ from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
-from mock_api.clock import Clock
+from mock_api.service.clock import Clock
 from mock_api.config import MockConfig
-from mock_api.contract import ViolationLog
-from mock_api.coverage import Coverage
-from mock_api.dataset import Dataset, build_dataset
-from mock_api.fixtures import load_fixtures
-from mock_api.ids import IdSource
-from mock_api.journal import Journal
-from mock_api.models import Backend, TaskBehaviour
-from mock_api.scenarios import Dice, Scenario, ScenarioCatalog
+from mock_api.contract.strict import ViolationLog
+from mock_api.contract.coverage import Coverage
+from mock_api.service.dataset import Dataset, build_dataset
+from mock_api.data.fixtures import load_fixtures
+from mock_api.service.ids import IdSource
+from mock_api.contract.journal import Journal
+from mock_api.service.backend import Backend, TaskBehaviour
+from mock_api.scenarios.catalog import Dice, Scenario, ScenarioCatalog
 
 
 class MockState:

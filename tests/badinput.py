@@ -7,11 +7,11 @@ import json
 import pytest
 from flask import Flask
 
-from mock_api.app import create_app
+from mock_api.http.app import create_app
 from mock_api.config import DEV_SIGNING_KEY, MockConfig
-from mock_api.dataset import Dataset
+from mock_api.service.dataset import Dataset
 from mock_api.state import MockState
-from mock_api.tokens import issue
+from mock_api.service.tokens import issue
 
 FROZEN_AT = 1732131053.0
 LIMIT = 2048  # a small body limit, so that over-limit bodies stay cheap to generate

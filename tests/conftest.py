@@ -13,11 +13,11 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from mock_api.app import create_app
+from mock_api.http.app import create_app
 from mock_api.config import MockConfig
-from mock_api.dataset import Dataset, build_dataset
-from mock_api.fixtures import load_fixtures
-from mock_api.pytest_plugin import session_scenario
+from mock_api.service.dataset import Dataset, build_dataset
+from mock_api.data.fixtures import load_fixtures
+from mock_api.testing.plugin import session_scenario
 from mock_api.state import MockState
 import support
 from support import READ, WRITE, bearer, token_for, validating

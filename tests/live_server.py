@@ -8,9 +8,9 @@ from typing import Any
 
 import requests
 
-from mock_api.app import create_app
+from mock_api.http.app import create_app
 from mock_api.state import MockState
-from mock_api.testing import ServerThread
+from mock_api.testing.harness import ServerThread
 from support import READ, WRITE
 
 TIMEOUT = 10

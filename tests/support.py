@@ -16,7 +16,7 @@ from typing import Any
 from flask.testing import FlaskClient
 from werkzeug.test import TestResponse
 
-from mock_api.spec import check_response
+from mock_api.contract.spec import check_response
 
 READ = "api:academic:petitions:read"
 WRITE = "api:academic:petitions:write"

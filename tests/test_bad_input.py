@@ -6,8 +6,8 @@ import json
 import pytest
 from flask.testing import FlaskClient
 
-from mock_api.dataset import Dataset
-from mock_api.spec import check_response
+from mock_api.service.dataset import Dataset
+from mock_api.contract.spec import check_response
 
 from badinput import FROZEN_AT, LIMIT, PETITION, fresh, token_set  # noqa: F401  # token_set: a fixture
 

@@ -11,11 +11,11 @@ from flask.testing import FlaskClient
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from mock_api.app import create_app
+from mock_api.http.app import create_app
 from mock_api.config import MockConfig
-from mock_api.dataset import Dataset
+from mock_api.service.dataset import Dataset
 from mock_api.state import MockState
-from mock_api.views.common import MAX_JSON_DEPTH
+from mock_api.http.views.common import MAX_JSON_DEPTH
 
 from badinput import FROZEN_AT, PETITION
 from support import READ, WRITE, bearer, token_for

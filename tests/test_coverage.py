@@ -5,7 +5,7 @@ from typing import Any
 
 from flask.testing import FlaskClient
 
-from mock_api.coverage import api_operations, format_coverage_summary
+from mock_api.contract.coverage import api_operations, format_coverage_summary
 from mock_api.state import MockState
 from support import READ, WRITE, bearer, token_for
 
@@ -84,7 +84,7 @@ def test_summary_lists_the_error_paths_never_exercised(client: FlaskClient) -> N
 def test_the_scenario_of_each_request_is_taken_from_the_request(state: MockState) -> None:
     from flask import g, request
 
-    from mock_api.app import create_app
+    from mock_api.http.app import create_app
 
     app = create_app(state=state)
 

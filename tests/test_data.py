@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from mock_api.config import MockConfig
-from mock_api.dataset import Dataset, build_dataset
-from mock_api.fixtures import FixtureError, load_fixtures
+from mock_api.service.dataset import Dataset, build_dataset
+from mock_api.data.fixtures import FixtureError, load_fixtures
 
 FIXTURES = MockConfig().fixtures_dir
 

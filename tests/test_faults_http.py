@@ -10,7 +10,7 @@ import pytest
 import requests
 from werkzeug.serving import make_server
 
-from mock_api.app import create_app
+from mock_api.http.app import create_app
 from mock_api.config import MockConfig
 from scenario_http import Api
 from support import running_server

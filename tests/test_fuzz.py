@@ -12,8 +12,8 @@ from flask.testing import FlaskClient
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from mock_api.dataset import Dataset
-from mock_api.records import PETITION_FIELDS
+from mock_api.service.dataset import Dataset
+from mock_api.service.records import PETITION_FIELDS
 from mock_api.state import MockState
 
 from badinput import LIMIT, PETITION, fresh, token_set  # noqa: F401  # token_set: a fixture

@@ -6,10 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from mock_api import gencache
+from mock_api.data import gencache
 from mock_api.config import MockConfig
-from mock_api.datagen import generate
-from mock_api.fixtures import FixtureSet, load_fixtures
+from mock_api.data.generate import generate
+from mock_api.data.fixtures import FixtureSet, load_fixtures
 
 
 @pytest.fixture(scope="module")
@@ -34,11 +34,11 @@ def test_a_cached_generation_equals_a_fresh_one(fixtures: FixtureSet, cache: Pat
 
 def test_a_hit_does_not_generate(fixtures: FixtureSet, cache: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     expected = gencache.generate_cached(fixtures, 6, 50)
-    import mock_api.datagen
+    import mock_api.data.generate
 
     def refuse(*args: object) -> None:
         raise AssertionError("generated although cached")
-    monkeypatch.setattr(mock_api.datagen, "generate", refuse)
+    monkeypatch.setattr(mock_api.data.generate, "generate", refuse)
     assert gencache.generate_cached(fixtures, 6, 50) == expected
 
 

@@ -8,12 +8,13 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from mock_api import limits, tokens
-from mock_api.app import create_app
+from mock_api import limits
+from mock_api.service import tokens
+from mock_api.http.app import create_app
 from mock_api.cli import build_parser, config_from_args
 from mock_api.config import DEV_SIGNING_KEY, MockConfig
-from mock_api.dataset import Dataset
-from mock_api.journal import Journal
+from mock_api.service.dataset import Dataset
+from mock_api.contract.journal import Journal
 from mock_api.state import MockState
 
 from badinput import FROZEN_AT, PETITION

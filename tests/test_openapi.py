@@ -11,10 +11,10 @@ from flask import Flask
 from flask.testing import FlaskClient
 from openapi_spec_validator import validate
 
-from mock_api import spec
-from mock_api.app import create_app
-from mock_api.models import TASK_FIELDS
-from mock_api.records import PETITION_FIELDS, PETITION_TYPE_FIELDS
+from mock_api.contract import spec
+from mock_api.http.app import create_app
+from mock_api.service.backend import TASK_FIELDS
+from mock_api.service.records import PETITION_FIELDS, PETITION_TYPE_FIELDS
 from mock_api.state import MockState
 from support import READ, bearer, token_for, validating
 
@@ -162,7 +162,7 @@ def test_every_operation_of_the_mock_conforms_on_its_paths(client: FlaskClient) 
 
 
 def test_the_validating_client_fails_a_test_on_a_drifted_response(state: MockState) -> None:
-    from mock_api.app import create_app
+    from mock_api.http.app import create_app
     from support import validating
 
     drifted = create_app(state=state)

@@ -38,7 +38,7 @@ def consumer(pytester: pytest.Pytester, body: str, name: str = "test_consumer") 
 
 def test_the_package_registers_the_plugin_as_a_pytest11_entry_point() -> None:
     registered = {e.name: e.value for e in entry_points(group="pytest11")}
-    assert registered.get("mock_api") == "mock_api.pytest_plugin"
+    assert registered.get("mock_api") == "mock_api.testing.plugin"
 
 
 def test_fixture_is_available_without_conftest_or_p_option(pytester: pytest.Pytester) -> None:
@@ -99,7 +99,7 @@ def test_b_does_not_see_it(mock_api):
 
 def test_journal_gives_each_request_as_an_object(pytester: pytest.Pytester) -> None:
     consumer(pytester, '''
-from mock_api.testing import RecordedRequest
+from mock_api.testing.harness import RecordedRequest
 
 def test_journal(mock_api):
     requests.get(f"{mock_api.url}/api/academic/petitions", params={"netid": "f0027k4"},
@@ -311,8 +311,8 @@ def test_opted_in(mock_api):
 def test_failing_readiness_check_is_a_clear_quick_error(pytester: pytest.Pytester) -> None:
     pytester.makeini("[pytest]\nmock_api_startup_timeout = 0.3\n")
     consumer(pytester, '''
-import mock_api.testing
-mock_api.testing.HEALTH_PATH = "/_mock/not-a-health-check"  # the probe gets 404 forever
+import mock_api.testing.harness
+mock_api.testing.harness.HEALTH_PATH = "/_mock/not-a-health-check"  # the probe gets 404 forever
 
 def test_one(mock_api):
     pass
@@ -366,7 +366,7 @@ def test_readme_example_passes_as_written(pytester: pytest.Pytester) -> None:
 
 def test_scenario_by_marker_and_by_handle_lasts_one_test(pytester: pytest.Pytester) -> None:
     consumer(pytester, '''
-from mock_api.scenarios import ScenarioError
+from mock_api.scenarios.catalog import ScenarioError
 
 @pytest.mark.mock_api(scenario="slow_tasks")
 def test_1_marker_scenario(mock_api):

@@ -11,8 +11,8 @@ import requests
 from conftest import FROZEN_AT
 from live_server import TIMEOUT, Live, live_server
 from mock_api.config import MockConfig
-from mock_api.dataset import Dataset
-from mock_api.spec import load_spec
+from mock_api.service.dataset import Dataset
+from mock_api.contract.spec import load_spec
 from mock_api.state import MockState
 from support import READ, WRITE, running_server
 

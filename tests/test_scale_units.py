@@ -7,12 +7,12 @@ import sys
 import pytest
 from faker import Faker
 
-from mock_api.datagen import _fast_pick
-from mock_api.fixtures import ServiceAccount
-from mock_api.query import Term
-from mock_api.records import StoredPetition
-from mock_api.store import FoundSets, PetitionIndex
-from mock_api.tokens import TokenError, issue, verify
+from mock_api.data.generate import _fast_pick
+from mock_api.data.fixtures import ServiceAccount
+from mock_api.service.query import Term
+from mock_api.service.records import StoredPetition
+from mock_api.service.indexes import FoundSets, PetitionIndex
+from mock_api.service.tokens import TokenError, issue, verify
 
 ACCOUNT = ServiceAccount("k", "f00test", "TEST", "TEST@example.invalid", ("s",))
 KEY = "a-test-signing-key-for-units-NOT-A-SECRET"
@@ -101,7 +101,7 @@ def test_a_write_keeps_one_copy_and_imports_no_mongo_emulation() -> None:
     code = """if True:
         import sys
         from mock_api.config import MockConfig
-        from mock_api.models import TaskBehaviour
+        from mock_api.service.backend import TaskBehaviour
         from mock_api.state import MockState
         state = MockState(MockConfig(frozen_clock_at=1732131053.0))
         payload = {"netid": "f006s0b", "petition_code": "Q41", "origin_code": "UREG", "school": "UG",

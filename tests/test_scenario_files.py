@@ -7,9 +7,9 @@ import pytest
 import yaml
 
 from mock_api.config import MockConfig, default_scenarios_dir
-from mock_api.dataset import Dataset
-from mock_api.effects import REGISTRY
-from mock_api.scenarios import ScenarioCatalog, ScenarioError, _glob, load_scenario_file
+from mock_api.service.dataset import Dataset
+from mock_api.scenarios.effects import REGISTRY
+from mock_api.scenarios.catalog import ScenarioCatalog, ScenarioError, _glob, load_scenario_file
 from mock_api.state import MockState
 
 BUILTINS = ["broken_connections", "default", "expired_tokens", "failing_tasks", "flaky", "forbidden_write",

@@ -8,9 +8,9 @@ from hypothesis import HealthCheck, settings
 from schemathesis.specs.openapi.checks import negative_data_rejection, positive_data_acceptance
 
 from conftest import FROZEN_AT
-from mock_api.app import create_app
+from mock_api.http.app import create_app
 from mock_api.config import MockConfig
-from mock_api.spec import check_response
+from mock_api.contract.spec import check_response
 from support import READ, WRITE, token_for
 
 # One app for the run: schemathesis builds its tests at import. The clock is frozen and /_mock is not

@@ -12,7 +12,7 @@ import schemathesis
 from hypothesis import HealthCheck, given, settings
 from schemathesis.specs.openapi.checks import negative_data_rejection, positive_data_acceptance
 
-from mock_api.spec import check_response
+from mock_api.contract.spec import check_response
 from support import READ, WRITE, RunningServer, running_server
 
 # negative_data_rejection: the real API accepts what the schema calls invalid (unknown query parameters

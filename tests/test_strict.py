@@ -8,10 +8,10 @@ import pytest
 from flask.testing import FlaskClient
 
 from conftest import FROZEN_AT
-from mock_api.app import create_app
+from mock_api.http.app import create_app
 from mock_api.config import MockConfig
-from mock_api.contract import format_violations
-from mock_api.dataset import Dataset
+from mock_api.contract.strict import format_violations
+from mock_api.service.dataset import Dataset
 from mock_api.state import MockState
 from support import READ, WRITE, bearer, token_for, validating
 
@@ -168,7 +168,7 @@ def test_cli_flag_turns_strict_mode_on() -> None:
 
 
 def test_contract_main_prints_violations_and_exits_for_ci(tmp_path: Any, capsys: pytest.CaptureFixture[str]) -> None:
-    from mock_api.contract import main
+    from mock_api.contract.strict import main
 
     saved = tmp_path / "violations.json"
     saved.write_text("[]")

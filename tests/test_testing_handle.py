@@ -11,7 +11,7 @@ import requests
 
 from mock_api.config import MockConfig
 from mock_api.state import MockState
-from mock_api.testing import (AppSwitch, MockApiHandle, MockApiStartupError, RecordedRequest, ServerThread,
+from mock_api.testing.harness import (AppSwitch, MockApiHandle, MockApiStartupError, RecordedRequest, ServerThread,
                               StatePool, probe)
 from support import READ, WRITE
 
@@ -117,7 +117,7 @@ def test_probe_says_what_went_wrong() -> None:
 
 
 def test_start_times_out_with_the_last_problem(state: MockState) -> None:
-    from mock_api.app import create_app
+    from mock_api.http.app import create_app
     server = ServerThread(create_app(state=state))
     with pytest.raises(MockApiStartupError, match=r"/nope was not ready within 0.2 s: answered HTTP 404"):
         server.start(timeout=0.2, health_path="/nope")
@@ -126,8 +126,9 @@ def test_start_times_out_with_the_last_problem(state: MockState) -> None:
 
 def test_loading_the_plugin_does_not_import_the_emulator() -> None:
     # Every pytest run where mock_api is installed loads the plugin; only users of the fixture pay for Flask.
-    code = ("import sys, mock_api.pytest_plugin; "
-            "print(sorted(m for m in ('flask', 'faker', 'mongomock', 'mock_api.testing') if m in sys.modules))")
+    code = ("import sys, mock_api.testing.plugin; "
+            "print(sorted(m for m in ('flask', 'faker', 'mongomock', 'mock_api.testing.harness') if m in sys.modules))")
     assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout == "[]\n"
-    from mock_api import pytest_plugin, testing
+    from mock_api.testing import plugin as pytest_plugin
+    from mock_api.testing import harness as testing
     assert pytest_plugin.DEFAULT_STARTUP_TIMEOUT == testing.DEFAULT_STARTUP_TIMEOUT

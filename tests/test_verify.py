@@ -14,11 +14,11 @@ import pytest
 from flask import Flask, Response
 from werkzeug.serving import make_server
 
-from mock_api.app import create_app
+from mock_api.http.app import create_app
 from mock_api.config import MockConfig
-from mock_api.dataset import Dataset
+from mock_api.service.dataset import Dataset
 from mock_api.state import MockState
-from mock_api.verify import Options, Outcome, main, report
+from mock_api.contract.verify import Options, Outcome, main, report
 from support import ROOT, running_server
 
 

@@ -12,8 +12,8 @@ from typing import Any
 import yaml
 from flask import Response
 
-from mock_api.effects import REGISTRY, Context, Effect, ParamError
-from mock_api.fixtures import load_yaml
+from mock_api.scenarios.effects import REGISTRY, Context, Effect, ParamError
+from mock_api.data.fixtures import load_yaml
 
 NAME_PATTERN = re.compile(r"[A-Za-z0-9_-]+")
 METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})

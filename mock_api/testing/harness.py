@@ -15,11 +15,11 @@ from typing import Any
 from flask import Flask
 from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 
-from mock_api.app import create_app
+from mock_api.http.app import create_app
 from mock_api.config import MockConfig
-from mock_api.fixtures import Student
+from mock_api.data.fixtures import Student
 from mock_api.state import MockState
-from mock_api.tokens import granted_scopes, issue
+from mock_api.service.tokens import granted_scopes, issue
 
 HEALTH_PATH = "/_mock/health"
 DEFAULT_STARTUP_TIMEOUT = 10.0  # the plugin's ini default says the same
@@ -193,7 +193,7 @@ class MockApiHandle:
 
     # -- scenario and clock ---------------------------------------------------------------------
     def use_scenario(self, name: str) -> None:
-        """Switch the scenario for the rest of this test (mock_api.scenarios.ScenarioError if unknown)."""
+        """Switch the scenario for the rest of this test (mock_api.scenarios.catalog.ScenarioError if unknown)."""
         self.state.set_scenario(name)
 
     @property

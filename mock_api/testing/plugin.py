@@ -12,9 +12,9 @@ from mock_api import limits
 from mock_api.config import MockConfig
 
 if TYPE_CHECKING:
-    from mock_api.testing import MockApiHandle, MockApiServer
+    from mock_api.testing.harness import MockApiHandle, MockApiServer
 
-# mock_api.testing (Flask, faker: ~0.2 s) is imported by the fixtures only: every pytest run
+# mock_api.testing.harness (Flask, faker: ~0.2 s) is imported by the fixtures only: every pytest run
 # in an environment with mock_api installed loads this module, most never use the fixture.
 DEFAULT_STARTUP_TIMEOUT = 10.0
 
@@ -131,8 +131,8 @@ def _opted_in(config: pytest.Config, name: str, marker_value: bool | None) -> bo
 @pytest.fixture(scope="session")
 def mock_api_server(pytestconfig: pytest.Config) -> Iterator[MockApiServer]:
     """The in-process server of this test process (so one per xdist worker), on 127.0.0.1, port 0."""
-    from mock_api.scenarios import ScenarioError
-    from mock_api.testing import MockApiServer, MockApiStartupError
+    from mock_api.scenarios.catalog import ScenarioError
+    from mock_api.testing.harness import MockApiServer, MockApiStartupError
 
     try:
         server = MockApiServer(_ini_config(pytestconfig), timeout=_startup_timeout(pytestconfig))
@@ -163,7 +163,7 @@ def mock_api(request: pytest.FixtureRequest, mock_api_server: MockApiServer) -> 
 
 def after_test_problems(handle: MockApiHandle, strict: bool, contract: bool = False) -> list[str]:
     """What fails a passed test after it ran: undeclared error responses, contract violations (opt-in)."""
-    from mock_api.contract import format_violations
+    from mock_api.contract.strict import format_violations
 
     problems: list[str] = []
     unexpected = handle.unexpected_errors() if strict else []
@@ -193,7 +193,7 @@ def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> Non
     server = config.stash.get(SERVER_KEY, None)
     if server is None or not config.getini("mock_api_coverage_summary"):
         return
-    from mock_api.coverage import format_coverage_summary
+    from mock_api.contract.coverage import format_coverage_summary
 
     reports = [state.coverage.report() for state in server.pool.states()]
     for report in (r for r in reports if r["requests"]):

@@ -11,17 +11,17 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from mock_api import errors
-from mock_api.clock import Clock, iso_micro, iso_z, local_midnight
+from mock_api.service import errors
+from mock_api.service.clock import Clock, iso_micro, iso_z, local_midnight
 from mock_api.config import MockConfig
-from mock_api.dataset import Dataset
-from mock_api.fixtures import Student
-from mock_api.ids import IdSource
-from mock_api.query import Term, apply_terms
-from mock_api.records import StoredPetition, build_record
-from mock_api.store import FoundSets, PetitionIndex
-from mock_api.tokens import requester_copy
-from mock_api.validation import row_from_payload, task_failure_reason
+from mock_api.service.dataset import Dataset
+from mock_api.data.fixtures import Student
+from mock_api.service.ids import IdSource
+from mock_api.service.query import Term, apply_terms
+from mock_api.service.records import StoredPetition, build_record
+from mock_api.service.indexes import FoundSets, PetitionIndex
+from mock_api.service.tokens import requester_copy
+from mock_api.service.worker import row_from_payload, task_failure_reason
 
 log = logging.getLogger("mock_api")
 TASK_FIELDS = ("resource", "action", "resource_id", "payload", "requester", "status", "request_date",

@@ -11,8 +11,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from mock_api.spec import check_response
-from mock_api.verify_http import ConnectionProblem, Http, Reply, preview
+from mock_api.contract.spec import check_response
+from mock_api.contract.verify_http import ConnectionProblem, Http, Reply, preview
 
 READ = "api:academic:petitions:read"
 WRITE = "api:academic:petitions:write"

@@ -8,11 +8,11 @@ from typing import Any
 from flask import Blueprint, Flask, Response, g, request
 from werkzeug.exceptions import RequestEntityTooLarge
 
-from mock_api.contract import JWT_PATH, Exchange, find_violations
-from mock_api.spec import load_spec, match_path
+from mock_api.contract.strict import JWT_PATH, Exchange, find_violations
+from mock_api.contract.spec import load_spec, match_path
 from mock_api.state import MockState
-from mock_api.views.common import json_response, mock_state
-from mock_api.views.control import PREFIX
+from mock_api.http.views.common import json_response, mock_state
+from mock_api.http.views.control import PREFIX
 
 log = logging.getLogger("mock_api")
 document = Blueprint("openapi", __name__)

@@ -9,7 +9,7 @@ from itertools import accumulate
 
 from faker import Faker
 
-from mock_api.fixtures import EventRow, FixtureSet, Student
+from mock_api.data.fixtures import EventRow, FixtureSet, Student
 
 NETID_ALPHABET = "0123456789abcdefghijklmnopqrstuvwxyz"
 DECISIONS = ("APPV", "APPV", "APPV", "DENY", "PEND", "WDRN")

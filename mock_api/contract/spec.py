@@ -6,16 +6,16 @@ import json
 import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from mock_api.config import PACKAGE_DIR
-from mock_api.fixtures import load_yaml
+from mock_api.data.fixtures import load_yaml
 
 if TYPE_CHECKING:
     from jsonschema import ValidationError
     from referencing import Registry
 
-SPEC_PATH = PACKAGE_DIR / "openapi.yaml"
+SPEC_PATH = Path(__file__).resolve().parent / "openapi.yaml"
 SPEC_URI = "urn:mock-api:openapi"
 METHODS = ("get", "put", "post", "delete", "patch", "head", "options")
 GENERIC_ERRORS = {404: "NotFound", 405: "MethodNotAllowed"}  # any path may answer these

@@ -1,14 +1,14 @@
-"""The read-only Banner snapshot built once from fixtures plus seeded generated data; shared by resets."""
+"""The service's read-only data set: the snapshot's petitions as records, indexed; built once, shared by resets."""
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Any
 
-from mock_api.fixtures import EventRow, FixtureError, FixtureSet, ServiceAccount, Student
-from mock_api.gencache import generate_cached
-from mock_api.ids import IdSource
-from mock_api.records import StoredPetition, build_record, is_petition, petition_type_records
-from mock_api.store import PetitionIndex
+from mock_api.data.fixtures import EventRow, FixtureError, FixtureSet, ServiceAccount, Student
+from mock_api.data.snapshot import build_snapshot
+from mock_api.service.ids import IdSource
+from mock_api.service.records import StoredPetition, build_record, is_petition, petition_type_records
+from mock_api.service.indexes import PetitionIndex
 
 # The snapshot's ObjectIds carry a fixed time (the seed's cache_date) so that they never vary by run.
 SNAPSHOT_EPOCH = 1651967362
@@ -46,13 +46,11 @@ def _petition_entries(students: dict[str, Student], rows: tuple[EventRow, ...], 
 
 
 def build_dataset(fixtures: FixtureSet, seed: int | None = None, student_count: int | None = None) -> Dataset:
-    """Fixture rows first (so the seed's sample keeps its place), then the generated ones."""
-    seed = fixtures.generate.seed if seed is None else seed
-    count = fixtures.generate.students if student_count is None else student_count
-    generated_students, generated_rows = generate_cached(fixtures, seed, count)
-    students = {s.netid: s for s in (*fixtures.students, *generated_students)}
-    rows = (*fixtures.events, *generated_rows)
+    """The read side of the snapshot: its petition rows as records in read order, indexed by field."""
+    snapshot = build_snapshot(fixtures, seed, student_count)
     # Ids of the snapshot come from their own seeded source: runtime ids must not depend on them.
-    entries = _petition_entries(students, rows, fixtures, IdSource(seed ^ 0x5EED), len(fixtures.events))
-    return Dataset(fixtures.accounts, fixtures.event_codes, fixtures.origin_codes, fixtures.schools, students,
-                   PetitionIndex(entries), tuple(petition_type_records(fixtures.event_codes)), seed)
+    entries = _petition_entries(snapshot.students, snapshot.events, fixtures, IdSource(snapshot.seed ^ 0x5EED),
+                                len(fixtures.events))
+    return Dataset(fixtures.accounts, fixtures.event_codes, fixtures.origin_codes, fixtures.schools,
+                   snapshot.students, PetitionIndex(entries), tuple(petition_type_records(fixtures.event_codes)),
+                   snapshot.seed)

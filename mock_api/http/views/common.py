@@ -8,9 +8,9 @@ from typing import Any, TypeVar, cast
 
 from flask import Response, current_app, g, request
 
-from mock_api import errors
+from mock_api.service import errors
 from mock_api.state import MockState
-from mock_api.tokens import TokenError, token_scopes, verify
+from mock_api.service.tokens import TokenError, token_scopes, verify
 
 F = TypeVar("F", bound=Callable[..., Any])
 # Our bound (docs/fidelity.md): a stored body is copied and echoed recursively; near Python's recursion

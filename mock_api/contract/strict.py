@@ -11,13 +11,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from werkzeug.datastructures import MultiDict
 
-from mock_api.journal import cut_text
-from mock_api.query import dropped_parameters
-from mock_api.records import PETITION_FIELDS, PETITION_TYPE_FIELDS
-from mock_api.spec import check_request_body, operation
-from mock_api.tokens import TokenError, token_scopes, verify
+from mock_api.contract.journal import cut_text
+from mock_api.service.query import dropped_parameters
+from mock_api.service.records import PETITION_FIELDS, PETITION_TYPE_FIELDS
+from mock_api.contract.spec import check_request_body, operation
+from mock_api.service.tokens import TokenError, token_scopes, verify
 
 # The record attributes each collection filters on; anything else is silently dropped (portal intro).
 COLLECTION_FIELDS: dict[str, Sequence[str]] = {
@@ -109,7 +108,7 @@ class Exchange:
     method: str
     path: str
     template: str
-    args: MultiDict[str, str]
+    args: Mapping[str, str]
     authorization: str
     mimetype: str
     body: bytes | None  # None when it was too large to read
@@ -219,23 +218,20 @@ def format_violations(violations: Sequence[Mapping[str, Any]], dropped: int = 0)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """`python -m mock_api.contract VIOLATIONS.json`: print them readably; exit 1 if there is any (CI)."""
+    """`python -m mock_api.contract.strict VIOLATIONS.json`: print them readably; exit 1 if there is any (CI)."""
     args = list(sys.argv[1:] if argv is None else argv)
     if len(args) != 1:
-        print("usage: python -m mock_api.contract VIOLATIONS.json (saved from GET /_mock/violations)",
+        print("usage: python -m mock_api.contract.strict VIOLATIONS.json (saved from GET /_mock/violations)",
               file=sys.stderr)
         return 2
     try:
         violations = json.loads(Path(args[0]).read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
-        print(f"mock_api.contract: error: cannot read violations from {args[0]}: {exc}", file=sys.stderr)
+        print(f"mock_api.contract.strict: error: cannot read violations from {args[0]}: {exc}", file=sys.stderr)
         return 2
     if not isinstance(violations, list):
-        print(f"mock_api.contract: error: {args[0]} is not a JSON list of violations", file=sys.stderr)
+        print(f"mock_api.contract.strict: error: {args[0]} is not a JSON list of violations", file=sys.stderr)
         return 2
     print(format_violations(violations) or "mock_api strict mode: no contract violation")
     return 1 if violations else 0
 
-
-if __name__ == "__main__":
-    raise SystemExit(main())

@@ -6,8 +6,8 @@ from collections import OrderedDict
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from mock_api.query import Term
-from mock_api.records import StoredPetition
+from mock_api.service.query import Term
+from mock_api.service.records import StoredPetition
 
 # Filters on these fields use an index: exact ones a hash lookup; prefix and range ones (`Q*`,
 # `>=2024-01-01`) a walk over the field's distinct values, where there are far fewer than records.

@@ -7,7 +7,7 @@ from typing import Any
 
 import jwt
 
-from mock_api.fixtures import ServiceAccount
+from mock_api.data.fixtures import ServiceAccount
 
 ALGORITHM = "HS256"
 CLAIMS = ("sub", "name", "email", "scope", "exp", "iat")

@@ -3,11 +3,11 @@ from __future__ import annotations
 
 from flask import Response, g, request
 
-from mock_api import errors
-from mock_api.effects import Context
-from mock_api.scenarios import ScenarioError, looks_like_path
-from mock_api.views.common import mock_state
-from mock_api.views.control import PREFIX
+from mock_api.service import errors
+from mock_api.scenarios.effects import Context
+from mock_api.scenarios.catalog import ScenarioError, looks_like_path
+from mock_api.http.views.common import mock_state
+from mock_api.http.views.control import PREFIX
 
 HEADER = "X-Mock-Scenario"
 

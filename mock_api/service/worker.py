@@ -3,8 +3,8 @@ from __future__ import annotations
 
 from typing import Any, Protocol
 
-from mock_api.fixtures import EventRow, Student
-from mock_api.records import WRITE_FIELDS, build_record, is_petition
+from mock_api.data.fixtures import EventRow, Student
+from mock_api.service.records import WRITE_FIELDS, build_record, is_petition
 
 MAX_DECISION_LENGTH = 30  # Banner's SHREVNT decision column is short; our bound, see docs/fidelity.md
 MAX_GRADE_TERM_LENGTH = 6

@@ -10,8 +10,8 @@ from typing import TYPE_CHECKING, Any
 from bson import ObjectId
 from flask import Response, request
 
-from mock_api import errors
-from mock_api.faults import KINDS, request_fault
+from mock_api.service import errors
+from mock_api.http.faults import KINDS, request_fault
 
 if TYPE_CHECKING:
     from mock_api.state import MockState
@@ -117,7 +117,7 @@ def respond(params: Any) -> Effect:
             response = Response(payload, status, mimetype="text/plain")
             response.headers.update(headers)
             return response
-        from mock_api.views.common import json_response
+        from mock_api.http.views.common import json_response
         return json_response(payload, status, headers)
     return run
 
@@ -198,7 +198,7 @@ def forbid(params: Any) -> Effect:
     scopes = [str(s).strip() for s in items]
 
     def run(ctx: Context) -> None:
-        from mock_api.views.common import bearer_claims
+        from mock_api.http.views.common import bearer_claims
         bearer_claims(ctx.state)
         raise errors.forbidden(list(scopes))  # a copy: the body must not share the rule's list
     return run

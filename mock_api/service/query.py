@@ -1,11 +1,10 @@
 """The portal's standard filtering and paging: parse URL parameters, match records, cut pages."""
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from werkzeug.datastructures import MultiDict
 
 PAGING_PARAMETERS = frozenset({"pagesize", "page", "continuation_key"})
 # Longest prefix first, so that ">=" is not read as ">" followed by "=...".
@@ -46,13 +45,13 @@ def parse_term(field: str, raw: str) -> Term:
     return Term(field, "eq", raw)
 
 
-def parse_terms(args: MultiDict[str, str], fields: Sequence[str]) -> list[Term]:
+def parse_terms(args: Mapping[str, str], fields: Sequence[str]) -> list[Term]:
     """Filters for the record's own attributes; anything else is dropped silently, as documented."""
     return [parse_term(name, args.get(name, "")) for name in args.keys()
             if name in fields and name not in PAGING_PARAMETERS]
 
 
-def dropped_parameters(args: MultiDict[str, str], fields: Sequence[str]) -> list[str]:
+def dropped_parameters(args: Mapping[str, str], fields: Sequence[str]) -> list[str]:
     """Parameters the real API would ignore: neither an attribute nor a paging parameter."""
     return [name for name in args.keys() if name not in fields and name not in PAGING_PARAMETERS]
 
@@ -84,7 +83,7 @@ def _positive_int(raw: str | None) -> int | None:
     return value if value > 0 else None
 
 
-def parse_page(args: MultiDict[str, str], default_size: int, max_size: int) -> Page:
+def parse_page(args: Mapping[str, str], default_size: int, max_size: int) -> Page:
     """pagesize (default 100, at most max_size) and 1-based page; unusable values fall back."""
     size = _positive_int(args.get("pagesize")) or default_size
     return Page(min(size, max_size), _positive_int(args.get("page")) or 1)

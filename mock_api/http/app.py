@@ -1,0 +1,114 @@
+"""The app factory: one Flask app per emulator instance, its state in app.extensions."""
+from __future__ import annotations
+
+import logging
+import time
+from typing import Any
+
+from flask import Flask, Request, Response, g, request
+from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
+
+from mock_api.service import errors
+from mock_api.service.clock import iso_micro
+from mock_api.config import MockConfig
+from mock_api.http.faults import DROPPING, FAULT_KEY, FaultMiddleware
+from mock_api.contract.journal import cut_body, journal_headers
+from mock_api.state import MockState
+from mock_api.http.views import auth, contract, control, petitions, scenario, tasks
+from mock_api.http.views.common import json_response, mock_state
+from mock_api.http.wire import ApiRequest, StandardReasonPhrases
+
+log = logging.getLogger("mock_api")
+
+
+def create_app(config: MockConfig | None = None, state: MockState | None = None) -> Flask:
+    """A ready app; pass `state` to share one loaded snapshot between apps (tests, benchmarks)."""
+    config = config or (state.config if state else MockConfig())
+    app = Flask("mock_api")
+    app.request_class = ApiRequest  # a repeated query parameter means its last value, as on the real stack
+    app.json.sort_keys = False  # type: ignore[attr-defined]  # field order is part of the contract
+    app.config["MAX_CONTENT_LENGTH"] = config.max_body_bytes
+    # Flask would answer OPTIONS itself with an empty text/html 200; the API answers JSON, so OPTIONS
+    # is a wrong method like any other (405 {"detail": ...}). No CORS: consumers are servers.
+    app.config["PROVIDE_AUTOMATIC_OPTIONS"] = False
+    app.url_map.strict_slashes = False  # the seed's sample calls /api/academic/petitions/?netid=...
+    # Merging "//" answers a 308 HTML redirect that Flask lets past every error handler: a JSON API
+    # must not redirect, so a doubled slash is just a path that matches nothing (404 JSON).
+    app.url_map.merge_slashes = False
+    app.extensions["mock_api"] = state or MockState(config)
+    for module in (auth, petitions, tasks):
+        app.register_blueprint(module.blueprint)
+    if config.control_api:
+        app.register_blueprint(control.blueprint)
+    contract.install(app, config.control_api)
+    _install_error_handlers(app)
+    app.before_request(_begin)
+    app.before_request(control.require_token)  # before the scenario: a refused call changes nothing
+    app.before_request(scenario.apply_scenario)  # after _begin: its answers get a request id too
+    app.after_request(_finish)
+    # Outermost, so that a fault breaks the connection after Flask has answered.
+    app.wsgi_app = FaultMiddleware(StandardReasonPhrases(app.wsgi_app))  # type: ignore[method-assign]
+    return app
+
+
+def _install_error_handlers(app: Flask) -> None:
+    @app.errorhandler(errors.ApiError)
+    def api_error(exc: errors.ApiError) -> Response:
+        return json_response(exc.body, exc.status, exc.headers)
+
+    @app.errorhandler(HTTPException)
+    def http_error(exc: HTTPException) -> Response:
+        status = exc.code or 500
+        if status == 404:
+            body: dict[str, Any] = dict(errors.NOT_FOUND)
+        elif status == 405:
+            body = dict(errors.METHOD_NOT_ALLOWED)
+        elif isinstance(exc, RequestEntityTooLarge):
+            body = {"detail": errors.BODY_TOO_LARGE.format(limit=mock_state().config.max_body_bytes)}
+        else:
+            body = {"detail": exc.name}
+        headers = {k: v for k, v in exc.get_headers() if k.lower() == "allow"}
+        return json_response(body, status, headers)
+
+    @app.errorhandler(Exception)
+    def unexpected(exc: Exception) -> Response:
+        log.exception("unexpected error on %s %s", request.method, request.path)
+        return json_response({"detail": errors.INTERNAL_ERROR}, 500)
+
+
+def _begin() -> None:
+    g.started = time.perf_counter()
+    state = mock_state()
+    g.request_id = state.ids.request_id()
+    # Every endpoint, not only those that read a body: the limit is one documented rule (fidelity.md).
+    # A body without Content-Length (chunked) is cut by MAX_CONTENT_LENGTH when it is read.
+    if (request.content_length or 0) > state.config.max_body_bytes:
+        raise RequestEntityTooLarge()
+
+
+def _request_body(req: Request, limit: int) -> str | None:
+    if not req.content_length and "HTTP_TRANSFER_ENCODING" not in req.environ:
+        return None  # nothing sent: skip setting up a body stream on every GET
+    try:
+        raw = req.get_data(cache=True)
+    except RequestEntityTooLarge:
+        return None
+    return cut_body(raw, limit)
+
+
+def _finish(response: Response) -> Response:
+    state = mock_state()
+    req = request._get_current_object()  # type: ignore[attr-defined]  # one context lookup, not one per use
+    response.headers["X-Request-ID"] = g.get("request_id") or state.ids.request_id()
+    if not req.path.startswith(control.PREFIX):
+        fault = req.environ.get(FAULT_KEY)
+        config = state.config
+        state.journal.record({
+            "time": iso_micro(state.clock.now()) + "Z", "method": req.method, "path": req.path,
+            "query": req.args.to_dict(flat=False),
+            "headers": journal_headers(req.headers.items(), config.journal_header_bytes),
+            "body": _request_body(req, config.journal_body_bytes), "status": None if fault in DROPPING else response.status_code,
+            "scenario": g.get("scenario_name"), "fault": fault,
+            "duration_ms": round((time.perf_counter() - g.get("started", time.perf_counter())) * 1000, 3),
+        })
+    return response
