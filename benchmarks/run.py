@@ -1,6 +1,6 @@
 """Runs every benchmarks/bench_*.py in its own process, in name order; prints what each one reports.
 
-Usage: python benchmarks/run.py [NAME ...]   (NAME: e.g. reads, startup, soak; default: all)
+Usage: python benchmarks/run.py [NAME ...]   (NAME: e.g. reads, pipeline, startup, soak; default: all)
 Environment: BENCH_SECONDS (load duration per measurement, default 5), BENCH_STUDENTS (default ~100,000
 petitions), BENCH_SERVERS (e.g. "waitress,gunicorn"), BENCH_THREADS (server threads, default 8),
 BENCH_NO_WRK=1 (use the Python load generator).

@@ -34,7 +34,8 @@ class MockState:
         self.ids = IdSource(self.dataset.seed)
         self.dice = Dice(self.dataset.seed)  # the one random source of scenario rules
         self.sleep: Callable[[float], None] = time.sleep  # the latency effect's; tests may replace it
-        self.journal = Journal(config.journal_limit, config.journal_bytes)
+        self.journal = Journal(config.journal_limit, config.journal_bytes, config.journal_header_bytes,
+                               config.journal_body_bytes)
         self.backend = Backend(self.dataset, self.clock, self.ids, config)
         self.violations = ViolationLog(config.violations_limit)  # strict mode's findings; cleared by reset
         self.coverage = Coverage(config.coverage_limit)  # kept across resets: it describes a whole test session

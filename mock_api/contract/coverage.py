@@ -7,7 +7,7 @@ from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-
+from mock_api.contract.observation import Observation
 from mock_api.service.query import PAGING_PARAMETERS, parse_term
 from mock_api.contract.spec import METHODS, documented_statuses, load_spec, operation, required_scopes, resolve
 
@@ -87,6 +87,11 @@ class Coverage:
             self._statuses[(method, template, status)] += 1
             self._record_query(method, template, args)
             self._record_scopes(method, template, status, args, reply)
+
+    def observe(self, ex: Observation) -> None:
+        """The observed request: the scenario it ran under, else the one in force."""
+        self.record(ex.request.method, ex.request.path, ex.template, ex.status, ex.request.query, ex.reply,
+                    ex.scenario or ex.active_scenario)
 
     def _record_query(self, method: str, template: str, args: Mapping[str, str]) -> None:
         names = filter_names(template, method)

@@ -4,8 +4,13 @@ from __future__ import annotations
 import itertools
 import threading
 from collections import deque
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
+
+from mock_api.contract.observation import Observation
+from mock_api.service.clock import iso_micro
+from mock_api.service.requests import parse_authorization
 
 SECRET_HEADERS = frozenset({"authorization", "cookie", "proxy-authorization"})
 # An entry's bytes beside its texts (the dict, time, status, numbers): a journal of tiny requests is
@@ -17,7 +22,7 @@ def mask_header(name: str, value: str) -> str:
     """Keep the scheme (Bearer) so a test can see how the client authenticated, never the secret."""
     if name.lower() not in SECRET_HEADERS:
         return value
-    scheme, _, rest = value.partition(" ")
+    scheme, rest = parse_authorization(value)
     return f"{scheme} ***" if rest and scheme.lower() in ("bearer", "basic") else "***"
 
 
@@ -43,6 +48,58 @@ def journal_headers(headers: Iterable[tuple[str, str]], limit: int) -> dict[str,
     return {name: cut_text(mask_header(name, value), limit) for name, value in headers}
 
 
+def _header_chars(headers: Sequence[tuple[str, str]], limit: int) -> int:
+    """What journal_headers' names and values add up to, without building them (a secret is masked)."""
+    total = 0
+    for name, value in headers:
+        if name.lower() in SECRET_HEADERS:
+            value = mask_header(name, value)
+        size = len(value)
+        total += len(name) + (size if size <= limit else limit + len(cut_marker(limit, size)))
+    return total
+
+
+@dataclass(frozen=True, slots=True)
+class _Raw:
+    """An entry as recorded: the request's raw parts, put in the entry's JSON shape only when read."""
+
+    time: float
+    method: str
+    path: str
+    query: dict[str, list[str]]
+    headers: Sequence[tuple[str, str]]
+    header_limit: int
+    body: str | None
+    status: int | None
+    scenario: str | None
+    fault: str | None
+    duration_seconds: float
+
+    def entry(self, seq: int) -> dict[str, Any]:
+        return {"seq": seq, "time": iso_micro(self.time) + "Z", "method": self.method, "path": self.path,
+                "query": self.query, "headers": journal_headers(self.headers, self.header_limit),
+                "body": self.body, "status": self.status, "scenario": self.scenario, "fault": self.fault,
+                "duration_ms": round(self.duration_seconds * 1000, 3)}
+
+    def size(self) -> int:
+        """entry_bytes of the entry it reads as."""
+        return (ENTRY_OVERHEAD_BYTES + len(self.path) + len(self.body or "")
+                + _header_chars(self.headers, self.header_limit)
+                + sum(len(k) + sum(len(v) for v in values) for k, values in self.query.items()))
+
+
+class _Plain:
+    """An entry given as a ready dict (tests, tools)."""
+
+    __slots__ = ("fields",)
+
+    def __init__(self, fields: Mapping[str, Any]) -> None:
+        self.fields = fields
+
+    def entry(self, seq: int) -> dict[str, Any]:
+        return {"seq": seq, **self.fields}
+
+
 def entry_bytes(entry: Mapping[str, Any]) -> int:
     """The entry's size, estimated from the texts it holds (what a hostile client can make large)."""
     headers = entry.get("headers") or {}
@@ -55,25 +112,44 @@ def entry_bytes(entry: Mapping[str, Any]) -> int:
 class Journal:
     """A thread-safe ring of entries, oldest dropped first past `limit` entries or `max_bytes` bytes."""
 
-    def __init__(self, limit: int, max_bytes: int) -> None:
+    def __init__(self, limit: int, max_bytes: int, header_bytes: int = 8192, body_bytes: int = 65536) -> None:
         self.limit, self.max_bytes = limit, max_bytes
-        self._entries: deque[tuple[dict[str, Any], int]] = deque()
+        self.header_bytes, self.body_bytes = header_bytes, body_bytes  # a longer value is cut, with a marker
+        # (seq, raw parts, estimated bytes): formatted into entries only when read.
+        self._entries: deque[tuple[int, _Raw | _Plain, int]] = deque()
         self._bytes = 0
         self._lock = threading.Lock()
         self._numbers = itertools.count(1)
 
-    def record(self, entry: dict[str, Any]) -> None:
-        size = entry_bytes(entry)
+    def record(self, entry: Observation | Mapping[str, Any]) -> int:
+        """Keep an observed request (or a ready entry); its number, also given to the observation as `seq`."""
+        raw: _Raw | _Plain
+        if isinstance(entry, Observation):
+            raw = self._raw(entry)
+            size = raw.size()
+        else:
+            raw, size = _Plain(entry), entry_bytes(entry)
         with self._lock:
-            self._entries.append(({"seq": next(self._numbers), **entry}, size))
+            seq = next(self._numbers)
+            self._entries.append((seq, raw, size))
             self._bytes += size
             # The newest entry is always kept, even alone over the byte bound.
             while len(self._entries) > 1 and (len(self._entries) > self.limit or self._bytes > self.max_bytes):
-                self._bytes -= self._entries.popleft()[1]
+                self._bytes -= self._entries.popleft()[2]
+        if isinstance(entry, Observation):
+            entry.seq = seq
+        return seq
+
+    def _raw(self, seen: Observation) -> _Raw:
+        request = seen.request
+        return _Raw(seen.time, request.method, request.path, seen.query_lists, request.headers, self.header_bytes,
+                    cut_body(request.body() or b"", self.body_bytes), seen.status if seen.answered else None,
+                    seen.scenario, seen.fault, seen.duration_seconds)
 
     def entries(self) -> list[dict[str, Any]]:
         with self._lock:
-            return [entry for entry, _ in self._entries]
+            kept = list(self._entries)
+        return [raw.entry(seq) for seq, raw, _ in kept]
 
     def page(self, after: int, limit: int, max_bytes: int) -> tuple[list[dict[str, Any]], int | None]:
         """Entries with seq > after, oldest first: at most `limit`, and past `max_bytes` no more than the
@@ -81,15 +157,17 @@ class Journal:
         with self._lock:
             if not self._entries:
                 return [], None
-            start = max(0, after - self._entries[0][0]["seq"] + 1)
-            page: list[dict[str, Any]] = []
+            start = max(0, after - self._entries[0][0] + 1)
+            page: list[tuple[int, _Raw | _Plain]] = []
             total = 0
-            for entry, size in itertools.islice(self._entries, start, None):
+            cursor = None
+            for seq, raw, size in itertools.islice(self._entries, start, None):
                 if len(page) >= limit or (page and total + size > max_bytes):
-                    return page, page[-1]["seq"]
-                page.append(entry)
+                    cursor = page[-1][0]
+                    break
+                page.append((seq, raw))
                 total += size
-            return page, None
+        return [raw.entry(seq) for seq, raw in page], cursor
 
     def clear(self) -> None:
         with self._lock:

@@ -7,16 +7,16 @@ import sys
 import threading
 from collections import OrderedDict
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-
 from mock_api.contract.journal import cut_text
+from mock_api.contract.observation import Observation
+from mock_api.contract.spec import check_request_body, operation
 from mock_api.service.query import dropped_parameters
 from mock_api.service.records import PETITION_FIELDS, PETITION_TYPE_FIELDS
-from mock_api.contract.spec import check_request_body, operation
-from mock_api.service.tokens import TokenError, token_scopes, verify
+from mock_api.service.requests import parse_authorization
+from mock_api.service.tokens import TokenError, token_scopes
 
 # The record attributes each collection filters on; anything else is silently dropped (portal intro).
 COLLECTION_FIELDS: dict[str, Sequence[str]] = {
@@ -46,14 +46,7 @@ class ViolationLog:
         self._lock = threading.Lock()
         self._items: dict[tuple[str, str, str, str], dict[str, Any]] = {}
         self._last_poll: OrderedDict[str, float] = OrderedDict()
-        self._requests = 0
         self.dropped = 0
-
-    def next_request(self) -> int:
-        """Number the API request being checked, as the journal's seq does (both restart on reset)."""
-        with self._lock:
-            self._requests += 1
-            return self._requests
 
     def add(self, kind: str, method: str, path: str, message: str, seq: int) -> None:
         path, message = cut_text(path, VIOLATION_TEXT_CHARS), cut_text(message, VIOLATION_TEXT_CHARS)
@@ -84,7 +77,6 @@ class ViolationLog:
         with self._lock:
             self._items.clear()
             self._last_poll.clear()
-            self._requests = 0
             self.dropped = 0
 
     def __iter__(self) -> Iterator[dict[str, Any]]:
@@ -101,107 +93,109 @@ class ViolationLog:
         return len(self) > 0
 
 
-@dataclass(frozen=True)
-class Exchange:
-    """What strict mode looks at: one request to a documented API path and the status it got."""
-
-    method: str
-    path: str
-    template: str
-    args: Mapping[str, str]
-    authorization: str
-    mimetype: str
-    body: bytes | None  # None when it was too large to read
-    status: int
-    reply: Any  # the response body as JSON, or None
-    # (record id, when the real API promises it) of each created petition served before that promise
-    unpromised: Sequence[tuple[str, str]] = ()
-
-
-def _auth_problems(ex: Exchange, signing_key: str, now: float) -> Iterator[tuple[str, str]]:
-    scheme, _, token = ex.authorization.strip().partition(" ")
-    if ex.template == JWT_PATH:
+def _auth_problems(ex: Observation) -> Iterator[tuple[str, str]]:
+    method, template = ex.request.method, ex.template
+    authorization = ex.request.authorization
+    scheme, token = parse_authorization(authorization)
+    if template == JWT_PATH:
         if scheme.lower() == "bearer":
             yield "auth_header", "POST /api/jwt takes the raw API key in Authorization, without 'Bearer' (documented)"
-        if ex.method == "POST" and not ex.args.get("scope", "").split():
+        if method == "POST" and not ex.request.query.get("scope", "").split():
             yield "no_scope_requested", ("POST /api/jwt without ?scope=: the real API grants no default scope, "
                                          "so the token can call nothing that needs one (documented)")
         return
-    if ex.authorization and scheme.lower() != "bearer":
-        yield "auth_header", f"{ex.method} {ex.template} needs 'Authorization: Bearer {{jwt}}' (documented)"
+    if authorization and scheme.lower() != "bearer":
+        yield "auth_header", f"{method} {template} needs 'Authorization: Bearer {{jwt}}' (documented)"
         return
     if ex.status == 401 and token:
-        try:
-            verify(token.strip(), signing_key, now)
-        except TokenError as exc:
-            if str(exc) == "expired":
-                yield "expired_token", "the token had expired (payload.exp): get a new one before exp"
+        claims = ex.request.claims_or_error()  # verified once: by the view, or here
+        if isinstance(claims, TokenError) and str(claims) == "expired":
+            yield "expired_token", "the token had expired (payload.exp): get a new one before exp"
     if ex.status == 403 and isinstance(ex.reply, dict):
-        yield "scope", _scope_message(ex, token, signing_key, now)
+        yield "scope", _scope_message(ex)
 
 
-def _scope_message(ex: Exchange, token: str, signing_key: str, now: float) -> str:
+def _scope_message(ex: Observation) -> str:
     missing = [str(s) for s in ex.reply.get("missing_scopes", [])]
-    try:
-        granted = sorted(token_scopes(verify(token.strip(), signing_key, now)))
-    except TokenError:
-        granted = []
-    return (f"{ex.method} {ex.template} needs scope {' '.join(missing)}; the token carries "
+    claims = ex.request.claims_or_error()
+    granted = [] if isinstance(claims, TokenError) else sorted(token_scopes(claims))
+    return (f"{ex.request.method} {ex.template} needs scope {' '.join(missing)}; the token carries "
             f"{', '.join(granted) or 'no scope'}. Request it with POST /api/jwt?scope=... and check "
             "accepted_scopes before calling (documented)")
 
 
-def _request_problems(ex: Exchange) -> Iterator[tuple[str, str]]:
-    fields = COLLECTION_FIELDS.get(ex.template)
-    if ex.method == "GET" and fields is not None:
-        for name in dropped_parameters(ex.args, fields):
-            yield "dropped_filter", (f"GET {ex.template}: '{name}' is not an attribute of the record; the real API "
+def _request_json(ex: Observation, raw: bytes) -> tuple[bool, Any]:
+    """The body's JSON: the view's parse when it made one, else parsed here (leniently, as a client's)."""
+    parsed = ex.request.parsed_json()
+    if parsed[0]:
+        return parsed
+    try:
+        return True, json.loads(raw.decode("utf-8"))
+    except (ValueError, UnicodeDecodeError, RecursionError):
+        return False, None
+
+
+def _request_problems(ex: Observation) -> Iterator[tuple[str, str]]:
+    method, template = ex.request.method, ex.template or ""
+    fields = COLLECTION_FIELDS.get(template)
+    if method == "GET" and fields is not None:
+        for name in dropped_parameters(ex.request.query, fields):
+            yield "dropped_filter", (f"GET {template}: '{name}' is not an attribute of the record; the real API "
                                      "silently drops it and answers as if it were not given (portal intro). "
                                      f"Attributes: {', '.join(fields)}")
-    op = operation(ex.template, ex.method)
-    if op is None or "requestBody" not in op or ex.body is None:
+    op = operation(template, method)
+    if op is None or "requestBody" not in op:
         return
-    if ex.mimetype != "application/json":
-        yield "content_type", (f"{ex.method} {ex.template} sent Content-Type '{ex.mimetype or 'none'}'; "
+    raw = ex.request.body()
+    if raw is None:
+        return
+    mimetype = ex.request.mimetype
+    if mimetype != "application/json":
+        yield "content_type", (f"{method} {template} sent Content-Type '{mimetype or 'none'}'; "
                                "it requires application/json (seed 000)")
         return
-    try:
-        body = json.loads(ex.body.decode("utf-8"))
-    except (ValueError, UnicodeDecodeError, RecursionError):
-        yield "payload", f"{ex.method} {ex.template}: the body is not JSON"
+    parsed, body = _request_json(ex, raw)
+    if not parsed:
+        yield "payload", f"{method} {template}: the body is not JSON"
         return
-    for problem in check_request_body(ex.template, ex.method, body):
-        yield "payload", (f"{ex.method} {ex.template} payload {str(problem).removeprefix('body ')} "
+    for problem in check_request_body(template, method, body):
+        yield "payload", (f"{method} {template} payload {str(problem).removeprefix('body ')} "
                           "(seed 000; the real API still answers 202 and the task fails later)")
 
 
-def _lenient_reads(ex: Exchange) -> Iterator[tuple[str, str]]:
+def _lenient_reads(ex: Observation) -> Iterator[tuple[str, str]]:
     """Reads that only the mock's lenient default answered so; the pessimistic scenario refuses them."""
+    method, template = ex.request.method, ex.template
     for record_id, promised in ex.unpromised:
         yield "read_before_refresh", (
-            f"{ex.method} {ex.template} returned petition {record_id}, created since the last hourly cache "
+            f"{method} {template} returned petition {record_id}, created since the last hourly cache "
             f"refresh; the real API promises it only from the next refresh ({promised}) and may leave it out of "
             "a collection, or answer 404 for it, until then (documented: 'Academic Petitions API', cache "
             "refresh interval 1 hour). Poll the collection until it appears; check with --scenario pessimistic")
-    key = ex.path.rstrip("/").rsplit("/", 1)[-1]
-    if ex.template == PETITION_PATH and ex.method == "GET" and ex.status == 200 and MONGO_ID.fullmatch(key):
+    key = ex.request.path.rstrip("/").rsplit("/", 1)[-1]
+    if template == PETITION_PATH and method == "GET" and ex.status == 200 and MONGO_ID.fullmatch(key):
         yield "read_by_mongo_id", (
-            f"GET {ex.template} with the Mongo id {key} from a task's path: the real API's ids are "
+            f"GET {template} with the Mongo id {key} from a task's path: the real API's ids are "
             "{pidm}-{petition_code}-{grade_term}-{decision} and it may answer 404 for a Mongo id (unknown). "
             "Find the new petition by its fields instead (GET /api/academic/petitions?netid=...&petition_code=...)")
 
 
-def find_violations(ex: Exchange, log: ViolationLog, signing_key: str, now: float,
-                    min_poll_seconds: float) -> list[tuple[str, str]]:
-    """(kind, message) for each way this exchange breaks the real API's contract."""
-    found = [*_auth_problems(ex, signing_key, now), *_request_problems(ex), *_lenient_reads(ex)]
-    if ex.template == TASK_PATH and ex.method == "GET" and ex.status == 200:
-        task_id = ex.path.rstrip("/").rsplit("/", 1)[-1]
+def find_violations(ex: Observation, log: ViolationLog, now: float, min_poll_seconds: float) -> list[tuple[str, str]]:
+    """(kind, message) for each way this observed request breaks the real API's contract."""
+    found = [*_auth_problems(ex), *_request_problems(ex), *_lenient_reads(ex)]
+    if ex.template == TASK_PATH and ex.request.method == "GET" and ex.status == 200:
+        task_id = ex.request.path.rstrip("/").rsplit("/", 1)[-1]
         interval = log.poll_interval(task_id, now)
         if interval is not None and interval < min_poll_seconds:
             found.append(("poll_rate", f"task {task_id} polled again within {min_poll_seconds:g} s; poll at most "
                                        f"once every {min_poll_seconds:g} s (our choice: the real rate is undocumented)"))
     return found
+
+
+def record_violations(ex: Observation, log: ViolationLog, now: float, min_poll_seconds: float) -> None:
+    """Strict mode's look at one observed request: each violation numbered with the request's journal seq."""
+    for kind, message in find_violations(ex, log, now, min_poll_seconds):
+        log.add(kind, ex.request.method, ex.request.path, message, ex.seq)
 
 
 def format_violations(violations: Sequence[Mapping[str, Any]], dropped: int = 0) -> str:

@@ -5,17 +5,16 @@ import logging
 import time
 from typing import Any
 
-from flask import Flask, Request, Response, g, request
+from flask import Flask, Response, g, request
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
 from mock_api.service import errors
-from mock_api.service.clock import iso_micro
 from mock_api.config import MockConfig
-from mock_api.http.faults import DROPPING, FAULT_KEY, FaultMiddleware
-from mock_api.contract.journal import cut_body, journal_headers
+from mock_api.http.faults import FaultMiddleware
+from mock_api.http.observer import observe
 from mock_api.state import MockState
 from mock_api.http.views import auth, contract, control, petitions, scenario, tasks
-from mock_api.http.views.common import json_response, mock_state
+from mock_api.http.views.common import Call, json_response, mock_state, plain_request
 from mock_api.http.wire import ApiRequest, StandardReasonPhrases
 
 log = logging.getLogger("mock_api")
@@ -45,7 +44,7 @@ def create_app(config: MockConfig | None = None, state: MockState | None = None)
     app.before_request(_begin)
     app.before_request(control.require_token)  # before the scenario: a refused call changes nothing
     app.before_request(scenario.apply_scenario)  # after _begin: its answers get a request id too
-    app.after_request(_finish)
+    app.after_request(observe)
     # Outermost, so that a fault breaks the connection after Flask has answered.
     app.wsgi_app = FaultMiddleware(StandardReasonPhrases(app.wsgi_app))  # type: ignore[method-assign]
     return app
@@ -77,38 +76,10 @@ def _install_error_handlers(app: Flask) -> None:
 
 
 def _begin() -> None:
-    g.started = time.perf_counter()
+    started = time.perf_counter()
     state = mock_state()
-    g.request_id = state.ids.request_id()
+    g.call = Call(plain_request(request, state), state.ids.request_id(), started)
     # Every endpoint, not only those that read a body: the limit is one documented rule (fidelity.md).
     # A body without Content-Length (chunked) is cut by MAX_CONTENT_LENGTH when it is read.
     if (request.content_length or 0) > state.config.max_body_bytes:
         raise RequestEntityTooLarge()
-
-
-def _request_body(req: Request, limit: int) -> str | None:
-    if not req.content_length and "HTTP_TRANSFER_ENCODING" not in req.environ:
-        return None  # nothing sent: skip setting up a body stream on every GET
-    try:
-        raw = req.get_data(cache=True)
-    except RequestEntityTooLarge:
-        return None
-    return cut_body(raw, limit)
-
-
-def _finish(response: Response) -> Response:
-    state = mock_state()
-    req = request._get_current_object()  # type: ignore[attr-defined]  # one context lookup, not one per use
-    response.headers["X-Request-ID"] = g.get("request_id") or state.ids.request_id()
-    if not req.path.startswith(control.PREFIX):
-        fault = req.environ.get(FAULT_KEY)
-        config = state.config
-        state.journal.record({
-            "time": iso_micro(state.clock.now()) + "Z", "method": req.method, "path": req.path,
-            "query": req.args.to_dict(flat=False),
-            "headers": journal_headers(req.headers.items(), config.journal_header_bytes),
-            "body": _request_body(req, config.journal_body_bytes), "status": None if fault in DROPPING else response.status_code,
-            "scenario": g.get("scenario_name"), "fault": fault,
-            "duration_ms": round((time.perf_counter() - g.get("started", time.perf_counter())) * 1000, 3),
-        })
-    return response

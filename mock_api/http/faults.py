@@ -7,9 +7,11 @@ import struct
 from collections.abc import Callable, Iterable
 from typing import Any
 
+from mock_api.scenarios.effects import DROPPING_FAULTS as DROPPING  # the client gets no status line at all
+from mock_api.scenarios.effects import FAULT_KINDS as KINDS
+
 FAULT_KEY = "mock_api.fault"
-KINDS = ("reset", "empty", "truncated")
-DROPPING = frozenset({"reset", "empty"})  # the client gets no status line at all
+__all__ = ["DROPPING", "FAULT_KEY", "KINDS", "FaultMiddleware", "drop_connection", "request_fault"]
 
 StartResponse = Callable[..., Any]
 WsgiApp = Callable[[dict[str, Any], StartResponse], Iterable[bytes]]

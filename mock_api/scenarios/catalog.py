@@ -5,14 +5,13 @@ import random
 import re
 import threading
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import yaml
-from flask import Response
 
-from mock_api.scenarios.effects import REGISTRY, Context, Effect, ParamError
+from mock_api.scenarios.effects import REGISTRY, Context, Effect, ParamError, Reply
 from mock_api.data.fixtures import load_yaml
 
 NAME_PATTERN = re.compile(r"[A-Za-z0-9_-]+")
@@ -84,24 +83,42 @@ class Rule:
 
 
 @dataclass(frozen=True)
+class Decision:
+    """What a scenario decided for one request: its answer (None: the API answers), a task's behaviour,
+    a read's lenient choices, a fault below HTTP."""
+
+    reply: Reply | None = None
+    task: dict[str, Any] = field(default_factory=dict)
+    reads: dict[str, bool] = field(default_factory=dict)
+    fault: str | None = None
+
+
+@dataclass(frozen=True)
 class Scenario:
     name: str
     description: str
     rules: tuple[Rule, ...]
     source: str  # "built-in" or the file it was loaded from
 
-    def apply(self, ctx: Context, method: str, path: str) -> Response | None:
+    def apply(self, ctx: Context) -> Decision:
         """Every matching rule in file order; the first effect that answers ends the request."""
+        task: dict[str, Any] = {}
+        reads: dict[str, bool] = {}
+        fault = None
         for rule in self.rules:
-            if not rule.matches(method, path):
+            if not rule.matches(ctx.request.method, ctx.request.path):
                 continue
-            if rule.probability is not None and ctx.state.dice.random() >= rule.probability:
+            if rule.probability is not None and ctx.dice.random() >= rule.probability:
                 continue
             for effect in rule.effects:
-                response = effect(ctx)
-                if response is not None:
-                    return response
-        return None
+                outcome = effect(ctx)
+                if isinstance(outcome, Reply):
+                    return Decision(outcome, task, reads, outcome.fault or fault)
+                if outcome is not None:
+                    task.update(outcome.task)
+                    reads.update(outcome.reads)
+                    fault = outcome.fault or fault
+        return Decision(None, task, reads, fault)
 
 
 class _Reader:

@@ -2,37 +2,70 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from http import HTTPStatus
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from bson import ObjectId
-from flask import Response, request
 
 from mock_api.service import errors
-from mock_api.http.faults import KINDS, request_fault
-
-if TYPE_CHECKING:
-    from mock_api.state import MockState
+from mock_api.service.clock import Clock
+from mock_api.service.requests import PlainRequest, parse_authorization
 
 MAX_DELAY_SECONDS = 60.0
 MAX_TASK_SECONDS = 365 * 86400
 # The lenient choices of a read that the `reads` effect can turn off (each True by default).
 READ_CHOICES = ("by_mongo_id", "count_header")
 TASK_PATH = re.compile(r"/api/tasks/([0-9a-fA-F]{24})/?")
+# Faults below HTTP, done by the http layer's middleware: reset and empty drop the connection unanswered.
+FAULT_KINDS = ("reset", "empty", "truncated")
+DROPPING_FAULTS = frozenset({"reset", "empty"})
 
 
-@dataclass
+class Chance(Protocol):
+    """The seeded random source effects draw from (the same draws after a reset)."""
+
+    def random(self) -> float: ...
+    def uniform(self, low: float, high: float) -> float: ...
+    def choice(self, options: Sequence[Any]) -> Any: ...
+
+
+@dataclass(frozen=True)
 class Context:
-    """What effects see and change for one request."""
+    """What effects see for one request: the request as plain data, the seeded dice, the clock, sleep."""
 
-    state: MockState
-    task: dict[str, Any] = field(default_factory=dict)  # TaskBehaviour overrides for a POST
-    reads: dict[str, bool] = field(default_factory=dict)  # READ_CHOICES overrides for a GET
+    request: PlainRequest
+    dice: Chance
+    clock: Clock
+    sleep: Callable[[float], None]
 
 
-Effect = Callable[[Context], "Response | None"]
+@dataclass(frozen=True)
+class Reply:
+    """An answer instead of the API's: a JSON body (or text, or bytes), status and headers; with a fault,
+    the connection is then broken below HTTP."""
+
+    status: int
+    body: Any
+    headers: Mapping[str, str] = field(default_factory=dict)
+    fault: str | None = None
+
+    @classmethod
+    def error(cls, exc: errors.ApiError) -> Reply:
+        return cls(exc.status, exc.body, exc.headers)
+
+
+@dataclass(frozen=True)
+class Overrides:
+    """What an effect changes without answering: how a POSTed task runs, a read's lenient choices, a fault."""
+
+    task: Mapping[str, Any] = field(default_factory=dict)  # TaskBehaviour fields
+    reads: Mapping[str, bool] = field(default_factory=dict)  # READ_CHOICES
+    fault: str | None = None
+
+
+Effect = Callable[[Context], "Reply | Overrides | None"]
 Builder = Callable[[Any], Effect]
 REGISTRY: dict[str, Builder] = {}
 
@@ -110,15 +143,9 @@ def respond(params: Any) -> Effect:
     headers = _headers(p.get("headers") or {})
     has_body, body = "body" in p, p.get("body")
 
-    def run(ctx: Context) -> Response:
-        status = statuses[0] if len(statuses) == 1 else ctx.state.dice.choice(statuses)
-        payload = body if has_body else {"detail": _phrase(status)}
-        if isinstance(payload, str):
-            response = Response(payload, status, mimetype="text/plain")
-            response.headers.update(headers)
-            return response
-        from mock_api.http.views.common import json_response
-        return json_response(payload, status, headers)
+    def run(ctx: Context) -> Reply:
+        status = statuses[0] if len(statuses) == 1 else ctx.dice.choice(statuses)
+        return Reply(status, body if has_body else {"detail": _phrase(status)}, headers)
     return run
 
 
@@ -130,11 +157,11 @@ def delay(params: Any) -> Effect:
         if "min" in p or "max" in p:
             raise ParamError("", "give either seconds or min and max")
         fixed = _number(p, "seconds", 0, MAX_DELAY_SECONDS)
-        return lambda ctx: ctx.state.sleep(fixed)
+        return lambda ctx: ctx.sleep(fixed)
     low, high = _number(p, "min", 0, MAX_DELAY_SECONDS), _number(p, "max", 0, MAX_DELAY_SECONDS)
     if low > high:
         raise ParamError(".max", "expected max >= min")
-    return lambda ctx: ctx.state.sleep(ctx.state.dice.uniform(low, high))
+    return lambda ctx: ctx.sleep(ctx.dice.uniform(low, high))
 
 
 @effect("task")
@@ -154,10 +181,11 @@ def task(params: Any) -> Effect:
     if not overrides and drawn is None:
         raise ParamError("", "expected at least one of: seconds, min and max, fail, stale_cache")
 
-    def run(ctx: Context) -> None:
-        ctx.task.update(overrides)
-        if drawn is not None:  # drawn per task, from the seeded dice: the same after a reset
-            ctx.task["seconds"] = ctx.state.dice.uniform(*drawn)
+    def run(ctx: Context) -> Overrides:
+        if drawn is None:
+            return Overrides(task=overrides)
+        # drawn per task, from the seeded dice: the same after a reset
+        return Overrides(task={**overrides, "seconds": ctx.dice.uniform(*drawn)})
     return run
 
 
@@ -169,8 +197,8 @@ def reads(params: Any) -> Effect:
     if not overrides:
         raise ParamError("", f"expected at least one of: {', '.join(READ_CHOICES)}")
 
-    def run(ctx: Context) -> None:
-        ctx.reads.update(overrides)
+    def run(ctx: Context) -> Overrides:
+        return Overrides(reads=overrides)
     return run
 
 
@@ -180,10 +208,11 @@ def token_expired(params: Any) -> Effect:
     if params not in (None, {}, True):
         raise ParamError("", "takes no parameters")
 
-    def run(ctx: Context) -> None:
-        scheme = request.headers.get("Authorization", "").strip().partition(" ")[0]
-        if scheme.lower() == "bearer":
-            raise errors.unauthorized()
+    def run(ctx: Context) -> Reply | None:
+        # Any bearer token, valid or not, even an empty one: the scheme is what marks a token-checked call.
+        if parse_authorization(ctx.request.authorization)[0].lower() == "bearer":
+            return Reply.error(errors.unauthorized())
+        return None
     return run
 
 
@@ -197,10 +226,12 @@ def forbid(params: Any) -> Effect:
         raise ParamError(".scope", "expected a scope name or a list of them")
     scopes = [str(s).strip() for s in items]
 
-    def run(ctx: Context) -> None:
-        from mock_api.http.views.common import bearer_claims
-        bearer_claims(ctx.state)
-        raise errors.forbidden(list(scopes))  # a copy: the body must not share the rule's list
+    def run(ctx: Context) -> Reply:
+        try:
+            ctx.request.claims()
+        except errors.ApiError as exc:
+            return Reply.error(exc)
+        return Reply.error(errors.forbidden(list(scopes)))  # a copy: the body must not share the rule's list
     return run
 
 
@@ -210,14 +241,15 @@ def task_not_found_for(params: Any) -> Effect:
     p = _mapping(params, ("seconds",), scalar_key="seconds")
     seconds = _number(p, "seconds", 0, 86400)
 
-    def run(ctx: Context) -> None:
-        found = TASK_PATH.fullmatch(request.path)
+    def run(ctx: Context) -> Reply | None:
+        found = TASK_PATH.fullmatch(ctx.request.path)
         if found is None:
-            return
+            return None
         # The id is an ObjectId made from the emulator clock, so its timestamp is the creation second.
         created = ObjectId(found.group(1).lower()).generation_time.timestamp()
-        if ctx.state.clock.now() < created + seconds:
-            raise errors.not_found()
+        if ctx.clock.now() < created + seconds:
+            return Reply.error(errors.not_found())
+        return None
     return run
 
 
@@ -226,11 +258,11 @@ def fault(params: Any) -> Effect:
     """Below HTTP: `reset` (TCP RST), `empty` (closed with no reply), `truncated` (half the body)."""
     p = _mapping(params, ("kind",), scalar_key="kind")
     kind = p.get("kind")
-    if kind not in KINDS:
-        raise ParamError(".kind" if isinstance(params, dict) else "", f"expected one of: {', '.join(KINDS)}")
+    if kind not in FAULT_KINDS:
+        raise ParamError(".kind" if isinstance(params, dict) else "", f"expected one of: {', '.join(FAULT_KINDS)}")
+    # reset and empty drop the request unhandled; truncated cuts whatever the API answers.
+    outcome = Overrides(fault=kind) if kind not in DROPPING_FAULTS else Reply(500, b"", fault=kind)
 
-    def run(ctx: Context) -> Response | None:
-        request_fault(request.environ, kind)
-        # reset and empty drop the request unhandled; truncated cuts whatever the API answers.
-        return None if kind == "truncated" else Response(b"", 500)
+    def run(ctx: Context) -> Reply | Overrides:
+        return outcome
     return run

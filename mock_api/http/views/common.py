@@ -1,25 +1,59 @@
-"""Helpers every view uses: the instance's state, JSON responses, the caller's token and scopes."""
+"""Helpers every view uses: the instance's state, this request's call, JSON responses, the caller's scopes."""
 from __future__ import annotations
 
 import functools
-import json
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Any, TypeVar, cast
 
-from flask import Response, current_app, g, request
+from flask import Request, Response, current_app, g
+from werkzeug.exceptions import RequestEntityTooLarge
 
+from mock_api.scenarios.catalog import Decision
+from mock_api.scenarios.effects import Reply
 from mock_api.service import errors
+from mock_api.service.requests import MAX_JSON_DEPTH, BodyTooLarge, PlainRequest
+from mock_api.service.tokens import token_scopes
 from mock_api.state import MockState
-from mock_api.service.tokens import TokenError, token_scopes, verify
 
 F = TypeVar("F", bound=Callable[..., Any])
-# Our bound (docs/fidelity.md): a stored body is copied and echoed recursively; near Python's recursion
-# limit that fails, and how near depends on the stack, so a fixed, generous depth is checked instead.
-MAX_JSON_DEPTH = 64
+__all__ = ["MAX_JSON_DEPTH", "Call", "current_call", "json_body", "json_response", "mock_state", "requires_scopes"]
+
+
+@dataclass
+class Call:
+    """This request for the hooks, the views and the observer: made by the first before-hook, on `g`."""
+
+    request: PlainRequest
+    request_id: str
+    started: float
+    scenario: str | None = None  # the scenario applied to it; None when refused before the scenario hook
+    decision: Decision = field(default_factory=Decision)  # what the scenario decided (task, reads, fault)
+    unpromised: list[tuple[str, str]] = field(default_factory=list)  # reads served before their refresh
 
 
 def mock_state() -> MockState:
     return cast(MockState, current_app.extensions["mock_api"])
+
+
+def current_call() -> Call:
+    return cast(Call, g.call)
+
+
+def _read_body(req: Request) -> bytes | None:
+    if not req.content_length and "HTTP_TRANSFER_ENCODING" not in req.environ:
+        return b""  # nothing sent: skip setting up a body stream on every GET
+    try:
+        return req.get_data(cache=True)
+    except RequestEntityTooLarge:
+        return None
+
+
+def plain_request(req: Request, state: MockState) -> PlainRequest:
+    """The request as plain data for the layers below: the route Flask matched, headers, last-value query."""
+    rule = req.url_rule
+    return PlainRequest(req.method, req.path, rule.rule if rule is not None else None, list(req.headers.items()),
+                        req.args, req.mimetype, lambda: _read_body(req), state.config.signing_key, state.clock)
 
 
 def json_response(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
@@ -29,15 +63,13 @@ def json_response(body: Any, status: int = 200, headers: dict[str, str] | None =
     return response
 
 
-def bearer_claims(state: MockState) -> dict[str, Any]:
-    """The verified claims of `Authorization: Bearer {jwt}`; any problem is a plain 401."""
-    scheme, _, token = request.headers.get("Authorization", "").strip().partition(" ")
-    if scheme.lower() != "bearer" or not token.strip():
-        raise errors.unauthorized()
-    try:
-        return verify(token.strip(), state.config.signing_key, state.clock.now())
-    except TokenError:
-        raise errors.unauthorized() from None
+def reply_response(reply: Reply) -> Response:
+    """A scenario's plain reply as a response: text as text/plain, bytes as they are, anything else as JSON."""
+    if isinstance(reply.body, (str, bytes)):
+        response = Response(reply.body, reply.status, mimetype="text/plain" if isinstance(reply.body, str) else None)
+        response.headers.update(reply.headers)
+        return response
+    return json_response(reply.body, reply.status, dict(reply.headers))
 
 
 def requires_scopes(*scopes: str) -> Callable[[F], F]:
@@ -45,42 +77,18 @@ def requires_scopes(*scopes: str) -> Callable[[F], F]:
     def decorate(view: F) -> F:
         @functools.wraps(view)
         def wrapper(*args: Any, **kwargs: Any) -> Any:
-            claims = bearer_claims(mock_state())
+            claims = current_call().request.claims()
             missing = [s for s in scopes if s not in token_scopes(claims)]
             if missing:
                 raise errors.forbidden(missing)
-            g.claims = claims
             return view(*args, **kwargs)
         return cast(F, wrapper)
     return decorate
 
 
-def _not_json(constant: str) -> Any:
-    """NaN and Infinity are Python's extensions, not JSON: stored, they would be echoed as invalid JSON."""
-    raise ValueError(f"{constant} is not JSON")
-
-
 def json_body() -> Any:
     """The request body as JSON: 415 for another media type, 400 if it does not parse, 413 if too big."""
-    if request.mimetype != "application/json" and not request.mimetype.endswith("+json"):
-        raise errors.detail(415, errors.CONTENT_TYPE_NOT_JSON)
-    raw = request.get_data(cache=True)
     try:
-        body = json.loads(raw.decode("utf-8"), parse_constant=_not_json)
-    except (ValueError, UnicodeDecodeError, RecursionError):
-        raise errors.detail(400, errors.BODY_NOT_JSON) from None
-    if _deeper_than(body, MAX_JSON_DEPTH):
-        raise errors.detail(400, errors.BODY_TOO_DEEP.format(limit=MAX_JSON_DEPTH))
-    return body
-
-
-def _deeper_than(value: Any, limit: int) -> bool:
-    """Iterative, so that it cannot itself recurse too deep."""
-    stack = [(value, 1)]
-    while stack:
-        item, depth = stack.pop()
-        if isinstance(item, (dict, list)):
-            if depth > limit:
-                return True
-            stack.extend((child, depth + 1) for child in (item.values() if isinstance(item, dict) else item))
-    return False
+        return current_call().request.json()
+    except BodyTooLarge:
+        raise RequestEntityTooLarge() from None

@@ -3,12 +3,12 @@ from __future__ import annotations
 
 import hmac
 import math
+from importlib import metadata
 from pathlib import Path
 from typing import Any
 
 from flask import Blueprint, Response, request
 
-from mock_api import __version__
 from mock_api.service import errors
 from mock_api.service.clock import iso_micro
 from mock_api.scenarios.catalog import Scenario, ScenarioError, looks_like_path
@@ -23,12 +23,20 @@ MAX_PAGE_LIMIT = 100_000
 PAGE_BYTES = 8 * 1024 * 1024
 MAX_CURSOR_DIGITS = 18
 blueprint = Blueprint("control", __name__, url_prefix=PREFIX)
+# From the installed distribution, not `mock_api.__version__`: importing the package from here would
+# make an import cycle (mock_api lazily imports the app, which imports this module).
+VERSION = metadata.version("mock_api")
+
+
+def is_control_path(path: str) -> bool:
+    """Whether a path is the control API's (/_mock, /_mock/...): no scenario, journal or contract check."""
+    return path == PREFIX or path.startswith(PREFIX + "/")
 
 
 def require_token() -> None:
     """A before_request hook: with --control-token, a /_mock call without the token is a 401."""
     expected = mock_state().config.control_token
-    if expected is None or not (request.path == PREFIX or request.path.startswith(PREFIX + "/")):
+    if expected is None or not is_control_path(request.path):
         return
     sent = request.headers.get(TOKEN_HEADER, "")
     if not hmac.compare_digest(sent.encode("utf-8", "surrogateescape"), expected.encode("utf-8")):
@@ -54,7 +62,7 @@ def clock_body() -> dict[str, Any]:
 
 @blueprint.get("/health")
 def health() -> Response:
-    return json_response({"status": "ok", "version": __version__})
+    return json_response({"status": "ok", "version": VERSION})
 
 
 @blueprint.post("/reset")

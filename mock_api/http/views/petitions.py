@@ -4,7 +4,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from flask import Blueprint, Response, g, request
+from flask import Blueprint, Response, request
 
 from mock_api.service import errors
 from mock_api.service.clock import iso_z
@@ -12,7 +12,7 @@ from mock_api.scenarios.effects import READ_CHOICES
 from mock_api.service.backend import Backend
 from mock_api.service.query import Term, apply_terms, parse_page, parse_terms
 from mock_api.service.records import PETITION_FIELDS, PETITION_TYPE_FIELDS, StoredPetition
-from mock_api.http.views.common import json_body, json_response, mock_state, requires_scopes
+from mock_api.http.views.common import current_call, json_body, json_response, mock_state, requires_scopes
 
 READ = "api:academic:petitions:read"
 WRITE = "api:academic:petitions:write"
@@ -23,13 +23,13 @@ blueprint = Blueprint("petitions", __name__)
 def lenient(choice: str) -> bool:
     """Whether this request keeps a lenient read choice (READ_CHOICES) that the scenario may turn off."""
     assert choice in READ_CHOICES
-    return bool(g.get("read_choices", {}).get(choice, True))
+    return current_call().decision.reads.get(choice, True)
 
 
 def render_petition(backend: Backend, entry: StoredPetition, now: float) -> dict[str, Any]:
     """The record; one served before the refresh the real API promises is noted for strict mode."""
     if entry.promised_from > now:
-        g.setdefault("unpromised_reads", []).append((entry.record["id"], iso_z(entry.promised_from)))
+        current_call().unpromised.append((entry.record["id"], iso_z(entry.promised_from)))
     return backend.render(entry, now)
 
 
@@ -41,16 +41,17 @@ def collection(find: Callable[[], Sequence[Any]], render: Callable[[Any], dict[s
     # served records that are not its own.
     scope = f"{request.endpoint}:{sorted((request.view_args or {}).items())}:"
     key = request.args.get("continuation_key")
+    call = current_call()
     if key:
         found = backend.found_sets.get(scope + key, now)
         if found is None:
             raise errors.detail(400, errors.BAD_CONTINUATION_KEY)
         # A page of the found set answers with the set's id: a client that re-reads X-Request-ID from each
         # page and passes it on (observed, an iPaaS client) pages the same set as one that keeps the first.
-        g.request_id = key
+        call.request_id = key
     else:
         found = find()
-        backend.found_sets.put(scope + g.request_id, now, found)
+        backend.found_sets.put(scope + call.request_id, now, found)
     page = parse_page(request.args, state.config.default_pagesize, state.config.max_pagesize)
     headers = {"X-Count": str(len(found))} if lenient("count_header") else {}
     return json_response([render(item) for item in page.cut(found)], headers=headers)
@@ -116,8 +117,9 @@ def get_petition_type(code: str) -> Response:
 @blueprint.post("/api/academic/petitions")
 @requires_scopes(WRITE)
 def create_petition() -> Response:
-    state = mock_state()
+    state, call = mock_state(), current_call()
     body = json_body()
-    task_id = state.backend.submit(body, g.claims, state.task_behaviour(**g.get("task_overrides", {})),
-                                   len(request.get_data(cache=True)))
+    # The scenario's task overrides, decided in its before-hook and read here once, explicitly.
+    task_id = state.backend.submit(body, call.request.claims(), state.task_behaviour(**call.decision.task),
+                                   len(call.request.body() or b""))
     return json_response({"status": "accepted"}, 202, {"Location": f"/api/tasks/{task_id}"})

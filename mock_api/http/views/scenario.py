@@ -1,20 +1,21 @@
 """Applies the active scenario, or the one named by X-Mock-Scenario, to every request outside /_mock."""
 from __future__ import annotations
 
-from flask import Response, g, request
+from flask import Response, request
 
-from mock_api.service import errors
-from mock_api.scenarios.effects import Context
+from mock_api.http.faults import request_fault
+from mock_api.http.views.common import current_call, mock_state, reply_response
+from mock_api.http.views.control import is_control_path
 from mock_api.scenarios.catalog import ScenarioError, looks_like_path
-from mock_api.http.views.common import mock_state
-from mock_api.http.views.control import PREFIX
+from mock_api.scenarios.effects import Context
+from mock_api.service import errors
 
 HEADER = "X-Mock-Scenario"
 
 
 def apply_scenario() -> Response | None:
-    """A before_request hook: a response from an effect replaces the view's."""
-    if request.path == PREFIX or request.path.startswith(PREFIX + "/"):
+    """A before_request hook: a reply from an effect replaces the view's; the rest is kept on the call."""
+    if is_control_path(request.path):
         return None  # the control API must keep working whatever the scenario does
     state = mock_state()
     scenario = state.scenario
@@ -28,8 +29,9 @@ def apply_scenario() -> Response | None:
             scenario = state.scenarios.named(name)
         except ScenarioError as exc:
             raise errors.detail(400, errors.SCENARIO_HEADER_UNKNOWN.format(problem=exc)) from None
-    g.scenario_name = scenario.name
-    ctx = Context(state)
-    g.task_overrides = ctx.task
-    g.read_choices = ctx.reads
-    return scenario.apply(ctx, request.method, request.path)
+    call = current_call()
+    call.scenario = scenario.name
+    call.decision = decision = scenario.apply(Context(call.request, state.dice, state.clock, state.sleep))
+    if decision.fault is not None:
+        request_fault(request.environ, decision.fault)
+    return None if decision.reply is None else reply_response(decision.reply)

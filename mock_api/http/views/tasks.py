@@ -5,7 +5,7 @@ from bson import ObjectId
 from flask import Blueprint, Response
 
 from mock_api.service import errors
-from mock_api.http.views.common import bearer_claims, json_response, mock_state
+from mock_api.http.views.common import current_call, json_response, mock_state
 
 blueprint = Blueprint("tasks", __name__)
 
@@ -13,7 +13,7 @@ blueprint = Blueprint("tasks", __name__)
 @blueprint.get("/api/tasks/<task_id>")
 def get_task(task_id: str) -> Response:
     state = mock_state()
-    claims = bearer_claims(state)
+    claims = current_call().request.claims()
     if not ObjectId.is_valid(task_id) or len(task_id) != 24:
         raise errors.not_found()
     task = state.backend.task(task_id, state.clock.now())

@@ -1,0 +1,113 @@
+"""The app's own cost per request, called in-process (a WSGI call, no socket), against a bare Flask view.
+
+What a server adds (parsing, sockets, threads) is left out: this is the request pipeline alone, from the
+fault middleware to the journal, strict mode and coverage. Rounds alternate between the apps, so that a
+busy machine slows all of them alike; the medians are printed, and the ratio to the bare view is the figure
+to compare between two commits.
+"""
+from __future__ import annotations
+
+import gc
+import io
+import json
+import os
+import statistics
+import time
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from _common import READ, WRITE, machine
+from _serve import bare_app
+from werkzeug.test import EnvironBuilder
+
+from mock_api.config import MockConfig
+from mock_api.http.app import create_app
+
+NETID = "f0027k4"  # the seed's student: two petitions
+NEW_PETITION = {"netid": "f006s0b", "petition_code": "Q41", "origin_code": "UREG", "school": "UG",
+                "decision": "bench", "grade_term": "24W", "user_netid": "f006s0b"}
+CALLS_PER_ROUND = int(os.environ.get("BENCH_PIPELINE_CALLS", "1000"))
+ROUNDS = int(os.environ.get("BENCH_PIPELINE_ROUNDS", "9"))
+WsgiApp = Callable[[dict[str, Any], Any], Iterable[bytes]]
+
+
+def call(app: WsgiApp, environ: dict[str, Any], body: bytes = b"") -> tuple[str, list[tuple[str, str]], bytes]:
+    """One request through the WSGI app, as a server would make it (a fresh input stream each time)."""
+    environ = {**environ, "wsgi.input": io.BytesIO(body)}
+    got: list[Any] = []
+    result = app(environ, lambda status, headers, exc_info=None: got.extend((status, headers)))
+    try:
+        data = b"".join(result)
+    finally:
+        close = getattr(result, "close", None)
+        if close is not None:
+            close()
+    return got[0], got[1], data
+
+
+def environ(method: str, path: str, headers: dict[str, str] | None = None, query: str = "",
+            body: bytes | None = None) -> dict[str, Any]:
+    builder = EnvironBuilder(path=path, method=method, headers=list((headers or {}).items()), query_string=query,
+                             data=body, content_type="application/json" if body else None)
+    try:
+        return builder.get_environ()
+    finally:
+        builder.close()
+
+
+def time_calls(app: WsgiApp, env: dict[str, Any], calls: int) -> float:
+    """Microseconds per call over `calls` calls."""
+    started = time.perf_counter()
+    for _ in range(calls):
+        call(app, env)
+    return (time.perf_counter() - started) / calls * 1e6
+
+
+def mock_requests(strict: bool) -> tuple[WsgiApp, dict[str, dict[str, Any]]]:
+    """A mock_api app and the environs of its two measured reads (with a token, and a task to poll)."""
+    app = create_app(MockConfig(strict=strict))
+    status, _, body = call(app, environ("POST", "/api/jwt", {"Authorization": "dev-readwrite"},
+                                        f"scope={READ} {WRITE}"))
+    assert status.startswith("200"), body
+    auth = {"Authorization": f"Bearer {json.loads(body)['jwt']}"}
+    payload = json.dumps({"petition": NEW_PETITION}).encode()
+    post = environ("POST", "/api/academic/petitions", auth, body=payload)
+    status, headers, body = call(app, post, payload)
+    assert status.startswith("202"), body
+    location = dict(headers)["Location"]
+    netid = environ("GET", "/api/academic/petitions", auth, f"netid={NETID}")
+    status, _, body = call(app, netid)
+    assert status.startswith("200") and len(json.loads(body)) == 2, body
+    task = environ("GET", location, auth)
+    assert call(app, task)[0].startswith("200")
+    return app, {"netid": netid, "task": task}
+
+
+def main() -> None:
+    bare = bare_app()
+    bare_env = environ("GET", "/json")
+    assert call(bare, bare_env)[0].startswith("200")
+    cases: dict[str, tuple[WsgiApp, dict[str, Any]]] = {"bare Flask JSON view": (bare, bare_env)}
+    for strict in (False, True):
+        app, envs = mock_requests(strict)
+        mode = " (strict)" if strict else ""
+        cases[f"petitions?netid={NETID}{mode}"] = (app, envs["netid"])
+        cases[f"tasks/{{id}} poll{mode}"] = (app, envs["task"])
+    gc.freeze()  # as the server does: the loaded snapshot is not scanned by every collection
+    for app, env in cases.values():  # warm up: caches, the journal's first entries, the heap
+        time_calls(app, env, CALLS_PER_ROUND)
+    samples: dict[str, list[float]] = {name: [] for name in cases}
+    for _ in range(ROUNDS):
+        for name, (app, env) in cases.items():
+            samples[name].append(time_calls(app, env, CALLS_PER_ROUND))
+    print(f"== pipeline: the app's own cost per request, in-process WSGI calls, no socket; median of {ROUNDS} "
+          f"rounds of {CALLS_PER_ROUND:,} calls ({machine()})")
+    bare_us = statistics.median(samples["bare Flask JSON view"])
+    for name, values in samples.items():
+        median = statistics.median(values)
+        print(f"  {name:34s} {median:7.1f} µs/request  (min {min(values):6.1f})   {median / bare_us:4.1f}x bare",
+              flush=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,84 @@
+"""Effects and the plain request without Flask: a scenario decides plain data, the http layer answers it."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import yaml
+
+from mock_api.config import DEV_SIGNING_KEY
+from mock_api.scenarios.catalog import Decision, Dice, Scenario, load_scenario_file
+from mock_api.scenarios.effects import REGISTRY, Context, Overrides, Reply
+from mock_api.service.clock import Clock
+from mock_api.service.requests import PlainRequest, bearer_token, parse_authorization
+from mock_api.service.tokens import TokenError
+
+NOW = 1_700_000_000.0
+
+
+def plain(path: str = "/api/petition_types", authorization: str | None = None, body: bytes = b"") -> PlainRequest:
+    headers = [("Authorization", authorization)] if authorization is not None else []
+    reads: list[int] = []
+
+    def read() -> bytes:
+        reads.append(1)
+        assert len(reads) == 1, "the body is read once"
+        return body
+    return PlainRequest("GET", path, None, headers, {}, "application/json", read, DEV_SIGNING_KEY, Clock(NOW))
+
+
+def context(request: PlainRequest) -> Context:
+    return Context(request, Dice(7), Clock(NOW), lambda seconds: None)
+
+
+def scenario(folder: Path, *effects: object) -> Scenario:
+    path = folder / "mine.yaml"
+    rules = [{"match": {"path": "**"}, "effects": list(effects)}]
+    path.write_text(yaml.safe_dump({"name": "mine", "description": "test", "rules": rules}), encoding="utf-8")
+    return load_scenario_file(path)
+
+
+def test_the_authorization_header_is_split_in_one_place() -> None:
+    assert parse_authorization("  Bearer   abc  ") == ("Bearer", "abc")
+    assert parse_authorization("dev-readonly") == ("dev-readonly", "")
+    assert [bearer_token(v) for v in ("bearer x", "Basic x", "Bearer ", "")] == ["x", None, None, None]
+
+
+def test_respond_returns_a_plain_reply() -> None:
+    effect = REGISTRY["respond"]({"status": 503, "headers": {"Retry-After": 2}})
+    assert effect(context(plain())) == Reply(503, {"detail": "Service Unavailable"}, {"Retry-After": "2"})
+
+
+def test_overrides_and_a_truncating_fault_are_collected_then_a_reply_ends_the_rule(tmp_path: Path) -> None:
+    decided = scenario(tmp_path, {"fault": "truncated"}, {"task": {"seconds": 5}}, {"reads": {"count_header": False}},
+                       {"respond": 502}, {"task": {"fail": True}}).apply(context(plain()))
+    assert decided == Decision(Reply(502, {"detail": "Bad Gateway"}), {"seconds": 5.0}, {"count_header": False},
+                               "truncated")
+
+
+def test_a_dropping_fault_is_a_reply_with_its_kind() -> None:
+    assert REGISTRY["fault"]("reset")(context(plain())) == Reply(500, b"", fault="reset")
+    assert REGISTRY["fault"]("truncated")(context(plain())) == Overrides(fault="truncated")
+
+
+def test_token_effects_read_the_plain_request() -> None:
+    expired, forbid = REGISTRY["token_expired"](None), REGISTRY["forbid"]("a:b")
+    assert expired(context(plain(authorization="Bearer forged"))) == Reply(401, {"message": "Unauthorized"})
+    assert expired(context(plain(authorization="dev-readonly"))) is None
+    assert forbid(context(plain())) == Reply(401, {"message": "Unauthorized"})
+
+
+def test_task_not_found_for_answers_404_within_the_window_only() -> None:
+    effect = REGISTRY["task_not_found_for"](3)
+    young = f"{int(NOW - 2):08x}" + "0" * 16
+    old = f"{int(NOW - 3):08x}" + "0" * 16
+    assert effect(context(plain(f"/api/tasks/{young}"))) == Reply(404, {"detail": "Not Found"})
+    assert effect(context(plain(f"/api/tasks/{old}"))) is None
+    assert effect(context(plain("/api/petition_types"))) is None
+
+
+def test_body_json_and_claims_are_read_once() -> None:
+    request = plain(authorization="Bearer forged", body=b'{"petition": {}}')
+    assert request.json() == {"petition": {}} and request.json() is request.json()
+    assert request.parsed_json() == (True, {"petition": {}}) and request.body() == b'{"petition": {}}'
+    first = request.claims_or_error()
+    assert isinstance(first, TokenError) and request.claims_or_error() is first

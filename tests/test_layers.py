@@ -1,0 +1,116 @@
+"""The layer rule of docs/design.md, checked on the source: no import from a higher layer, no cycle."""
+from __future__ import annotations
+
+import ast
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+PACKAGE = Path(__file__).resolve().parent.parent / "mock_api"
+# Lowest first. A module may import its own layer's package and any layer below it, never one above.
+LAYERS: tuple[tuple[str, ...], ...] = (
+    ("mock_api.config", "mock_api.limits"),
+    ("mock_api.data",),
+    ("mock_api.service",),
+    ("mock_api.scenarios", "mock_api.contract"),
+    ("mock_api.state",),
+    ("mock_api.http",),
+    ("mock_api.testing",),
+    # Entry points and the 0.1 import paths kept as shims.
+    ("mock_api.cli", "mock_api.__main__", "mock_api.app", "mock_api.coverage", "mock_api"),
+)
+# Groups whose members may import each other: settings, and the entry points over everything.
+OPEN_LAYERS = (0, len(LAYERS) - 1)
+WEB_LIBRARIES = ("flask", "werkzeug", "waitress", "granian", "gunicorn")
+WEB_LAYERS = ("mock_api.http", "mock_api.testing")
+
+
+def module_name(path: Path) -> str:
+    parts = path.relative_to(PACKAGE.parent).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def unit(module: str) -> tuple[int, str]:
+    """The layer and the package (or top-level module) a module belongs to."""
+    for level, units in enumerate(LAYERS):
+        for name in units:
+            if module == name or (name != "mock_api" and module.startswith(name + ".")):
+                return level, name
+    raise AssertionError(f"{module} is in no layer of tests/test_layers.py: give it one")
+
+
+def imports(path: Path) -> Iterator[tuple[str, int]]:
+    """Every module a file imports, function-level and TYPE_CHECKING imports included."""
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            for alias in node.names:
+                yield alias.name, node.lineno
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            yield node.module, node.lineno
+            for alias in node.names:  # `from mock_api.service import errors` imports a module too
+                yield f"{node.module}.{alias.name}", node.lineno
+
+
+def sources() -> list[Path]:
+    return sorted(PACKAGE.rglob("*.py"))
+
+
+def graph() -> dict[str, set[str]]:
+    known = {module_name(p) for p in sources()}
+    edges: dict[str, set[str]] = {}
+    for path in sources():
+        targets = {name for name, _ in imports(path) if name in known}
+        edges[module_name(path)] = targets - {module_name(path)}
+    return edges
+
+
+@pytest.mark.parametrize("path", sources(), ids=lambda p: str(p.relative_to(PACKAGE.parent)))
+def test_no_import_from_a_higher_layer(path: Path) -> None:
+    source = module_name(path)
+    level, own = unit(source)
+    for target, line in imports(path):
+        if not target.startswith("mock_api.") or target not in graph_nodes():
+            continue
+        target_level, target_unit = unit(target)
+        assert target_level < level or target_unit == own or (target_level == level and level in OPEN_LAYERS), \
+            f"{path.name}:{line}: {source} (layer {own}) imports {target} (layer {target_unit})"
+
+
+@pytest.mark.parametrize("path", sources(), ids=lambda p: str(p.relative_to(PACKAGE.parent)))
+def test_web_libraries_only_in_the_http_and_testing_layers(path: Path) -> None:
+    source = module_name(path)
+    if source.startswith(WEB_LAYERS) or source in ("mock_api.cli",):
+        return
+    for target, line in imports(path):
+        assert target.split(".")[0] not in WEB_LIBRARIES, f"{path.name}:{line}: {source} imports {target}"
+
+
+def graph_nodes() -> set[str]:
+    return {module_name(p) for p in sources()}
+
+
+def test_no_import_cycle() -> None:
+    edges = graph()
+    done: set[str] = set()
+
+    def visit(node: str, stack: list[str]) -> None:
+        if node in stack:
+            raise AssertionError("import cycle: " + " -> ".join([*stack[stack.index(node):], node]))
+        if node in done:
+            return
+        for target in sorted(edges.get(node, ())):
+            visit(target, [*stack, node])
+        done.add(node)
+
+    for node in sorted(edges):
+        visit(node, [])
+
+
+def test_the_rule_itself_catches_a_violation(tmp_path: Path) -> None:
+    # The checks above must be able to fail: a service module importing the http layer is caught.
+    assert unit("mock_api.service.backend")[0] < unit("mock_api.http.app")[0]
+    bad = tmp_path / "bad.py"
+    bad.write_text("from flask import Flask\nfrom mock_api.http.app import create_app\n", encoding="utf-8")
+    assert [name for name, _ in imports(bad)][:2] == ["flask", "flask.Flask"]
