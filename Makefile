@@ -1,4 +1,5 @@
-# The set-up commands: `make serve` starts the emulator, `make test` runs the tests, `make bench` measures.
+# The set-up commands: `make serve` starts the emulator, `make test` runs the gates and the tests, `make bench`
+# measures, `make lint` runs the gates alone.
 # Each creates .venv and installs the project into it on first use (no other set-up needed).
 PYTHON ?= python3
 VENV ?= .venv
@@ -6,12 +7,12 @@ PY := $(VENV)/bin/python
 ARGS ?=
 PYTEST_ARGS ?=
 
-.PHONY: serve test bench clean
+.PHONY: serve lint test bench clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[test]'
+	$(PY) -m pip install --quiet -e '.[dev]'
 	touch $@
 
 serve: $(VENV)/.installed
@@ -21,8 +22,14 @@ serve: $(VENV)/.installed
 # out): the mock's lenient defaults must not be what makes them pass. Only these, to keep CI bounded.
 PESSIMISTIC_TESTS ?= tests/test_*http*.py tests/test_cli.py tests/test_verify.py
 
+# The quality gates, zero findings: ruff (rules in pyproject.toml) and mypy --strict over mock_api/, tests/,
+# benchmarks/ (the files in pyproject.toml's [tool.mypy]).
+lint: $(VENV)/.installed
+	$(PY) -m ruff check mock_api tests benchmarks
+	$(PY) -m mypy
+
 # pytest exits 5 when it collected no test; any non-zero exit fails this target and CI.
-test: $(VENV)/.installed
+test: lint
 	$(PY) -m pytest $(PYTEST_ARGS)
 	$(PY) -m pytest --mock-api-scenario pessimistic $(PESSIMISTIC_TESTS) $(PYTEST_ARGS)
 
@@ -36,4 +43,4 @@ bench: $(VENV)/.bench-installed
 	$(PY) benchmarks/run.py $(BENCH)
 
 clean:
-	rm -rf $(VENV) build *.egg-info .pytest_cache .hypothesis
+	rm -rf $(VENV) build *.egg-info .pytest_cache .hypothesis .mypy_cache .ruff_cache
