@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from flask import Flask
 from flask.testing import FlaskClient
 from werkzeug.test import TestResponse
 
@@ -20,6 +21,7 @@ from mock_api.contract.spec import check_response
 
 READ = "api:academic:petitions:read"
 WRITE = "api:academic:petitions:write"
+FROZEN_AT = 1732131053.0  # the seed requester's iat: 2024-11-20T19:30:53Z; the tests' frozen clock
 ROOT = Path(__file__).resolve().parent.parent
 READY_PREFIX = "mock_api listening on "
 SUITE_SCENARIO: str | None = None  # --mock-api-scenario, set by conftest: the servers' start-up scenario
@@ -41,7 +43,7 @@ class ValidatingClient(FlaskClient):
         return response
 
 
-def validating(app: Any) -> Any:
+def validating(app: Flask) -> Flask:
     """The app, its test clients now ValidatingClient."""
     app.test_client_class = ValidatingClient
     return app

@@ -1,6 +1,7 @@
 """docs/ci.md: its workflow's shell steps, run as a CI would, against a tiny consumer test suite."""
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
 import os
@@ -81,10 +82,8 @@ def run_workflow(workdir: Path) -> list[tuple[str, int]]:
 def _stop_server(workdir: Path) -> None:
     pid_file = workdir / "mock_api-artifacts" / "server.pid"
     if pid_file.exists():
-        try:
+        with contextlib.suppress(ProcessLookupError):
             os.kill(int(pid_file.read_text()), signal.SIGTERM)  # only the server this test started
-        except ProcessLookupError:
-            pass
 
 
 @pytest.fixture

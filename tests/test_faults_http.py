@@ -10,8 +10,8 @@ import pytest
 import requests
 from werkzeug.serving import make_server
 
-from mock_api.http.app import create_app
 from mock_api.config import MockConfig
+from mock_api.http.app import create_app
 from scenario_http import Api
 from support import running_server
 

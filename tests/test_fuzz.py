@@ -12,11 +12,10 @@ from flask.testing import FlaskClient
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
+from badinput import LIMIT, PETITION, fresh
 from mock_api.service.dataset import Dataset
 from mock_api.service.records import PETITION_FIELDS
 from mock_api.state import MockState
-
-from badinput import LIMIT, PETITION, fresh, token_set  # noqa: F401  # token_set: a fixture
 from support import READ, ROOT, WRITE
 
 FUZZ = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])

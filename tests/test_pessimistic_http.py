@@ -6,8 +6,8 @@ from datetime import datetime, timezone
 
 import pytest
 
-from scenario_http import NEW_ID, Api
 import support
+from scenario_http import NEW_ID, Api
 from support import running_server
 
 RECORD = f"/api/academic/petitions/{NEW_ID}"

@@ -6,6 +6,7 @@ import re
 from importlib.metadata import entry_points
 
 import pytest
+
 # Imported here so that it stays loaded: pytester's in-process runs drop modules first imported during a
 # run, and a re-imported requests fails its own isinstance checks against the classes kept from before.
 import requests  # noqa: F401
@@ -439,7 +440,9 @@ def test_marker_can_turn_strict_contract_off_for_one_test(pytester: pytest.Pytes
 def test_session_ends_with_a_coverage_summary(pytester: pytest.Pytester) -> None:
     consumer(pytester, CONTRACT_BREAKER)
     result = run(pytester)
-    result.stdout.fnmatch_lines(["*mock_api coverage*", "mock_api coverage: 1 of * operations called, 1 of * documented responses seen, 1 requests",
+    result.stdout.fnmatch_lines(["*mock_api coverage*",
+                                 "mock_api coverage: 1 of * operations called, 1 of * documented responses seen, "
+                                 "1 requests",
                                  "*error paths never exercised*"])
     pytester.makeini("[pytest]\nmock_api_coverage_summary = false\n")
     assert "mock_api coverage" not in run(pytester).stdout.str()

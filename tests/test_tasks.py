@@ -64,7 +64,8 @@ def test_successful_task_has_the_seed_shape(client: FlaskClient, rw: dict[str, s
     assert (task["resource_id"], task["worker_data"]) == (None, {})
 
 
-def test_task_completes_after_one_second_of_clock_time(client: FlaskClient, rw: dict[str, str], state: MockState) -> None:
+def test_task_completes_after_one_second_of_clock_time(client: FlaskClient, rw: dict[str, str],
+                                                       state: MockState) -> None:
     location = submit(client, rw, SEED_PAYLOAD)
     state.clock.advance(0.999)
     assert client.get(location, headers=rw).get_json()["status"] == "accepted"

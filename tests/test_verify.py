@@ -14,11 +14,11 @@ import pytest
 from flask import Flask, Response
 from werkzeug.serving import make_server
 
-from mock_api.http.app import create_app
 from mock_api.config import MockConfig
+from mock_api.contract.verify import Options, Outcome, main, report
+from mock_api.http.app import create_app
 from mock_api.service.dataset import Dataset
 from mock_api.state import MockState
-from mock_api.contract.verify import Options, Outcome, main, report
 from support import ROOT, running_server
 
 
@@ -63,7 +63,8 @@ def test_a_refused_key_a_base_url_with_api_and_a_write_for_a_student_without_pet
         assert refused.returncode == 2, refused.stdout + refused.stderr
         assert refused.stdout.splitlines()[-3:] == [
             "REFUSED POST /api/jwt with the key -> 401",
-            "      - the API key was refused: check it (--api-key or MOCK_API_VERIFY_API_KEY); nothing else was checked",
+            "      - the API key was refused: check it (--api-key or MOCK_API_VERIFY_API_KEY); "
+            "nothing else was checked",
             "3 checks: 2 passed, 0 drifted, 0 skipped. REFUSED: the API key was refused: check it"]
         assert "revoked-key" not in refused.stdout + refused.stderr
 
