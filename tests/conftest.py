@@ -12,6 +12,7 @@ from collections.abc import Iterator
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
+from hypothesis import settings
 
 import support
 from badinput import tokens
@@ -21,7 +22,12 @@ from mock_api.http.app import create_app
 from mock_api.service.dataset import Dataset, build_dataset
 from mock_api.state import MockState
 from mock_api.testing.plugin import session_scenario
-from support import FROZEN_AT, READ, WRITE, bearer, token_for, validating
+from support import DEV_EXAMPLES, FROZEN_AT, READ, WRITE, bearer, token_for, validating
+
+# Hypothesis's defaults (100 examples, 200 ms deadline) and the tests' own counts under ci; 20 at most under dev.
+settings.register_profile("ci")
+settings.register_profile("dev", max_examples=DEV_EXAMPLES)
+settings.load_profile(support.HYPOTHESIS_PROFILE)
 
 # The plugin's tests run small consumer test suites in a temporary directory, as a user would.
 pytest_plugins = ["pytester"]

@@ -15,6 +15,7 @@ from typing import Any
 
 from flask import Flask
 from flask.testing import FlaskClient
+from hypothesis import settings
 from werkzeug.test import TestResponse
 
 from mock_api.contract.spec import check_response
@@ -24,6 +25,10 @@ WRITE = "api:academic:petitions:write"
 FROZEN_AT = 1732131053.0  # the seed requester's iat: 2024-11-20T19:30:53Z; the tests' frozen clock
 ROOT = Path(__file__).resolve().parent.parent
 READY_PREFIX = "mock_api listening on "
+# Hypothesis profiles, registered in conftest.py: `ci` (the default, `make test`, CI) runs the counts the tests
+# pin; `dev` (`make test-fast`) runs at most DEV_EXAMPLES a test, pinned counts included (see examples()).
+HYPOTHESIS_PROFILE = os.environ.get("HYPOTHESIS_PROFILE", "ci")
+DEV_EXAMPLES = 20
 SUITE_SCENARIO: str | None = None  # --mock-api-scenario, set by conftest: the servers' start-up scenario
 
 
@@ -47,6 +52,11 @@ def validating(app: Flask) -> Flask:
     """The app, its test clients now ValidatingClient."""
     app.test_client_class = ValidatingClient
     return app
+
+
+def examples(ci: int) -> int:
+    """A test's Hypothesis example count: `ci` under the ci profile, no more than the loaded profile's otherwise."""
+    return ci if HYPOTHESIS_PROFILE == "ci" else min(ci, settings().max_examples)
 
 
 def token_for(client: Any, key: str = "dev-readwrite", scopes: Sequence[str] = (READ, WRITE)) -> str:

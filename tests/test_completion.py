@@ -17,7 +17,7 @@ from mock_api.http.app import create_app
 from mock_api.http.views.common import MAX_JSON_DEPTH
 from mock_api.service.dataset import Dataset
 from mock_api.state import MockState
-from support import FROZEN_AT, READ, WRITE, bearer, token_for
+from support import FROZEN_AT, READ, WRITE, bearer, examples, token_for
 
 SUCCESS_PATH = re.compile(r"^/academic/petitions/[0-9a-f]{24}$")
 SUCCESS_MESSAGE = re.compile(r"^Petition created successfully\. mongo id [0-9a-f]{24} $")
@@ -131,7 +131,7 @@ def test_posted_arbitrary_json_always_completes(dataset: Dataset) -> None:
     poster = bearer(token_for(client, "dev-readwrite", (READ, WRITE)))
     reader = bearer(token_for(client, "dev-readonly", (READ,)))
 
-    @settings(max_examples=150, deadline=None,
+    @settings(max_examples=examples(150), deadline=None,
               suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
     @given(batch=st.lists(bodies, min_size=1, max_size=3))
     def run(batch: list[Any]) -> None:

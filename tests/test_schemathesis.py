@@ -11,7 +11,7 @@ from schemathesis.specs.openapi.checks import negative_data_rejection, positive_
 from mock_api.config import MockConfig
 from mock_api.contract.spec import check_response
 from mock_api.http.app import create_app
-from support import FROZEN_AT, READ, WRITE, token_for
+from support import FROZEN_AT, READ, WRITE, examples, token_for
 
 # One app for the run: schemathesis builds its tests at import. The clock is frozen and /_mock is not
 # fuzzed (it would move the clock and expire the token), so a token fetched once stays valid.
@@ -21,7 +21,7 @@ schema = schemathesis.openapi.from_wsgi("/openapi.json", APP).include(path_regex
 
 
 @schema.parametrize()
-@settings(max_examples=25, deadline=None, suppress_health_check=list(HealthCheck), database=None)
+@settings(max_examples=examples(25), deadline=None, suppress_health_check=list(HealthCheck), database=None)
 def test_api_conforms_to_openapi(case: schemathesis.Case[Any]) -> None:
     # The documented credentials: the raw key on /api/jwt, a Bearer token elsewhere. schemathesis's
     # ignored_auth check then replays without them and expects the refusal the document describes.
