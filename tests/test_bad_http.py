@@ -10,6 +10,8 @@ import requests
 
 from support import WRITE, running_server
 
+pytestmark = pytest.mark.slow  # a real server in a subprocess
+
 LIMIT = 1024 * 1024  # MockConfig.max_body_bytes
 
 

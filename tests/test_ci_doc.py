@@ -103,6 +103,7 @@ def test_the_install_step_installs_mock_api_and_the_tools() -> None:
         "python", "-m", "pip", "install", '"mock_api', '@', '$MOCK_API_SOURCE"', "pytest", "requests"]
 
 
+@pytest.mark.slow
 def test_the_documented_steps_pass_for_a_consumer_that_keeps_the_contract(consumer: Any) -> None:
     workdir = consumer("netid")
     results = run_workflow(workdir)
@@ -117,6 +118,7 @@ def test_the_documented_steps_pass_for_a_consumer_that_keeps_the_contract(consum
     assert json.loads((artifacts / "coverage.json").read_text())["requests"] == 2
 
 
+@pytest.mark.slow
 def test_the_documented_steps_fail_on_a_violation_and_keep_the_evidence(consumer: Any) -> None:
     workdir = consumer("netd")  # misspelt: the real API drops it and returns every petition
     results = run_workflow(workdir)

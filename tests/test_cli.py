@@ -27,6 +27,7 @@ def assert_one_line_usage_error(result: subprocess.CompletedProcess[str], messag
     assert message in result.stderr and "Traceback" not in result.stderr
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
 def test_signals_stop_the_server_cleanly(sig: signal.Signals) -> None:
     with running_server() as server:
@@ -37,11 +38,13 @@ def test_signals_stop_the_server_cleanly(sig: signal.Signals) -> None:
         assert "Traceback" not in err and "mock_api stopped" in err
 
 
+@pytest.mark.slow
 def test_defaults_bind_loopback_only() -> None:
     with running_server() as server:
         assert server.url.startswith("http://127.0.0.1:")
 
 
+@pytest.mark.slow
 def test_seed_option_changes_the_generated_data() -> None:
     with running_server("--seed", "99", "--students", "5") as server:
         token = requests.post(f"{server.url}/api/jwt", params={"scope": "api:academic:petitions:read"},
@@ -81,6 +84,7 @@ def test_bad_options_exit_2_with_one_line(args: list[str], message: str) -> None
     assert_one_line_usage_error(run_cli(*args), message)
 
 
+@pytest.mark.slow
 def test_port_in_use_is_one_line_suggesting_port_0() -> None:
     with running_server() as server:
         port = server.url.rsplit(":", 1)[1]

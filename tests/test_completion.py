@@ -125,6 +125,7 @@ def test_a_lone_surrogate_decision_is_written_and_read_back_escaped(dataset: Dat
     assert b'"decision":"sur\\ud800"' in client.get("/api/students/f006s0b/petitions", headers=poster).get_data()
 
 
+@pytest.mark.slow
 def test_posted_arbitrary_json_always_completes(dataset: Dataset) -> None:
     app, state = fresh(dataset)
     client = app.test_client()

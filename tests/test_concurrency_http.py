@@ -11,6 +11,8 @@ import pytest
 
 from support import READ, WRITE, running_server
 
+pytestmark = pytest.mark.slow  # a real server in a subprocess, 5000 tasks
+
 THREADS = 32
 TASKS = 5000
 STUDENT, PIDM = "f006s0b", "2911310"  # a fixture student with no petition in the snapshot

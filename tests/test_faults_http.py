@@ -61,7 +61,8 @@ def werkzeug_api(fault_files: dict[str, Path]) -> Iterator[Api]:
         thread.join(timeout=5)
 
 
-@pytest.fixture(params=["waitress", "werkzeug"])
+# waitress is a real server in a subprocess: slow. werkzeug serves from a thread of this process.
+@pytest.fixture(params=[pytest.param("waitress", marks=pytest.mark.slow), "werkzeug"])
 def api(request: pytest.FixtureRequest) -> Api:
     return request.getfixturevalue(f"{request.param}_api")  # type: ignore[no-any-return]
 

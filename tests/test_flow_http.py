@@ -8,6 +8,8 @@ import requests
 
 from support import READ, READY_PREFIX, WRITE, running_server
 
+pytestmark = pytest.mark.slow  # a real server in a subprocess
+
 NEW_PETITION = {"netid": "f006s0b", "petition_code": "Q41", "origin_code": "UREG", "school": "UG",
                 "decision": "2023-2024", "grade_term": "24W", "user_netid": "f006s0b"}
 

@@ -10,6 +10,8 @@ import support
 from scenario_http import NEW_ID, Api
 from support import running_server
 
+pytestmark = pytest.mark.slow  # a real server in a subprocess
+
 RECORD = f"/api/academic/petitions/{NEW_ID}"
 REFRESH_DOC = "documented: 'Academic Petitions API', cache refresh interval 1 hour"
 

@@ -5,6 +5,8 @@ import pytest
 
 from test_pytest_plugin import consumer, run
 
+pytestmark = pytest.mark.slow  # pytester runs consumer test suites, each starting a server
+
 PESSIMISTIC_SUITE = '''
 def new_petition(mock_api, headers):
     mock_api.freeze()

@@ -13,6 +13,8 @@ import requests  # noqa: F401
 
 from support import ROOT
 
+pytestmark = pytest.mark.slow  # pytester runs consumer test suites, each starting a server
+
 CONSUMER_HEADER = '''
 import requests
 import pytest

@@ -12,6 +12,8 @@ import requests
 from scenario_http import NEW_PETITION
 from support import READ, WRITE, RunningServer, running_server
 
+pytestmark = pytest.mark.slow  # a real server in a subprocess
+
 TIMEOUT = 10
 
 

@@ -112,7 +112,8 @@ def werkzeug_url(server: Live) -> str:
     return server.url
 
 
-@pytest.fixture(params=["waitress", "werkzeug"])
+# waitress is a real server in a subprocess: slow. werkzeug serves from a thread of this process.
+@pytest.fixture(params=[pytest.param("waitress", marks=pytest.mark.slow), "werkzeug"])
 def base_url(request: pytest.FixtureRequest) -> str:
     return str(request.getfixturevalue(f"{request.param}_url"))
 

@@ -11,6 +11,8 @@ import requests
 from scenario_http import NEW_ID, Api
 from support import READ, WRITE, running_server
 
+pytestmark = pytest.mark.slow  # a real server in a subprocess
+
 FORBIDDEN_WRITE = {"message": f"Forbidden: missing scope {WRITE}", "missing_scopes": [WRITE]}
 FORBIDDEN_READ = {"message": f"Forbidden: missing scope {READ}", "missing_scopes": [READ]}
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import urlsplit
 
+import pytest
 import schemathesis
 from hypothesis import HealthCheck, settings
 from schemathesis.specs.openapi.checks import negative_data_rejection, positive_data_acceptance
@@ -12,6 +13,8 @@ from mock_api.config import MockConfig
 from mock_api.contract.spec import check_response
 from mock_api.http.app import create_app
 from support import FROZEN_AT, READ, WRITE, examples, token_for
+
+pytestmark = pytest.mark.slow  # schemathesis generates requests for every operation
 
 # One app for the run: schemathesis builds its tests at import. The clock is frozen and /_mock is not
 # fuzzed (it would move the clock and expire the token), so a token fetched once stays valid.

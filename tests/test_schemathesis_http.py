@@ -15,6 +15,8 @@ from schemathesis.specs.openapi.checks import negative_data_rejection, positive_
 from mock_api.contract.spec import check_response
 from support import READ, WRITE, RunningServer, examples, running_server
 
+pytestmark = pytest.mark.slow  # schemathesis over a real server in a subprocess
+
 # negative_data_rejection: the real API accepts what the schema calls invalid (unknown query parameters
 # are dropped, a bad POST body gets 202 and fails in its task). positive_data_acceptance: a well-formed
 # continuation_key that names no found set is a documented 400. See test_schemathesis.py.

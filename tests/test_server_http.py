@@ -6,8 +6,12 @@ import socket
 import time
 from pathlib import Path
 
+import pytest
+
 from crowd import HEALTH, SLOW_START, address, crowd, probe, read_answer
 from support import running_server
+
+pytestmark = pytest.mark.slow  # a real server in a subprocess, and real-time waits
 
 # Generous on purpose (a loaded 2-core machine): waitress's defaults made this client wait 120 s.
 # The 100 ms p99 target is measured by benchmarks/bench_connections.py, not here.

@@ -27,6 +27,7 @@ def _verify(url: str, *extra: str) -> subprocess.CompletedProcess[str]:
                            "dev-readwrite", *extra], cwd=ROOT, capture_output=True, text=True, timeout=60)
 
 
+@pytest.mark.slow
 def test_verify_passes_against_the_mock_and_stays_read_only_by_default() -> None:
     with running_server("--task-seconds", "0.1") as server:
         done = _verify(server.url)
@@ -56,6 +57,7 @@ def test_verify_passes_against_the_mock_and_stays_read_only_by_default() -> None
             assert "dev-readwrite" not in output and "eyJ" not in output  # neither the key nor a token
 
 
+@pytest.mark.slow
 def test_a_refused_key_a_base_url_with_api_and_a_write_for_a_student_without_petitions() -> None:
     with running_server("--task-seconds", "0.1") as server:
         refused = subprocess.run([sys.executable, "-m", "mock_api", "verify", "--base-url", server.url, "--api-key",
