@@ -1,4 +1,4 @@
-"""Shared fixtures: one snapshot per session, a fresh state, app and client per test, on a frozen clock.
+"""Shared fixtures (snapshot, state, app, client, tokens on a frozen clock) and the Hypothesis profiles.
 
 `--mock-api-scenario NAME` starts every server the tests run over real HTTP (support.running_server) with
 that scenario, as it does the plugin's; tests marked `lenient` are then left out. `make test` runs the

@@ -3,28 +3,13 @@ from __future__ import annotations
 
 import shutil
 import signal
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 import requests
 
 from mock_api.config import MockConfig
-from support import ROOT, running_server
-
-
-def run_cli(*args: str) -> subprocess.CompletedProcess[str]:
-    # 30 s: a server that starts instead of refusing fails the test by timing out, not by hanging CI.
-    return subprocess.run([sys.executable, "-m", "mock_api", *args], cwd=ROOT, capture_output=True, text=True,
-                          timeout=30)
-
-
-def assert_one_line_usage_error(result: subprocess.CompletedProcess[str], message: str) -> None:
-    assert result.returncode == 2
-    assert result.stdout == ""
-    assert result.stderr.startswith("mock_api: error: ") and result.stderr.count("\n") == 1, result.stderr
-    assert message in result.stderr and "Traceback" not in result.stderr
+from support import assert_one_line_usage_error, run_cli, running_server
 
 
 @pytest.mark.slow

@@ -5,8 +5,7 @@ import pytest
 import requests
 
 from mock_api.cli import build_parser, host_is_loopback
-from support import running_server
-from test_cli import assert_one_line_usage_error, run_cli
+from support import assert_one_line_usage_error, run_cli, running_server
 
 TOKEN = "s3cret-control"
 REFUSED = {"detail": "X-Mock-Control-Token is missing or wrong"}

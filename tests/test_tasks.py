@@ -8,26 +8,12 @@ import pytest
 from flask.testing import FlaskClient
 
 from mock_api.state import MockState
-from support import READ, WRITE, bearer, token_for
+from support import READ, SEED_PAYLOAD, WRITE, bearer, post, submit, token_for
 
-SEED_PAYLOAD = {"netid": "f006s0b", "petition_code": "Q41", "origin_code": "UREG", "school": "UG",
-                "decision": "2023-2024", "grade_term": "24W", "user_netid": "f006s0b"}
 TASK_FIELDS = ["resource", "action", "resource_id", "payload", "requester", "status", "request_date",
                "completed_date", "path", "worker_data", "id", "message"]
 REQUESTER = {"sub": "f0057pn", "name": "DPLAN API", "email": "DPLAN.API@dartmouth.edu",
              "scope": f"{READ},{WRITE}", "exp": "1732141853", "iat": "1732131053"}
-
-
-def post(client: FlaskClient, headers: dict[str, str], body: Any = None, **kwargs: Any) -> Any:
-    if body is not None:
-        kwargs["json"] = body
-    return client.post("/api/academic/petitions", headers=headers, **kwargs)
-
-
-def submit(client: FlaskClient, headers: dict[str, str], payload: Any) -> str:
-    response = post(client, headers, {"petition": payload})
-    assert response.status_code == 202
-    return str(response.headers["Location"])
 
 
 def test_post_is_202_accepted_with_a_task_location(client: FlaskClient, rw: dict[str, str]) -> None:
