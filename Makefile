@@ -1,4 +1,5 @@
-# The set-up commands: `make serve` starts the emulator, `make test` runs the tests, `make bench` measures.
+# The set-up commands: `make serve` starts the emulator, `make test` runs the gates and the tests, `make bench`
+# measures; `make test-fast` is the inner loop (no slow tests, small Hypothesis budgets), `make lint` the gates.
 # Each creates .venv and installs the project into it on first use (no other set-up needed).
 PYTHON ?= python3
 VENV ?= .venv
@@ -6,12 +7,12 @@ PY := $(VENV)/bin/python
 ARGS ?=
 PYTEST_ARGS ?=
 
-.PHONY: serve test bench clean
+.PHONY: serve lint test test-fast bench clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[test]'
+	$(PY) -m pip install --quiet -e '.[dev]'
 	touch $@
 
 serve: $(VENV)/.installed
@@ -21,10 +22,26 @@ serve: $(VENV)/.installed
 # out): the mock's lenient defaults must not be what makes them pass. Only these, to keep CI bounded.
 PESSIMISTIC_TESTS ?= tests/test_*http*.py tests/test_cli.py tests/test_verify.py
 
-# pytest exits 5 when it collected no test; any non-zero exit fails this target and CI.
-test: $(VENV)/.installed
+# The quality gates, zero findings: ruff (rules in pyproject.toml) and mypy --strict over mock_api/, tests/,
+# benchmarks/ (the files in pyproject.toml's [tool.mypy]).
+lint: $(VENV)/.installed
+	$(PY) -m ruff check mock_api tests benchmarks
+	$(PY) -m mypy
+
+# Hypothesis profiles (tests/conftest.py): `ci` runs the example counts the tests set, `dev` at most 20 a test.
+# HYPOTHESIS_PROFILE set in the environment wins over either default.
+test: export HYPOTHESIS_PROFILE ?= ci
+test-fast: export HYPOTHESIS_PROFILE ?= dev
+
+# Everything, slow tests included. pytest exits 5 when it collected no test; any non-zero exit fails this
+# target and CI.
+test: lint
 	$(PY) -m pytest $(PYTEST_ARGS)
 	$(PY) -m pytest --mock-api-scenario pessimistic $(PESSIMISTIC_TESTS) $(PYTEST_ARGS)
+
+# The inner loop: the tests not marked `slow` (no subprocess servers, pytester suites, fuzzers), one pass.
+test-fast: $(VENV)/.installed
+	$(PY) -m pytest -m "not slow" $(PYTEST_ARGS)
 
 # Benchmarks: ratios against a bare Flask app and moto's server, measured in one run (see README).
 # Uses wrk if it is on PATH, else a bounded Python load generator. BENCH=reads runs one script.
@@ -36,4 +53,4 @@ bench: $(VENV)/.bench-installed
 	$(PY) benchmarks/run.py $(BENCH)
 
 clean:
-	rm -rf $(VENV) build *.egg-info .pytest_cache .hypothesis
+	rm -rf $(VENV) build *.egg-info .pytest_cache .hypothesis .mypy_cache .ruff_cache

@@ -28,8 +28,8 @@ def bare_app() -> Any:
 
 
 def mock_app(args: argparse.Namespace) -> Any:
-    from mock_api.http.app import create_app
     from mock_api.config import MockConfig
+    from mock_api.http.app import create_app
 
     return create_app(MockConfig().with_overrides(students=args.students, task_seconds=args.task_seconds))
 
@@ -37,7 +37,7 @@ def mock_app(args: argparse.Namespace) -> Any:
 def serve_gunicorn(app: Any, port: int, threads: int) -> None:
     from gunicorn.app.base import BaseApplication
 
-    class Single(BaseApplication):  # type: ignore[misc]
+    class Single(BaseApplication):
         def load_config(self) -> None:
             # One worker: the emulator's state lives in one process (PERF_NOTES: 2 workers lose polls).
             for key, value in {"bind": f"127.0.0.1:{port}", "workers": 1, "worker_class": "gthread",

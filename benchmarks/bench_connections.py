@@ -15,7 +15,7 @@ import time
 from _common import ROOT, free_port, machine, stop, wait_for_200
 
 sys.path.insert(0, str(ROOT / "tests"))
-from crowd import crowd, probe  # noqa: E402  (shared with tests/test_server_http.py)
+from crowd import crowd, probe
 
 IDLE, SLOW, PROBES = 1000, 100, 50
 TARGET_P99_MS = 100.0

@@ -17,12 +17,12 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # runnable from a source checkout too
 
-from flask import Flask  # noqa: E402
+from flask import Flask
 
-from mock_api.http.app import create_app  # noqa: E402
-from mock_api.config import MockConfig  # noqa: E402
-from mock_api.state import MockState  # noqa: E402
-from mock_api.testing.harness import AppSwitch, MockApiServer, ServerThread  # noqa: E402
+from mock_api.config import MockConfig
+from mock_api.http.app import create_app
+from mock_api.state import MockState
+from mock_api.testing.harness import AppSwitch, MockApiServer, ServerThread
 
 NEW = {"netid": "f006s0b", "petition_code": "Q41", "origin_code": "UREG", "school": "UG", "decision": "X",
        "grade_term": "24W", "user_netid": "F006S0B"}

@@ -29,8 +29,8 @@ def main(argv: list[str]) -> int:
             code = subprocess.run([sys.executable, str(script)], cwd=HERE, timeout=BENCH_TIMEOUT).returncode
         except subprocess.TimeoutExpired:
             code = -1
-        print(f"### {script.name}: {'ok' if code == 0 else f'FAILED ({code})'} in {time.perf_counter() - started:.0f} s",
-              flush=True)
+        verdict = "ok" if code == 0 else f"FAILED ({code})"
+        print(f"### {script.name}: {verdict} in {time.perf_counter() - started:.0f} s", flush=True)
         if code != 0:
             failed.append(script.name)
     if failed:

@@ -4,16 +4,15 @@ from __future__ import annotations
 import base64
 import json
 
-import pytest
 from flask import Flask
 
-from mock_api.http.app import create_app
 from mock_api.config import DEV_SIGNING_KEY, MockConfig
+from mock_api.http.app import create_app
 from mock_api.service.dataset import Dataset
-from mock_api.state import MockState
 from mock_api.service.tokens import issue
+from mock_api.state import MockState
+from support import FROZEN_AT
 
-FROZEN_AT = 1732131053.0
 LIMIT = 2048  # a small body limit, so that over-limit bodies stay cheap to generate
 PETITION = {"netid": "f006s0b", "petition_code": "Q41", "origin_code": "UREG", "school": "UG",
             "decision": "APPV", "grade_term": "24W", "user_netid": "f006s0b"}
@@ -45,11 +44,6 @@ def tokens(dataset: Dataset) -> dict[str, str]:
         "truncated": rw[: len(rw) // 2],
         "two-parts": f"{header}.{payload}",
     }
-
-
-@pytest.fixture(scope="module")
-def token_set(dataset: Dataset) -> dict[str, str]:
-    return tokens(dataset)
 
 
 def fresh(dataset: Dataset) -> tuple[Flask, MockState]:

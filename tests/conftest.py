@@ -1,4 +1,4 @@
-"""Shared fixtures: one snapshot per session, a fresh state, app and client per test, on a frozen clock.
+"""Shared fixtures (snapshot, state, app, client, tokens on a frozen clock) and the Hypothesis profiles.
 
 `--mock-api-scenario NAME` starts every server the tests run over real HTTP (support.running_server) with
 that scenario, as it does the plugin's; tests marked `lenient` are then left out. `make test` runs the
@@ -12,20 +12,26 @@ from collections.abc import Iterator
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
+from hypothesis import settings
 
-from mock_api.http.app import create_app
-from mock_api.config import MockConfig
-from mock_api.service.dataset import Dataset, build_dataset
-from mock_api.data.fixtures import load_fixtures
-from mock_api.testing.plugin import session_scenario
-from mock_api.state import MockState
 import support
-from support import READ, WRITE, bearer, token_for, validating
+from badinput import tokens
+from mock_api.config import MockConfig
+from mock_api.data.fixtures import load_fixtures
+from mock_api.http.app import create_app
+from mock_api.service.dataset import Dataset, build_dataset
+from mock_api.state import MockState
+from mock_api.testing.plugin import session_scenario
+from support import DEV_EXAMPLES, FROZEN_AT, READ, WRITE, bearer, token_for, validating
+
+# Hypothesis's defaults (100 examples, 200 ms deadline) and the tests' own counts under ci; 20 at most under dev.
+settings.register_profile("ci")
+settings.register_profile("dev", max_examples=DEV_EXAMPLES)
+settings.load_profile(support.HYPOTHESIS_PROFILE)
 
 # The plugin's tests run small consumer test suites in a temporary directory, as a user would.
 pytest_plugins = ["pytester"]
 
-FROZEN_AT = 1732131053.0  # the seed requester's iat: 2024-11-20T19:30:53Z
 LENIENT = "lenient"
 
 
@@ -49,6 +55,12 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 def dataset() -> Dataset:
     config = MockConfig()
     return build_dataset(load_fixtures(config.fixtures_dir), config.seed, config.students)
+
+
+@pytest.fixture(scope="module")
+def token_set(dataset: Dataset) -> dict[str, str]:
+    """Valid tokens of each account and every kind of broken one (badinput.tokens), by name."""
+    return tokens(dataset)
 
 
 @pytest.fixture

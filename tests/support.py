@@ -1,4 +1,4 @@
-"""Test helpers: scopes, token requests, and a real `python -m mock_api` subprocess."""
+"""Test helpers: scopes, tokens, task POSTs, the CLI in a subprocess, and a real `python -m mock_api` server."""
 from __future__ import annotations
 
 import os
@@ -13,15 +13,25 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from flask import Flask
 from flask.testing import FlaskClient
+from hypothesis import settings
 from werkzeug.test import TestResponse
 
 from mock_api.contract.spec import check_response
 
 READ = "api:academic:petitions:read"
 WRITE = "api:academic:petitions:write"
+FROZEN_AT = 1732131053.0  # the seed requester's iat: 2024-11-20T19:30:53Z; the tests' frozen clock
 ROOT = Path(__file__).resolve().parent.parent
 READY_PREFIX = "mock_api listening on "
+# A valid POST body: the petition of the portal page's task example (shared/seeds), user_netid lower-cased.
+SEED_PAYLOAD = {"netid": "f006s0b", "petition_code": "Q41", "origin_code": "UREG", "school": "UG",
+                "decision": "2023-2024", "grade_term": "24W", "user_netid": "f006s0b"}
+# Hypothesis profiles, registered in conftest.py: `ci` (the default, `make test`, CI) runs the counts the tests
+# pin; `dev` (`make test-fast`) runs at most DEV_EXAMPLES a test, pinned counts included (see examples()).
+HYPOTHESIS_PROFILE = os.environ.get("HYPOTHESIS_PROFILE", "ci")
+DEV_EXAMPLES = 20
 SUITE_SCENARIO: str | None = None  # --mock-api-scenario, set by conftest: the servers' start-up scenario
 
 
@@ -41,16 +51,46 @@ class ValidatingClient(FlaskClient):
         return response
 
 
-def validating(app: Any) -> Any:
+def validating(app: Flask) -> Flask:
     """The app, its test clients now ValidatingClient."""
     app.test_client_class = ValidatingClient
     return app
+
+
+def examples(ci: int) -> int:
+    """A test's Hypothesis example count: `ci` under the ci profile, no more than the loaded profile's otherwise."""
+    return ci if HYPOTHESIS_PROFILE == "ci" else min(ci, settings().max_examples)
 
 
 def token_for(client: Any, key: str = "dev-readwrite", scopes: Sequence[str] = (READ, WRITE)) -> str:
     response = client.post("/api/jwt", query_string={"scope": " ".join(scopes)}, headers={"Authorization": key})
     assert response.status_code == 200, response.get_data(as_text=True)
     return str(response.get_json()["jwt"])
+
+
+def post(client: FlaskClient, headers: dict[str, str], body: Any = None, **kwargs: Any) -> Any:
+    if body is not None:
+        kwargs["json"] = body
+    return client.post("/api/academic/petitions", headers=headers, **kwargs)
+
+
+def submit(client: FlaskClient, headers: dict[str, str], payload: Any) -> str:
+    response = post(client, headers, {"petition": payload})
+    assert response.status_code == 202
+    return str(response.headers["Location"])
+
+
+def run_cli(*args: str) -> subprocess.CompletedProcess[str]:
+    # 30 s: a server that starts instead of refusing fails the test by timing out, not by hanging CI.
+    return subprocess.run([sys.executable, "-m", "mock_api", *args], cwd=ROOT, capture_output=True, text=True,
+                          timeout=30)
+
+
+def assert_one_line_usage_error(result: subprocess.CompletedProcess[str], message: str) -> None:
+    assert result.returncode == 2
+    assert result.stdout == ""
+    assert result.stderr.startswith("mock_api: error: ") and result.stderr.count("\n") == 1, result.stderr
+    assert message in result.stderr and "Traceback" not in result.stderr
 
 
 def bearer(token: str) -> dict[str, str]:

@@ -94,7 +94,7 @@ def _claims(client: FlaskClient) -> dict[str, str]:
 def refused_tokens(client: FlaskClient) -> dict[str, str]:
     claims = _claims(client)
     good = token_for(client, "dev-readwrite", (READ,))
-    header, payload, signature = good.split(".")
+    header, _, signature = good.split(".")
     return {
         "alg none": _forge(claims, {"alg": "none", "typ": "JWT"}),
         "other key": jwt.encode(claims, "not-the-emulator-key-at-all-0123456789", algorithm="HS256"),

@@ -10,13 +10,15 @@ import requests
 
 from support import WRITE, running_server
 
+pytestmark = pytest.mark.slow  # a real server in a subprocess
+
 LIMIT = 1024 * 1024  # MockConfig.max_body_bytes
 
 
 def exchange(url: str, raw: bytes) -> bytes:
     """Send raw bytes, read until the server closes or 2 s pass."""
     parts = urlsplit(url)
-    with socket.create_connection((parts.hostname, parts.port), timeout=5) as sock:
+    with socket.create_connection((parts.hostname, parts.port or 80), timeout=5) as sock:
         sock.sendall(raw)
         sock.shutdown(socket.SHUT_WR)
         sock.settimeout(2)
@@ -42,7 +44,8 @@ def server_url() -> str:  # type: ignore[misc]
 
 BAD = {
     "garbage request line": b"GARBAGE\r\n\r\n",
-    "invalid UTF-8 in the path": b"GET /api/academic/petitions/\xff\xfe HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+    "invalid UTF-8 in the path": b"GET /api/academic/petitions/\xff\xfe HTTP/1.1\r\nHost: x\r\n"
+                                 b"Connection: close\r\n\r\n",
     "NUL in the path": b"GET /api/tasks/\x00 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
     "latin-1 token": b"GET /api/academic/petitions HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer \xe9\xff\r\n"
                      b"Connection: close\r\n\r\n",
@@ -74,8 +77,8 @@ def test_a_chunked_body_over_the_limit_is_a_json_413(server_url: str) -> None:
     token = got.json()["jwt"].encode()
     chunk = b"x" * 65536
     chunks = b"".join(b"%x\r\n%s\r\n" % (len(chunk), chunk) for _ in range(LIMIT // len(chunk) + 1))
-    answer = exchange(server_url, b"POST /api/academic/petitions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
-                      b"Authorization: Bearer " + token + b"\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n"
-                      + chunks + b"0\r\n\r\n")
+    answer = exchange(server_url, b"POST /api/academic/petitions HTTP/1.1\r\nHost: x\r\n"
+                      b"Content-Type: application/json\r\nAuthorization: Bearer " + token
+                      + b"\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n" + chunks + b"0\r\n\r\n")
     assert status_of(answer) == 413
     assert json.loads(answer.split(b"\r\n\r\n", 1)[1]) == {"detail": f"Request body is larger than {LIMIT} bytes"}

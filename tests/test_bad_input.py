@@ -6,10 +6,10 @@ import json
 import pytest
 from flask.testing import FlaskClient
 
-from mock_api.service.dataset import Dataset
+from badinput import LIMIT, PETITION, fresh
 from mock_api.contract.spec import check_response
-
-from badinput import FROZEN_AT, LIMIT, PETITION, fresh, token_set  # noqa: F401  # token_set: a fixture
+from mock_api.service.dataset import Dataset
+from support import FROZEN_AT
 
 
 @pytest.mark.parametrize("name", ["expired", "other-key", "tampered", "alg-none", "alg-none-signed",
@@ -82,5 +82,6 @@ def test_an_oversized_body_is_a_documented_413_on_any_endpoint(dataset: Dataset,
     auth = "dev-readwrite" if path == "/api/jwt" else f"Bearer {token_set['rw']}"
     response = client.open(path, method=method, data=b"{}" + b" " * LIMIT,
                            headers={"Content-Type": "application/json", "Authorization": auth})
-    assert (response.status_code, response.get_json()) == (413, {"detail": f"Request body is larger than {LIMIT} bytes"})
+    assert (response.status_code, response.get_json()) == (413, {
+        "detail": f"Request body is larger than {LIMIT} bytes"})
     assert check_response(method, path, 413, dict(response.headers), response.get_data()) == []

@@ -1,6 +1,7 @@
 """docs/ci.md: its workflow's shell steps, run as a CI would, against a tiny consumer test suite."""
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
 import os
@@ -81,10 +82,8 @@ def run_workflow(workdir: Path) -> list[tuple[str, int]]:
 def _stop_server(workdir: Path) -> None:
     pid_file = workdir / "mock_api-artifacts" / "server.pid"
     if pid_file.exists():
-        try:
+        with contextlib.suppress(ProcessLookupError):
             os.kill(int(pid_file.read_text()), signal.SIGTERM)  # only the server this test started
-        except ProcessLookupError:
-            pass
 
 
 @pytest.fixture
@@ -104,6 +103,7 @@ def test_the_install_step_installs_mock_api_and_the_tools() -> None:
         "python", "-m", "pip", "install", '"mock_api', '@', '$MOCK_API_SOURCE"', "pytest", "requests"]
 
 
+@pytest.mark.slow
 def test_the_documented_steps_pass_for_a_consumer_that_keeps_the_contract(consumer: Any) -> None:
     workdir = consumer("netid")
     results = run_workflow(workdir)
@@ -118,6 +118,7 @@ def test_the_documented_steps_pass_for_a_consumer_that_keeps_the_contract(consum
     assert json.loads((artifacts / "coverage.json").read_text())["requests"] == 2
 
 
+@pytest.mark.slow
 def test_the_documented_steps_fail_on_a_violation_and_keep_the_evidence(consumer: Any) -> None:
     workdir = consumer("netd")  # misspelt: the real API drops it and returns every petition
     results = run_workflow(workdir)

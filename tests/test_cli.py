@@ -3,30 +3,16 @@ from __future__ import annotations
 
 import shutil
 import signal
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 import requests
 
 from mock_api.config import MockConfig
-from support import ROOT, running_server
+from support import assert_one_line_usage_error, run_cli, running_server
 
 
-def run_cli(*args: str) -> subprocess.CompletedProcess[str]:
-    # 30 s: a server that starts instead of refusing fails the test by timing out, not by hanging CI.
-    return subprocess.run([sys.executable, "-m", "mock_api", *args], cwd=ROOT, capture_output=True, text=True,
-                          timeout=30)
-
-
-def assert_one_line_usage_error(result: subprocess.CompletedProcess[str], message: str) -> None:
-    assert result.returncode == 2
-    assert result.stdout == ""
-    assert result.stderr.startswith("mock_api: error: ") and result.stderr.count("\n") == 1, result.stderr
-    assert message in result.stderr and "Traceback" not in result.stderr
-
-
+@pytest.mark.slow
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
 def test_signals_stop_the_server_cleanly(sig: signal.Signals) -> None:
     with running_server() as server:
@@ -37,11 +23,13 @@ def test_signals_stop_the_server_cleanly(sig: signal.Signals) -> None:
         assert "Traceback" not in err and "mock_api stopped" in err
 
 
+@pytest.mark.slow
 def test_defaults_bind_loopback_only() -> None:
     with running_server() as server:
         assert server.url.startswith("http://127.0.0.1:")
 
 
+@pytest.mark.slow
 def test_seed_option_changes_the_generated_data() -> None:
     with running_server("--seed", "99", "--students", "5") as server:
         token = requests.post(f"{server.url}/api/jwt", params={"scope": "api:academic:petitions:read"},
@@ -81,6 +69,7 @@ def test_bad_options_exit_2_with_one_line(args: list[str], message: str) -> None
     assert_one_line_usage_error(run_cli(*args), message)
 
 
+@pytest.mark.slow
 def test_port_in_use_is_one_line_suggesting_port_0() -> None:
     with running_server() as server:
         port = server.url.rsplit(":", 1)[1]

@@ -11,12 +11,11 @@ from typing import Any
 import pytest
 import requests
 
-from conftest import FROZEN_AT
 from live_server import TIMEOUT, Live, live_server
 from mock_api.config import MockConfig
 from mock_api.service.dataset import Dataset
 from mock_api.state import MockState
-from support import READ, WRITE
+from support import FROZEN_AT, READ, WRITE
 
 NEW_PETITION = {"netid": "f006s0b", "petition_code": "Q41", "origin_code": "UREG", "school": "UG",
                 "decision": "2023-2024", "grade_term": "24W", "user_netid": "f006s0b"}

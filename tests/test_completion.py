@@ -11,14 +11,13 @@ from flask.testing import FlaskClient
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from mock_api.http.app import create_app
+from badinput import PETITION
 from mock_api.config import MockConfig
+from mock_api.http.app import create_app
+from mock_api.http.views.common import MAX_JSON_DEPTH
 from mock_api.service.dataset import Dataset
 from mock_api.state import MockState
-from mock_api.http.views.common import MAX_JSON_DEPTH
-
-from badinput import FROZEN_AT, PETITION
-from support import READ, WRITE, bearer, token_for
+from support import FROZEN_AT, READ, WRITE, bearer, examples, token_for
 
 SUCCESS_PATH = re.compile(r"^/academic/petitions/[0-9a-f]{24}$")
 SUCCESS_MESSAGE = re.compile(r"^Petition created successfully\. mongo id [0-9a-f]{24} $")
@@ -126,13 +125,15 @@ def test_a_lone_surrogate_decision_is_written_and_read_back_escaped(dataset: Dat
     assert b'"decision":"sur\\ud800"' in client.get("/api/students/f006s0b/petitions", headers=poster).get_data()
 
 
+@pytest.mark.slow
 def test_posted_arbitrary_json_always_completes(dataset: Dataset) -> None:
     app, state = fresh(dataset)
     client = app.test_client()
     poster = bearer(token_for(client, "dev-readwrite", (READ, WRITE)))
     reader = bearer(token_for(client, "dev-readonly", (READ,)))
 
-    @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+    @settings(max_examples=examples(150), deadline=None,
+              suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
     @given(batch=st.lists(bodies, min_size=1, max_size=3))
     def run(batch: list[Any]) -> None:
         state.reset()

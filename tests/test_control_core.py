@@ -4,12 +4,11 @@ from __future__ import annotations
 import pytest
 from flask.testing import FlaskClient
 
-from mock_api.http.app import create_app
 from mock_api.config import MockConfig
+from mock_api.http.app import create_app
 from mock_api.service.dataset import Dataset
 from mock_api.state import MockState
-from support import bearer, token_for
-from test_tasks import SEED_PAYLOAD, submit
+from support import SEED_PAYLOAD, bearer, submit, token_for
 
 
 def test_health(client: FlaskClient) -> None:

@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from mock_api.config import MockConfig
-from mock_api.service.dataset import Dataset, build_dataset
 from mock_api.data.fixtures import FixtureError, load_fixtures
+from mock_api.service.dataset import Dataset, build_dataset
 
 FIXTURES = MockConfig().fixtures_dir
 
@@ -87,7 +87,8 @@ def test_duplicate_petition_in_fixtures_is_named(tmp_path: Path) -> None:
                          "    school: UG\n    decision: FIVE YEAR\n    grade_term: null")
     with pytest.raises(FixtureError) as caught:
         build_dataset(load_fixtures(folder))
-    assert str(caught.value) == f"{folder / 'petitions.yaml'}: petitions[2]: duplicate petition id '2907841-Q24--FIVEYEAR'"
+    assert str(caught.value) == (f"{folder / 'petitions.yaml'}: petitions[2]: "
+                                 "duplicate petition id '2907841-Q24--FIVEYEAR'")
 
 
 def test_missing_fixture_file_is_named(tmp_path: Path) -> None:

@@ -5,8 +5,7 @@ import pytest
 import requests
 
 from mock_api.cli import build_parser, host_is_loopback
-from support import running_server
-from test_cli import assert_one_line_usage_error, run_cli
+from support import assert_one_line_usage_error, run_cli, running_server
 
 TOKEN = "s3cret-control"
 REFUSED = {"detail": "X-Mock-Control-Token is missing or wrong"}
@@ -26,6 +25,7 @@ def test_a_non_loopback_host_is_accepted_with_a_token_or_no_control(choice: list
     assert_one_line_usage_error(result, "cannot listen on 192.0.2.1:0: Cannot assign requested address")
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("host", ["127.0.0.2", "::1"])
 def test_loopback_hosts_need_no_token(host: str) -> None:
     with running_server("--host", host) as server:
@@ -53,11 +53,13 @@ def _check_guard(url: str) -> None:
     assert (ok.status_code, ok.json()) == (200, {"status": "reset"})
 
 
+@pytest.mark.slow
 def test_with_a_control_token_every_mock_call_needs_the_header() -> None:
     with running_server("--control-token", TOKEN) as server:
         _check_guard(server.url)
 
 
+@pytest.mark.slow
 def test_the_control_token_can_come_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("MOCK_API_CONTROL_TOKEN", TOKEN)
     with running_server() as server:

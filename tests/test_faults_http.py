@@ -10,8 +10,8 @@ import pytest
 import requests
 from werkzeug.serving import make_server
 
-from mock_api.http.app import create_app
 from mock_api.config import MockConfig
+from mock_api.http.app import create_app
 from scenario_http import Api
 from support import running_server
 
@@ -61,7 +61,8 @@ def werkzeug_api(fault_files: dict[str, Path]) -> Iterator[Api]:
         thread.join(timeout=5)
 
 
-@pytest.fixture(params=["waitress", "werkzeug"])
+# waitress is a real server in a subprocess: slow. werkzeug serves from a thread of this process.
+@pytest.fixture(params=[pytest.param("waitress", marks=pytest.mark.slow), "werkzeug"])
 def api(request: pytest.FixtureRequest) -> Api:
     return request.getfixturevalue(f"{request.param}_api")  # type: ignore[no-any-return]
 

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import re
 
+import pytest
 import requests
 
 from support import ROOT, running_server
@@ -21,6 +22,7 @@ def test_sources_are_portal_page_titles_and_public_clients_not_seed_file_numbers
     assert "dartmouth-auth 0.0.4" in DOC
 
 
+@pytest.mark.slow
 def test_every_scenario_the_server_lists_has_a_row() -> None:
     with running_server() as server:
         listed = requests.get(f"{server.url}/_mock/scenarios", timeout=10).json()

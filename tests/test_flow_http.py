@@ -8,6 +8,8 @@ import requests
 
 from support import READ, READY_PREFIX, WRITE, running_server
 
+pytestmark = pytest.mark.slow  # a real server in a subprocess
+
 NEW_PETITION = {"netid": "f006s0b", "petition_code": "Q41", "origin_code": "UREG", "school": "UG",
                 "decision": "2023-2024", "grade_term": "24W", "user_netid": "f006s0b"}
 
@@ -33,7 +35,7 @@ def test_full_consumer_flow(tmp_path: object) -> None:
         sample = requests.get(f"{base}/api/academic/petitions/", params={"netid": "f0027k4"}, headers=auth, timeout=10)
         assert sample.status_code == 200
         assert [r["id"] for r in sample.json()] == ["2907841-Q25-24W=L-APPV", "2907841-Q24--FIVEYEAR"]
-        first = requests.get(f"{base}/api/academic/petitions", params={"petition_code": "Q*", "pagesize": 5},
+        first = requests.get(f"{base}/api/academic/petitions", params={"petition_code": "Q*", "pagesize": "5"},
                              headers=auth, timeout=10)
         total = int(first.headers["X-Count"])
         assert first.status_code == 200 and len(first.json()) == 5 and total > 5
@@ -42,7 +44,7 @@ def test_full_consumer_flow(tmp_path: object) -> None:
         page = 2
         while True:
             more = requests.get(f"{base}/api/academic/petitions", headers=auth, timeout=10,
-                                params={"continuation_key": key, "pagesize": 5, "page": page})
+                                params={"continuation_key": key, "pagesize": "5", "page": str(page)})
             assert more.status_code == 200
             seen += [r["id"] for r in more.json()]
             if len(more.json()) < 5:

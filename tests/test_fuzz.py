@@ -7,19 +7,19 @@ import subprocess
 from typing import Any
 from urllib.parse import quote, urlencode
 
+import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
+from badinput import LIMIT, PETITION, fresh
 from mock_api.service.dataset import Dataset
 from mock_api.service.records import PETITION_FIELDS
 from mock_api.state import MockState
+from support import READ, ROOT, WRITE, examples
 
-from badinput import LIMIT, PETITION, fresh, token_set  # noqa: F401  # token_set: a fixture
-from support import READ, ROOT, WRITE
-
-FUZZ = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+FUZZ = settings(max_examples=examples(300), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS")
 
 
@@ -157,6 +157,7 @@ def test_fuzzed_paths_are_never_scheme_relative(prefix: str, text: str) -> None:
     assert path.removeprefix("/") == (prefix + quote(text)).lstrip("/")
 
 
+@pytest.mark.slow
 def test_fuzz_every_endpoint(dataset: Dataset, token_set: dict[str, str]) -> None:
     app, state = fresh(dataset)
     paths = route_paths(app)
@@ -174,6 +175,7 @@ def test_fuzz_every_endpoint(dataset: Dataset, token_set: dict[str, str]) -> Non
     assert [r["id"] for r in got.get_json()] == ["2907841-Q25-24W=L-APPV", "2907841-Q24--FIVEYEAR"]
 
 
+@pytest.mark.slow
 def test_fuzz_reads_and_writes_with_a_valid_token(dataset: Dataset, token_set: dict[str, str]) -> None:
     """The same checks where a valid token gets past authentication to queries, paths and bodies."""
     app, state = fresh(dataset)
@@ -195,6 +197,7 @@ numbers = st.one_of(st.text(max_size=8), st.integers().map(str), st.sampled_from
                     st.text(st.characters(categories=["Nd", "No"]), min_size=1, max_size=6))
 
 
+@pytest.mark.slow
 @FUZZ
 @given(pagesize=numbers, page=numbers, filters=st.lists(st.tuples(st.sampled_from(PETITION_FIELDS), query_values),
                                                        max_size=3))
@@ -217,6 +220,7 @@ control_calls = st.one_of(
 )
 
 
+@pytest.mark.slow
 def test_fuzz_the_control_api_keeps_the_clock_usable(dataset: Dataset) -> None:
     app, state = fresh(dataset)
     client = app.test_client()

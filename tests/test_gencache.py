@@ -6,10 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from mock_api.data import gencache
 from mock_api.config import MockConfig
-from mock_api.data.generate import generate
+from mock_api.data import gencache
 from mock_api.data.fixtures import FixtureSet, load_fixtures
+from mock_api.data.generate import generate
 
 
 @pytest.fixture(scope="module")

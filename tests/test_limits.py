@@ -8,17 +8,16 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
+from badinput import PETITION
 from mock_api import limits
-from mock_api.service import tokens
-from mock_api.http.app import create_app
 from mock_api.cli import build_parser, config_from_args
 from mock_api.config import DEV_SIGNING_KEY, MockConfig
-from mock_api.service.dataset import Dataset
 from mock_api.contract.journal import Journal
+from mock_api.http.app import create_app
+from mock_api.service import tokens
+from mock_api.service.dataset import Dataset
 from mock_api.state import MockState
-
-from badinput import FROZEN_AT, PETITION
-from support import READ, ROOT, WRITE, bearer, token_for, validating
+from support import FROZEN_AT, READ, ROOT, WRITE, bearer, token_for, validating
 
 BIG = 240 * 1024
 
@@ -121,7 +120,7 @@ def test_accepted_tasks_are_never_dropped(dataset: Dataset) -> None:
 
 
 def test_tasks_page_by_limit_and_cursor(dataset: Dataset) -> None:
-    client, state = make(dataset)
+    client, _ = make(dataset)
     auth = bearer(token_for(client, "dev-readwrite", (READ, WRITE)))
     ids = [_post(client, auth, number).rsplit("/", 1)[1] for number in range(5)]
     first = client.get("/_mock/tasks?limit=2")

@@ -101,7 +101,8 @@ def test_a_drifted_status_header_or_media_type_is_caught() -> None:
     assert _problems("POST", "/api/academic/petitions", 202, {"status": "accepted"}) == [
         "header Location: missing"]
     assert _problems("POST", "/api/academic/petitions", 202, {"status": "accepted"},
-                     {**JSON, "Location": "/tasks/abc"}) == ["header Location: does not match ^/api/tasks/[0-9a-f]{24}$"]
+                     {**JSON, "Location": "/tasks/abc"}) == [
+        "header Location: does not match ^/api/tasks/[0-9a-f]{24}$"]
     assert _problems("GET", "/api/academic/petitions", 200, [], {"Content-Type": "text/html"}) == [
         "header X-Request-ID: missing", "header Content-Type: expected application/json, got text/html"]
     assert _problems("GET", "/api/academic/petitions", 401, {"detail": "Unauthorized"}) == [

@@ -6,9 +6,11 @@ from datetime import datetime, timezone
 
 import pytest
 
-from scenario_http import NEW_ID, Api
 import support
+from scenario_http import NEW_ID, Api
 from support import running_server
+
+pytestmark = pytest.mark.slow  # a real server in a subprocess
 
 RECORD = f"/api/academic/petitions/{NEW_ID}"
 REFRESH_DOC = "documented: 'Academic Petitions API', cache refresh interval 1 hour"

@@ -9,7 +9,7 @@ from flask.testing import FlaskClient
 from mock_api.state import MockState
 from support import READ, bearer, token_for
 
-SEED_SAMPLE = [
+SEED_SAMPLE: list[dict[str, Any]] = [
     {"id": "2907841-Q25-24W=L-APPV", "netid": "f0027k4", "petition_code": "Q25",
      "petition_name": "Reduce Sr Yr Residence Req", "origin_code": "UREG", "origin_name": "UG - Registrar",
      "school": "UG", "decision": "APPV", "grade_term": "24W=L", "effective_date": "2021-03-02T05:00:00Z",
@@ -58,8 +58,8 @@ def test_unknown_petition_is_404(client: FlaskClient, ro: dict[str, str], key: s
     assert (response.status_code, response.get_json()) == (404, {"detail": "Not Found"})
 
 
-@pytest.mark.parametrize("path", ["/api/academic/petitions//", "/api/academic/petitions/%2F", "/api//academic/petitions",
-                                  "//api/petition_types", "/api/students//petitions"])
+@pytest.mark.parametrize("path", ["/api/academic/petitions//", "/api/academic/petitions/%2F",
+                                  "/api//academic/petitions", "//api/petition_types", "/api/students//petitions"])
 def test_doubled_slashes_are_a_json_404_never_a_redirect(client: FlaskClient, ro: dict[str, str], path: str) -> None:
     response = client.get(path, headers=ro)
     assert (response.status_code, response.get_json()) == (404, {"detail": "Not Found"})
@@ -83,7 +83,8 @@ def test_non_petition_events_are_never_served(client: FlaskClient, ro: dict[str,
 def test_ids_follow_the_documented_format(client: FlaskClient, ro: dict[str, str], state: MockState) -> None:
     for record in get(client, ro, "/api/academic/petitions", pagesize=1000).get_json():
         pidm = state.dataset.students[record["netid"]].pidm
-        expected = f"{pidm}-{record['petition_code']}-{record['grade_term'] or ''}-{record['decision'].replace(' ', '')}"
+        decision = record["decision"].replace(" ", "")
+        expected = f"{pidm}-{record['petition_code']}-{record['grade_term'] or ''}-{decision}"
         assert record["id"] == expected
         assert len(pidm) == 7 and pidm.isdigit()
 
@@ -238,7 +239,8 @@ def test_found_sets_expire_after_12_hours(client: FlaskClient, ro: dict[str, str
     ({"pagesize": "5", "page": "2"}, 5, 5), ({"pagesize": "abc"}, 100, 0), ({"pagesize": "0"}, 100, 0),
     ({"pagesize": "-3"}, 100, 0), ({"page": "0", "pagesize": "5"}, 5, 0), ({"page": "x", "pagesize": "5"}, 5, 0),
     ({"pagesize": "5000"}, 1000, 0)])
-def test_page_parameters(client: FlaskClient, ro: dict[str, str], params: dict[str, str], size: int, first: int) -> None:
+def test_page_parameters(client: FlaskClient, ro: dict[str, str], params: dict[str, str], size: int,
+                         first: int) -> None:
     everything = ids(client, ro)
     page = [r["id"] for r in get(client, ro, "/api/academic/petitions", **params).get_json()]
     assert page == everything[first:first + size]

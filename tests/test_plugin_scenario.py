@@ -3,7 +3,9 @@ from __future__ import annotations
 
 import pytest
 
-from test_pytest_plugin import consumer, run
+from plugin_consumer import consumer, run
+
+pytestmark = pytest.mark.slow  # pytester runs consumer test suites, each starting a server
 
 PESSIMISTIC_SUITE = '''
 def new_petition(mock_api, headers):

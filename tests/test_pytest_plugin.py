@@ -6,35 +6,11 @@ import re
 from importlib.metadata import entry_points
 
 import pytest
-# Imported here so that it stays loaded: pytester's in-process runs drop modules first imported during a
-# run, and a re-imported requests fails its own isinstance checks against the classes kept from before.
-import requests  # noqa: F401
 
+from plugin_consumer import consumer, run
 from support import ROOT
 
-CONSUMER_HEADER = '''
-import requests
-import pytest
-
-READ = "api:academic:petitions:read"
-WRITE = "api:academic:petitions:write"
-NEW = {"netid": "f006s0b", "petition_code": "Q41", "origin_code": "UREG", "school": "UG",
-       "decision": "2023-2024", "grade_term": "24W", "user_netid": "f006s0b"}
-
-def auth(mock_api, scopes=(READ, WRITE)):
-    return {"Authorization": f"Bearer {mock_api.token(scopes=list(scopes))}"}
-'''
-
-
-def run(pytester: pytest.Pytester, *args: str) -> pytest.RunResult:
-    """An in-process run; hypothesis's plugin is left out only because it costs ~0.8 s per run here."""
-    return pytester.runpytest("-p", "no:hypothesispytest", *args)
-
-
-def consumer(pytester: pytest.Pytester, body: str, name: str = "test_consumer") -> None:
-    pytester.makepyfile(**{name: CONSUMER_HEADER + body})
-    assert not (pytester.path / "conftest.py").exists()
-
+pytestmark = pytest.mark.slow  # pytester runs consumer test suites, each starting a server
 
 def test_the_package_registers_the_plugin_as_a_pytest11_entry_point() -> None:
     registered = {e.name: e.value for e in entry_points(group="pytest11")}
@@ -439,7 +415,9 @@ def test_marker_can_turn_strict_contract_off_for_one_test(pytester: pytest.Pytes
 def test_session_ends_with_a_coverage_summary(pytester: pytest.Pytester) -> None:
     consumer(pytester, CONTRACT_BREAKER)
     result = run(pytester)
-    result.stdout.fnmatch_lines(["*mock_api coverage*", "mock_api coverage: 1 of * operations called, 1 of * documented responses seen, 1 requests",
+    result.stdout.fnmatch_lines(["*mock_api coverage*",
+                                 "mock_api coverage: 1 of * operations called, 1 of * documented responses seen, "
+                                 "1 requests",
                                  "*error paths never exercised*"])
     pytester.makeini("[pytest]\nmock_api_coverage_summary = false\n")
     assert "mock_api coverage" not in run(pytester).stdout.str()

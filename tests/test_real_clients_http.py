@@ -1,6 +1,7 @@
 """Public clients of the real API, unchanged, pointed at the mock over real HTTP: dartmouth-auth (PyPI)."""
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 
 import dartmouth_auth
@@ -8,8 +9,10 @@ import jwt
 import pytest
 import requests
 
-from support import READ, WRITE, RunningServer, running_server
 from scenario_http import NEW_PETITION
+from support import READ, WRITE, RunningServer, running_server
+
+pytestmark = pytest.mark.slow  # a real server in a subprocess
 
 TIMEOUT = 10
 
@@ -53,5 +56,5 @@ def test_get_jwt_without_the_scope_query_gets_a_token_with_no_scope(server: Runn
 
 def test_get_jwt_with_a_refused_key_raises_the_packages_error(server: RunningServer) -> None:
     # The mock's 401 {"message": "Unauthorized"} has no "jwt": the package turns that into its KeyError.
-    with pytest.raises(KeyError, match="Could not authenticate. Is your Dartmouth API key valid?"):
+    with pytest.raises(KeyError, match=re.escape("Could not authenticate. Is your Dartmouth API key valid?")):
         dartmouth_auth.get_jwt("not-a-key", jwt_url=f"{server.url}/api/jwt?scope={READ}")

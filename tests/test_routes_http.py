@@ -8,13 +8,12 @@ from typing import Any
 import pytest
 import requests
 
-from conftest import FROZEN_AT
 from live_server import TIMEOUT, Live, live_server
 from mock_api.config import MockConfig
-from mock_api.service.dataset import Dataset
 from mock_api.contract.spec import load_spec
+from mock_api.service.dataset import Dataset
 from mock_api.state import MockState
-from support import READ, WRITE, running_server
+from support import FROZEN_AT, READ, WRITE, running_server
 
 NEW_PETITION = {"netid": "f006s0b", "petition_code": "Q41", "origin_code": "UREG", "school": "UG",
                 "decision": "2023-2024", "grade_term": "24W", "user_netid": "f006s0b"}
@@ -113,7 +112,8 @@ def werkzeug_url(server: Live) -> str:
     return server.url
 
 
-@pytest.fixture(params=["waitress", "werkzeug"])
+# waitress is a real server in a subprocess: slow. werkzeug serves from a thread of this process.
+@pytest.fixture(params=[pytest.param("waitress", marks=pytest.mark.slow), "werkzeug"])
 def base_url(request: pytest.FixtureRequest) -> str:
     return str(request.getfixturevalue(f"{request.param}_url"))
 

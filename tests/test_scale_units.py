@@ -7,11 +7,11 @@ import sys
 import pytest
 from faker import Faker
 
-from mock_api.data.generate import _fast_pick
 from mock_api.data.fixtures import ServiceAccount
+from mock_api.data.generate import _fast_pick
+from mock_api.service.indexes import FoundSets, PetitionIndex
 from mock_api.service.query import Term
 from mock_api.service.records import StoredPetition
-from mock_api.service.indexes import FoundSets, PetitionIndex
 from mock_api.service.tokens import TokenError, issue, verify
 
 ACCOUNT = ServiceAccount("k", "f00test", "TEST", "TEST@example.invalid", ("s",))

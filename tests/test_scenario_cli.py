@@ -16,7 +16,8 @@ def test_list_scenarios_prints_each_name_and_description(capsys: pytest.CaptureF
     lines = capsys.readouterr().out.splitlines()
     names = [line.split()[0] for line in lines]
     assert names == ["broken_connections", "default", "expired_tokens", "failing_tasks", "flaky", "forbidden_write",
-                     "instant_tasks", "latency", "pessimistic", "read_forbidden", "slow_tasks", "stale_cache", "unavailable"]
+                     "instant_tasks", "latency", "pessimistic", "read_forbidden", "slow_tasks", "stale_cache",
+                     "unavailable"]
     assert "slow_tasks          Every POSTed task stays accepted for 30 s of clock time before it completes" in lines
 
 

@@ -10,6 +10,8 @@ import requests
 from scenario_http import NEW_ID, Api
 from support import running_server
 
+pytestmark = pytest.mark.slow  # a real server in a subprocess
+
 KNOWN = ("broken_connections, default, expired_tokens, failing_tasks, flaky, forbidden_write, instant_tasks, "
          "latency, pessimistic, read_forbidden, slow_tasks, stale_cache, unavailable")
 CUSTOM = """\

@@ -7,8 +7,8 @@ import yaml
 from flask import Flask
 from flask.testing import FlaskClient
 
-from mock_api.http.app import create_app
 from mock_api.config import MockConfig
+from mock_api.http.app import create_app
 from mock_api.service.dataset import Dataset
 from mock_api.state import MockState
 from support import READ, bearer, token_for

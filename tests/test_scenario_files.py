@@ -7,9 +7,9 @@ import pytest
 import yaml
 
 from mock_api.config import MockConfig, default_scenarios_dir
-from mock_api.service.dataset import Dataset
-from mock_api.scenarios.effects import REGISTRY
 from mock_api.scenarios.catalog import ScenarioCatalog, ScenarioError, _glob, load_scenario_file
+from mock_api.scenarios.effects import REGISTRY
+from mock_api.service.dataset import Dataset
 from mock_api.state import MockState
 
 BUILTINS = ["broken_connections", "default", "expired_tokens", "failing_tasks", "flaky", "forbidden_write",
@@ -57,7 +57,8 @@ def test_builtins_come_from_the_source_tree_in_a_checkout() -> None:
     (rule_with(path="api/**"), "rules[0].match.path", "expected a path glob starting with /"),
     (rule_with(probability=1.5), "rules[0].match.probability", "expected a number between 0 and 1"),
     (rule_with(probability=True), "rules[0].match.probability", "expected a number between 0 and 1"),
-    (rule_with(path="/x", weight=2), "rules[0].match.weight", "unknown key (expected one of: method, path, probability)"),
+    (rule_with(path="/x", weight=2), "rules[0].match.weight",
+     "unknown key (expected one of: method, path, probability)"),
     (rule_with("explode"), "rules[0].effects[0]", "unknown effect 'explode' (expected one of: delay, fault, forbid"),
     (rule_with({"a": 1, "b": 2}), "rules[0].effects[0]", "expected an effect name or a one-key mapping"),
     (rule_with({"respond": {"status": 700}}), "rules[0].effects[0].respond.status", "expected an HTTP status 100-599"),

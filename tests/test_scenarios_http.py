@@ -11,6 +11,8 @@ import requests
 from scenario_http import NEW_ID, Api
 from support import READ, WRITE, running_server
 
+pytestmark = pytest.mark.slow  # a real server in a subprocess
+
 FORBIDDEN_WRITE = {"message": f"Forbidden: missing scope {WRITE}", "missing_scopes": [WRITE]}
 FORBIDDEN_READ = {"message": f"Forbidden: missing scope {READ}", "missing_scopes": [READ]}
 
@@ -87,8 +89,9 @@ def test_forbidden_write_refuses_a_full_scope_token_but_still_401s_without_one(s
 def test_read_forbidden_refuses_every_read_but_not_writes_or_polls(server: Api) -> None:
     server.fresh("read_forbidden")
     auth = server.token()
-    for path in ("/api/academic/petitions", "/api/academic/petitions/", "/api/academic/petitions/2907841-Q25-24W=L-APPV",
-                 "/api/students/f0027k4/petitions", "/api/petition_types", "/api/petition_types/Q25"):
+    for path in ("/api/academic/petitions", "/api/academic/petitions/",
+                 "/api/academic/petitions/2907841-Q25-24W=L-APPV", "/api/students/f0027k4/petitions",
+                 "/api/petition_types", "/api/petition_types/Q25"):
         got = server.get(path, auth)
         assert (got.status_code, got.json()) == (403, FORBIDDEN_READ), path
     assert server.get("/api/academic/petitions").status_code == 401

@@ -1,17 +1,20 @@
 """schemathesis against the app in-process (WSGI): no 500s, every response conforms, auth is enforced."""
 from __future__ import annotations
 
+from typing import Any
 from urllib.parse import urlsplit
 
+import pytest
 import schemathesis
 from hypothesis import HealthCheck, settings
 from schemathesis.specs.openapi.checks import negative_data_rejection, positive_data_acceptance
 
-from conftest import FROZEN_AT
-from mock_api.http.app import create_app
 from mock_api.config import MockConfig
 from mock_api.contract.spec import check_response
-from support import READ, WRITE, token_for
+from mock_api.http.app import create_app
+from support import FROZEN_AT, READ, WRITE, examples, token_for
+
+pytestmark = pytest.mark.slow  # schemathesis generates requests for every operation
 
 # One app for the run: schemathesis builds its tests at import. The clock is frozen and /_mock is not
 # fuzzed (it would move the clock and expire the token), so a token fetched once stays valid.
@@ -21,8 +24,8 @@ schema = schemathesis.openapi.from_wsgi("/openapi.json", APP).include(path_regex
 
 
 @schema.parametrize()
-@settings(max_examples=25, deadline=None, suppress_health_check=list(HealthCheck), database=None)
-def test_api_conforms_to_openapi(case: schemathesis.Case) -> None:
+@settings(max_examples=examples(25), deadline=None, suppress_health_check=list(HealthCheck), database=None)
+def test_api_conforms_to_openapi(case: schemathesis.Case[Any]) -> None:
     # The documented credentials: the raw key on /api/jwt, a Bearer token elsewhere. schemathesis's
     # ignored_auth check then replays without them and expects the refusal the document describes.
     secret = "dev-readwrite" if case.path == "/api/jwt" else f"Bearer {TOKEN}"
@@ -36,6 +39,6 @@ def test_api_conforms_to_openapi(case: schemathesis.Case) -> None:
     assert response.status_code < 500
     # Our own validator too: it also pins field order (x-field-order), which schemathesis does not know.
     headers = {name: values[0] for name, values in response.headers.items()}
-    problems = check_response(str(response.request.method), urlsplit(str(response.request.url)).path, response.status_code,
-                              headers, response.content)
+    path = urlsplit(str(response.request.url)).path
+    problems = check_response(str(response.request.method), path, response.status_code, headers, response.content)
     assert not problems, [str(p) for p in problems]

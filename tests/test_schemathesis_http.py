@@ -13,13 +13,15 @@ from hypothesis import HealthCheck, given, settings
 from schemathesis.specs.openapi.checks import negative_data_rejection, positive_data_acceptance
 
 from mock_api.contract.spec import check_response
-from support import READ, WRITE, RunningServer, running_server
+from support import READ, WRITE, RunningServer, examples, running_server
+
+pytestmark = pytest.mark.slow  # schemathesis over a real server in a subprocess
 
 # negative_data_rejection: the real API accepts what the schema calls invalid (unknown query parameters
 # are dropped, a bad POST body gets 202 and fails in its task). positive_data_acceptance: a well-formed
 # continuation_key that names no found set is a documented 400. See test_schemathesis.py.
 EXCLUDED: list[Any] = [negative_data_rejection, positive_data_acceptance]
-BOUNDED = settings(max_examples=15, deadline=None, suppress_health_check=list(HealthCheck), database=None)
+BOUNDED = settings(max_examples=examples(15), deadline=None, suppress_health_check=list(HealthCheck), database=None)
 
 
 @pytest.fixture(scope="module")
@@ -89,4 +91,4 @@ def test_stateful_links_conform_over_http(http_schema: Any, token: str) -> None:
             case.validate_response(response, excluded_checks=EXCLUDED)
             check_our_way(response)
 
-    Machine.run(settings=settings(BOUNDED, max_examples=10, stateful_step_count=4))
+    Machine.run(settings=settings(BOUNDED, max_examples=examples(10), stateful_step_count=4))

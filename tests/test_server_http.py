@@ -6,8 +6,12 @@ import socket
 import time
 from pathlib import Path
 
+import pytest
+
 from crowd import HEALTH, SLOW_START, address, crowd, probe, read_answer
 from support import running_server
+
+pytestmark = pytest.mark.slow  # a real server in a subprocess, and real-time waits
 
 # Generous on purpose (a loaded 2-core machine): waitress's defaults made this client wait 120 s.
 # The 100 ms p99 target is measured by benchmarks/bench_connections.py, not here.
@@ -32,15 +36,15 @@ def test_a_new_client_is_served_past_1000_idle_and_100_slowloris_connections() -
 
 
 def test_idle_connections_are_closed_after_the_idle_timeout() -> None:
-    with running_server("--idle-timeout", "1") as server:
-        with socket.create_connection(address(server.url), timeout=15) as sock:
-            started = time.monotonic()
-            sock.sendall(HEALTH)
-            received = b""
-            while chunk := sock.recv(4096):  # until the server closes the silent connection
-                received += chunk
-            assert received.startswith(b"HTTP/1.1 200") and received.endswith(b'"status":"ok","version":"0.1.0"}\n')
-            assert time.monotonic() - started >= 0.9
+    with running_server("--idle-timeout", "1") as server, \
+            socket.create_connection(address(server.url), timeout=15) as sock:
+        started = time.monotonic()
+        sock.sendall(HEALTH)
+        received = b""
+        while chunk := sock.recv(4096):  # until the server closes the silent connection
+            received += chunk
+        assert received.startswith(b"HTTP/1.1 200") and received.endswith(b'"status":"ok","version":"0.1.0"}\n')
+        assert time.monotonic() - started >= 0.9
 
 
 def test_a_client_silent_part_way_through_its_headers_is_closed_too() -> None:

@@ -8,26 +8,12 @@ import pytest
 from flask.testing import FlaskClient
 
 from mock_api.state import MockState
-from support import READ, WRITE, bearer, token_for
+from support import READ, SEED_PAYLOAD, WRITE, bearer, post, submit, token_for
 
-SEED_PAYLOAD = {"netid": "f006s0b", "petition_code": "Q41", "origin_code": "UREG", "school": "UG",
-                "decision": "2023-2024", "grade_term": "24W", "user_netid": "f006s0b"}
 TASK_FIELDS = ["resource", "action", "resource_id", "payload", "requester", "status", "request_date",
                "completed_date", "path", "worker_data", "id", "message"]
 REQUESTER = {"sub": "f0057pn", "name": "DPLAN API", "email": "DPLAN.API@dartmouth.edu",
              "scope": f"{READ},{WRITE}", "exp": "1732141853", "iat": "1732131053"}
-
-
-def post(client: FlaskClient, headers: dict[str, str], body: Any = None, **kwargs: Any) -> Any:
-    if body is not None:
-        kwargs["json"] = body
-    return client.post("/api/academic/petitions", headers=headers, **kwargs)
-
-
-def submit(client: FlaskClient, headers: dict[str, str], payload: Any) -> str:
-    response = post(client, headers, {"petition": payload})
-    assert response.status_code == 202
-    return str(response.headers["Location"])
 
 
 def test_post_is_202_accepted_with_a_task_location(client: FlaskClient, rw: dict[str, str]) -> None:
@@ -64,7 +50,8 @@ def test_successful_task_has_the_seed_shape(client: FlaskClient, rw: dict[str, s
     assert (task["resource_id"], task["worker_data"]) == (None, {})
 
 
-def test_task_completes_after_one_second_of_clock_time(client: FlaskClient, rw: dict[str, str], state: MockState) -> None:
+def test_task_completes_after_one_second_of_clock_time(client: FlaskClient, rw: dict[str, str],
+                                                       state: MockState) -> None:
     location = submit(client, rw, SEED_PAYLOAD)
     state.clock.advance(0.999)
     assert client.get(location, headers=rw).get_json()["status"] == "accepted"

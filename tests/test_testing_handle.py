@@ -11,8 +11,15 @@ import requests
 
 from mock_api.config import MockConfig
 from mock_api.state import MockState
-from mock_api.testing.harness import (AppSwitch, MockApiHandle, MockApiStartupError, RecordedRequest, ServerThread,
-                              StatePool, probe)
+from mock_api.testing.harness import (
+    AppSwitch,
+    MockApiHandle,
+    MockApiStartupError,
+    RecordedRequest,
+    ServerThread,
+    StatePool,
+    probe,
+)
 from support import READ, WRITE
 
 
@@ -129,6 +136,6 @@ def test_loading_the_plugin_does_not_import_the_emulator() -> None:
     code = ("import sys, mock_api.testing.plugin; "
             "print(sorted(m for m in ('flask', 'faker', 'mongomock', 'mock_api.testing.harness') if m in sys.modules))")
     assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout == "[]\n"
-    from mock_api.testing import plugin as pytest_plugin
     from mock_api.testing import harness as testing
+    from mock_api.testing import plugin as pytest_plugin
     assert pytest_plugin.DEFAULT_STARTUP_TIMEOUT == testing.DEFAULT_STARTUP_TIMEOUT

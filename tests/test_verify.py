@@ -14,11 +14,11 @@ import pytest
 from flask import Flask, Response
 from werkzeug.serving import make_server
 
-from mock_api.http.app import create_app
 from mock_api.config import MockConfig
+from mock_api.contract.verify import Options, Outcome, main, report
+from mock_api.http.app import create_app
 from mock_api.service.dataset import Dataset
 from mock_api.state import MockState
-from mock_api.contract.verify import Options, Outcome, main, report
 from support import ROOT, running_server
 
 
@@ -27,6 +27,7 @@ def _verify(url: str, *extra: str) -> subprocess.CompletedProcess[str]:
                            "dev-readwrite", *extra], cwd=ROOT, capture_output=True, text=True, timeout=60)
 
 
+@pytest.mark.slow
 def test_verify_passes_against_the_mock_and_stays_read_only_by_default() -> None:
     with running_server("--task-seconds", "0.1") as server:
         done = _verify(server.url)
@@ -56,6 +57,7 @@ def test_verify_passes_against_the_mock_and_stays_read_only_by_default() -> None
             assert "dev-readwrite" not in output and "eyJ" not in output  # neither the key nor a token
 
 
+@pytest.mark.slow
 def test_a_refused_key_a_base_url_with_api_and_a_write_for_a_student_without_petitions() -> None:
     with running_server("--task-seconds", "0.1") as server:
         refused = subprocess.run([sys.executable, "-m", "mock_api", "verify", "--base-url", server.url, "--api-key",
@@ -63,7 +65,8 @@ def test_a_refused_key_a_base_url_with_api_and_a_write_for_a_student_without_pet
         assert refused.returncode == 2, refused.stdout + refused.stderr
         assert refused.stdout.splitlines()[-3:] == [
             "REFUSED POST /api/jwt with the key -> 401",
-            "      - the API key was refused: check it (--api-key or MOCK_API_VERIFY_API_KEY); nothing else was checked",
+            "      - the API key was refused: check it (--api-key or MOCK_API_VERIFY_API_KEY); "
+            "nothing else was checked",
             "3 checks: 2 passed, 0 drifted, 0 skipped. REFUSED: the API key was refused: check it"]
         assert "revoked-key" not in refused.stdout + refused.stderr
 
