@@ -1,7 +1,6 @@
 """Scenarios as data: YAML files of rules (match + effects), validated, catalogued and applied."""
 from __future__ import annotations
 
-import random
 import re
 import threading
 from collections.abc import Sequence
@@ -28,31 +27,6 @@ class ScenarioError(Exception):
     @classmethod
     def in_file(cls, file: Path | str, key: str, problem: str) -> ScenarioError:
         return cls(f"{file}: {key}: {problem}")
-
-
-class Dice:
-    """The one seeded random source of scenario rules: probabilities, status choices, delays."""
-
-    def __init__(self, seed: int) -> None:
-        self._seed = seed
-        self._lock = threading.Lock()
-        self._rng = random.Random(seed)
-
-    def reset(self) -> None:
-        with self._lock:
-            self._rng = random.Random(self._seed)
-
-    def random(self) -> float:
-        with self._lock:
-            return self._rng.random()
-
-    def uniform(self, low: float, high: float) -> float:
-        with self._lock:
-            return self._rng.uniform(low, high)
-
-    def choice(self, options: Sequence[Any]) -> Any:
-        with self._lock:
-            return self._rng.choice(options)
 
 
 def _glob(pattern: str) -> re.Pattern[str]:
