@@ -17,9 +17,8 @@ from flask.testing import FlaskClient
 from werkzeug.test import TestResponse
 
 from mock_api.contract.spec import check_response
+from mock_api.service.scopes import READ, WRITE
 
-READ = "api:academic:petitions:read"
-WRITE = "api:academic:petitions:write"
 ROOT = Path(__file__).resolve().parent.parent
 READY_PREFIX = "mock_api listening on "
 SUITE_SCENARIO: str | None = None  # --mock-api-scenario, set by conftest: the servers' start-up scenario

@@ -13,9 +13,8 @@ from typing import Any
 
 from mock_api.contract.spec import check_response
 from mock_api.contract.verify_http import ConnectionProblem, Http, Reply, preview
+from mock_api.service.scopes import READ, WRITE
 
-READ = "api:academic:petitions:read"
-WRITE = "api:academic:petitions:write"
 KEY_ENV = "MOCK_API_VERIFY_API_KEY"
 BAD_KEY = "mock-api-verify-not-a-key"
 NO_SUCH_ID = "0000000-Q00--MOCKAPIVERIFY"
