@@ -1,7 +1,6 @@
 """docs/ci.md: its workflow's shell steps, run as a CI would, against a tiny consumer test suite."""
 from __future__ import annotations
 
-import dataclasses
 import json
 import os
 import re
@@ -14,7 +13,6 @@ from typing import Any
 import pytest
 import yaml
 
-from mock_api.config import MockConfig
 from support import ROOT
 
 GOOD_CONSUMER = '''
@@ -43,11 +41,7 @@ def _workflow() -> dict[str, Any]:
 
 
 def _job_env(job: dict[str, Any]) -> dict[str, str]:
-    env = {k: str(v) for k, v in job["env"].items()}
-    if "scenario" not in {f.name for f in dataclasses.fields(MockConfig)}:
-        # --scenario comes with the scenarios branch; until it is merged, start without it.
-        env["MOCK_API_ARGS"] = re.sub(r"\s*--scenario\s+\S+", "", env["MOCK_API_ARGS"])
-    return env
+    return {k: str(v) for k, v in job["env"].items()}
 
 
 def _read_github_env(path: Path) -> dict[str, str]:
