@@ -1,0 +1,113 @@
+"""Checks parsed YAML against a shipped JSON Schema; the first problem as (dotted key, what was expected)."""
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from jsonschema import Draft202012Validator, ValidationError
+
+# Keywords whose subschema applies to a child of the instance: the key after it in a schema path
+# names that child (properties, prefixItems) or the subschema applies to every child (items, ...).
+NAMED_CHILD = frozenset({"properties", "patternProperties", "prefixItems"})
+ANY_CHILD = frozenset({"items", "additionalProperties"})
+# The schemas' own keywords, read only here (Draft 2020-12 treats unknown keywords as annotations):
+MESSAGES = "x-messages"  # {keyword: message} for a failure of that keyword here; {value!r} is the value
+SHORTHAND = "x-shorthand-for"  # a scalar given for this mapping stands for this one property of it
+
+
+@lru_cache(maxsize=None)
+def load_validator(path: Path) -> Draft202012Validator:
+    """The validator of a schema file (checked against Draft 2020-12 first), built once per file."""
+    schema = json.loads(path.read_text(encoding="utf-8"))
+    Draft202012Validator.check_schema(schema)
+    return Draft202012Validator(schema)
+
+
+def first_problem(validator: Draft202012Validator, data: Any) -> tuple[str, str] | None:
+    """The first failure in schema order: its dotted key (`rules[0].match.method`) and its expectation."""
+    error = next(iter(validator.iter_errors(data)), None)
+    return None if error is None else _Translation(validator.schema, data, error).key_and_problem()
+
+
+def dotted(path: Sequence[Any]) -> str:
+    text = "".join(f"[{part}]" if isinstance(part, int) else f".{part}" for part in path).lstrip(".")
+    return text or "(top level)"
+
+
+class _Translation:
+    """One jsonschema error read back through the schema: the nearest node that says what it expects."""
+
+    def __init__(self, root: dict[str, Any], data: Any, error: ValidationError) -> None:
+        self.root, self.data, self.error = root, data, error
+        self.path = list(error.absolute_path)
+
+    def resolve(self, node: Any) -> Any:
+        while isinstance(node, dict) and "$ref" in node:  # local references only: "#/$defs/name"
+            target: Any = self.root
+            for part in node["$ref"].removeprefix("#/").split("/"):
+                target = target[part]
+            node = target
+        return node
+
+    def chain(self) -> list[tuple[dict[str, Any], int]]:
+        """Every schema node from the root to the failing keyword's, with the instance depth it applies to."""
+        node: Any = self.root
+        depth, nodes = 0, [(self.root, 0)]
+        keys = list(self.error.absolute_schema_path)[:-1]
+        index = 0
+        while index < len(keys):
+            key = keys[index]
+            if key not in node:  # jsonschema leaves "$ref" out of the path: follow it here
+                node = self.resolve(node)
+                nodes.append((node, depth))
+            node = node[key]
+            if key in NAMED_CHILD:
+                index += 1
+                node, depth = node[keys[index]], depth + 1
+            elif key in ANY_CHILD:
+                depth += 1
+            if isinstance(node, dict):
+                nodes.append((node, depth))
+                resolved = self.resolve(node)
+                if resolved is not node:
+                    nodes.append((resolved, depth))
+            index += 1
+        return nodes
+
+    def instance_at(self, depth: int) -> Any:
+        value = self.data
+        for part in self.path[:depth]:
+            value = value[part]
+        return value
+
+    def key_and_problem(self) -> tuple[str, str]:
+        error, leaf = self.error, self.error.schema
+        assert isinstance(leaf, dict)
+        keyword, messages = error.validator, leaf.get(MESSAGES, {})
+        if keyword == "additionalProperties" and leaf[keyword] is False:
+            allowed = list(leaf.get("properties", {}))
+            extra = next(k for k in error.instance if k not in allowed)
+            return dotted([*self.path, extra]), f"{messages.get(keyword, 'unknown key')} (expected one of: {', '.join(allowed)})"
+        if keyword in ("required", "dependentRequired"):
+            missing = self.missing_property(leaf, keyword)
+            described = self.resolve(leaf.get("properties", {}).get(missing, {}))
+            return dotted([*self.path, missing]), messages.get(keyword) or described.get("description", "missing")
+        if keyword in messages:
+            return dotted(self.path), str(messages[keyword]).format(value=error.instance)
+        for node, depth in reversed(self.chain()):
+            if SHORTHAND in node and not isinstance(self.instance_at(depth), dict):
+                name = node[SHORTHAND]
+                return dotted([*self.path[:depth], name]), self.resolve(node["properties"][name])["description"]
+            if "description" in node:
+                return dotted(self.path[:depth]), node["description"]
+        return dotted(self.path), error.message
+
+    def missing_property(self, leaf: dict[str, Any], keyword: str) -> str:
+        present = self.error.instance
+        if keyword == "required":
+            return str(next(name for name in leaf["required"] if name not in present))
+        return str(next(name for key, names in leaf[keyword].items() if key in present
+                        for name in names if name not in present))
