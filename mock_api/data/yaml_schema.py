@@ -90,20 +90,30 @@ class _Translation:
         if keyword == "additionalProperties" and leaf[keyword] is False:
             allowed = list(leaf.get("properties", {}))
             extra = next(k for k in error.instance if k not in allowed)
-            return dotted([*self.path, extra]), f"{messages.get(keyword, 'unknown key')} (expected one of: {', '.join(allowed)})"
+            unknown = messages.get(keyword, "unknown key")
+            return dotted([*self.path, str(extra)]), f"{unknown} (expected one of: {', '.join(allowed)})"
         if keyword in ("required", "dependentRequired"):
             missing = self.missing_property(leaf, keyword)
             described = self.resolve(leaf.get("properties", {}).get(missing, {}))
             return dotted([*self.path, missing]), messages.get(keyword) or described.get("description", "missing")
         if keyword in messages:
             return dotted(self.path), str(messages[keyword]).format(value=error.instance)
-        for node, depth in reversed(self.chain()):
-            if SHORTHAND in node and not isinstance(self.instance_at(depth), dict):
-                name = node[SHORTHAND]
-                return dotted([*self.path[:depth], name]), self.resolve(node["properties"][name])["description"]
+        chain = self.chain()
+        for index in reversed(range(len(chain))):
+            node, depth = chain[index]
+            short = self.shorthand(node, depth)
+            if short is not None:
+                return dotted([*self.path[:depth], short]), self.resolve(node["properties"][short])["description"]
             if "description" in node:
-                return dotted(self.path[:depth]), node["description"]
+                # A scalar standing for a mapping's one property is reported as that property.
+                outer = next((s for n, d in chain[:index] if d == depth and (s := self.shorthand(n, d))), None)
+                return dotted([*self.path[:depth], *([outer] if outer else [])]), node["description"]
         return dotted(self.path), error.message
+
+    def shorthand(self, node: dict[str, Any], depth: int) -> str | None:
+        if SHORTHAND in node and not isinstance(self.instance_at(depth), dict):
+            return str(node[SHORTHAND])
+        return None
 
     def missing_property(self, leaf: dict[str, Any], keyword: str) -> str:
         present = self.error.instance
