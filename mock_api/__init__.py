@@ -1,10 +1,10 @@
 """mock_api: a local emulator of the Dartmouth API's academic petitions slice, for integration tests."""
 from __future__ import annotations
 
-from importlib.metadata import version
+import importlib.metadata
 
 # pyproject.toml holds the one version literal; the installed metadata carries it here.
-__version__ = version("mock_api")
+__version__ = importlib.metadata.version("mock_api")
 
 __all__ = ["__version__", "create_app"]
 

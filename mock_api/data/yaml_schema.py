@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +18,7 @@ MESSAGES = "x-messages"  # {keyword: message} for a failure of that keyword here
 SHORTHAND = "x-shorthand-for"  # a scalar given for this mapping stands for this one property of it
 
 
-@lru_cache(maxsize=None)
+@cache
 def load_validator(path: Path) -> Draft202012Validator:
     """The validator of a schema file (checked against Draft 2020-12 first), built once per file."""
     schema = json.loads(path.read_text(encoding="utf-8"))

@@ -51,7 +51,7 @@ def effect(name: str) -> Callable[[Builder], Builder]:
 
 
 def _params(params: Any, scalar_key: str | None = None) -> dict[str, Any]:
-    """Parameters (their shape checked by scenario.schema.json) as a mapping; a bare scalar stands for `scalar_key`."""
+    """Schema-checked parameters as a mapping; a bare scalar stands for `scalar_key`."""
     if params is None or params is True:
         return {}
     return dict(params) if isinstance(params, dict) else {str(scalar_key): params}

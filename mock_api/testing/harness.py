@@ -16,7 +16,8 @@ from flask import Flask
 from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 
 from mock_api.http.app import create_app
-from mock_api.config import DEFAULT_STARTUP_TIMEOUT, MockConfig
+from mock_api.config import DEFAULT_STARTUP_TIMEOUT as DEFAULT_STARTUP_TIMEOUT  # re-exported by mock_api.testing
+from mock_api.config import MockConfig
 from mock_api.data.fixtures import Student
 from mock_api.state import MockState
 from mock_api.service.tokens import granted_scopes, issue
