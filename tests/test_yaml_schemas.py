@@ -2,7 +2,10 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -10,8 +13,9 @@ import yaml
 from jsonschema import Draft202012Validator
 
 from mock_api.config import default_fixtures_dir, default_scenarios_dir
+from mock_api.data.cachedir import CACHE_ENV
 from mock_api.data.fixtures import SCHEMAS, FixtureError, load_fixtures, load_yaml
-from mock_api.data.yaml_schema import dotted, first_problem, load_validator
+from mock_api.data.yaml_schema import VERDICTS_FILE, VERDICTS_KEPT, dotted, first_problem, load_validator
 from mock_api.http.faults import KINDS
 from mock_api.scenarios.catalog import SCHEMA, ScenarioError, load_scenario_file
 from mock_api.scenarios.effects import REGISTRY
@@ -181,3 +185,48 @@ def test_the_readme_says_where_the_schemas_are_and_how_an_editor_uses_them() -> 
         assert path in readme
         assert (ROOT / path.replace("<file>", "students")).is_file()
     assert "# yaml-language-server: $schema=../mock_api/scenarios/scenario.schema.json\n" in readme
+
+
+START_CODE = ("import sys; from mock_api.config import MockConfig, default_scenarios_dir; "
+              "from mock_api.data.fixtures import load_fixtures; "
+              "from mock_api.scenarios.catalog import ScenarioCatalog; "
+              "load_fixtures(MockConfig().fixtures_dir); ScenarioCatalog(default_scenarios_dir()).get('flaky'); "
+              "print('jsonschema' in sys.modules)")
+
+
+def _start(cache: str) -> str:
+    env = {**os.environ, CACHE_ENV: cache}
+    return subprocess.run([sys.executable, "-c", START_CODE], env=env, capture_output=True, text=True, timeout=60,
+                          check=True).stdout
+
+
+def test_a_text_validated_once_starts_without_jsonschema(tmp_path: Path) -> None:
+    assert _start(str(tmp_path)) == "True\n"  # first start: validated, verdicts remembered
+    assert len(json.loads((tmp_path / VERDICTS_FILE).read_text(encoding="utf-8"))) == 6  # 5 fixture files, 1 scenario
+    assert _start(str(tmp_path)) == "False\n"  # same texts: known valid, jsonschema not imported
+    assert _start("off") == "True\n"
+
+
+def test_a_changed_or_bad_text_is_validated_again_and_never_remembered(tmp_path: Path,
+                                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(CACHE_ENV, str(tmp_path / "cache"))
+    path = tmp_path / "mine.yaml"
+    path.write_text(yaml.safe_dump(_scenario()), encoding="utf-8")
+    load_scenario_file(path)
+    load_scenario_file(path)
+    assert len(json.loads((tmp_path / "cache" / VERDICTS_FILE).read_text(encoding="utf-8"))) == 1
+    path.write_text(yaml.safe_dump(_scenario({"delay": 61})), encoding="utf-8")
+    for _ in range(2):
+        with pytest.raises(ScenarioError, match=r"delay\.seconds: expected a number between 0 and 60$"):
+            load_scenario_file(path)
+    assert len(json.loads((tmp_path / "cache" / VERDICTS_FILE).read_text(encoding="utf-8"))) == 1
+
+
+def test_the_verdicts_are_bounded(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(CACHE_ENV, str(tmp_path))
+    (tmp_path / VERDICTS_FILE).write_text(json.dumps([f"{n:032x}" for n in range(VERDICTS_KEPT)]), encoding="utf-8")
+    path = tmp_path / "mine.yaml"
+    path.write_text(yaml.safe_dump(_scenario()), encoding="utf-8")
+    load_scenario_file(path)
+    kept = json.loads((tmp_path / VERDICTS_FILE).read_text(encoding="utf-8"))
+    assert len(kept) == VERDICTS_KEPT and kept[0] == f"{1:032x}"  # the oldest is dropped first

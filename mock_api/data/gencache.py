@@ -9,19 +9,12 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from mock_api.data.cachedir import CACHE_ENV as CACHE_ENV  # re-exported: tests set it through here
+from mock_api.data.cachedir import cache_dir
 from mock_api.data.fixtures import EventRow, FixtureSet, Student
 
-CACHE_ENV = "MOCK_API_CACHE_DIR"  # a directory, or "off" to generate every time
 CACHE_FORMAT = 1
 Generated = tuple[tuple[Student, ...], tuple[EventRow, ...]]
-
-
-def cache_dir() -> Path | None:
-    configured = os.environ.get(CACHE_ENV)
-    if configured is not None:
-        return None if configured.strip().lower() in ("", "off", "0", "no") else Path(configured)
-    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
-    return Path(base) / "mock_api"
 
 
 def _file_stamp(path: str | None) -> list[Any]:

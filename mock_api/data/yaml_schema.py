@@ -1,13 +1,18 @@
 """Checks parsed YAML against a shipped JSON Schema; the first problem as (dotted key, what was expected)."""
 from __future__ import annotations
 
+import hashlib
 import json
+import os
 from collections.abc import Sequence
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from jsonschema import Draft202012Validator, ValidationError
+from mock_api.data.cachedir import cache_dir
+
+if TYPE_CHECKING:
+    from jsonschema import Draft202012Validator, ValidationError
 
 # Keywords whose subschema applies to a child of the instance: the key after it in a schema path
 # names that child (properties, prefixItems) or the subschema applies to every child (items, ...).
@@ -16,14 +21,53 @@ ANY_CHILD = frozenset({"items", "additionalProperties"})
 # The schemas' own keywords, read only here (Draft 2020-12 treats unknown keywords as annotations):
 MESSAGES = "x-messages"  # {keyword: message} for a failure of that keyword here; {value!r} is the value
 SHORTHAND = "x-shorthand-for"  # a scalar given for this mapping stands for this one property of it
+# Importing jsonschema costs ~100 ms of every start-up: a YAML text a schema accepted once is known
+# valid by its hash, in one small file of the cache directory (the last VERDICTS_KEPT texts).
+VERDICTS_FILE = "valid-yaml.json"
+VERDICTS_KEPT = 256
+VERDICTS_FORMAT = 1
+
+
+def check(schema: Path, text: str, data: Any) -> tuple[str, str] | None:
+    """first_problem of `data` (parsed from `text`); without jsonschema for a text this schema accepted before."""
+    key = hashlib.sha256(b"%d\0%b\0%b" % (VERDICTS_FORMAT, schema.read_bytes(), text.encode())).hexdigest()[:32]
+    verdicts = _verdicts()
+    if key in verdicts:
+        return None
+    problem = first_problem(load_validator(schema), data)
+    if problem is None:
+        _remember([*verdicts, key][-VERDICTS_KEPT:])
+    return problem
+
+
+def _verdicts() -> list[str]:
+    directory = cache_dir()
+    try:
+        kept = json.loads((directory / VERDICTS_FILE).read_text(encoding="utf-8")) if directory else []
+        return [str(key) for key in kept] if isinstance(kept, list) else []
+    except (OSError, ValueError):
+        return []  # none yet, unreadable or partial: validate again
+
+
+def _remember(keys: list[str]) -> None:
+    directory = cache_dir()
+    if directory is None:
+        return
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+        temporary = directory / f"{VERDICTS_FILE}.{os.getpid()}.tmp"
+        temporary.write_text(json.dumps(keys), encoding="utf-8")
+        os.replace(temporary, directory / VERDICTS_FILE)  # atomic: a concurrent start reads old or new
+    except OSError:
+        pass  # a read-only home only costs the next start the validation
 
 
 @cache
 def load_validator(path: Path) -> Draft202012Validator:
-    """The validator of a schema file (checked against Draft 2020-12 first), built once per file."""
-    schema = json.loads(path.read_text(encoding="utf-8"))
-    Draft202012Validator.check_schema(schema)
-    return Draft202012Validator(schema)
+    """The validator of a schema file, built once per file (tests/test_yaml_schemas.py checks the schemas)."""
+    from jsonschema import Draft202012Validator  # here, not at import: see VERDICTS_FILE
+
+    return Draft202012Validator(json.loads(path.read_text(encoding="utf-8")))
 
 
 def first_problem(validator: Draft202012Validator, data: Any) -> tuple[str, str] | None:

@@ -12,7 +12,7 @@ from flask import Response
 
 from mock_api.scenarios.effects import REGISTRY, Context, Effect, ParamError
 from mock_api.data.fixtures import load_yaml
-from mock_api.data.yaml_schema import first_problem, load_validator
+from mock_api.data.yaml_schema import check
 
 NAME_PATTERN = re.compile(r"[A-Za-z0-9_-]+")
 
@@ -82,12 +82,13 @@ def _read(path: Path) -> dict[str, Any]:
     if not path.is_file():
         raise ScenarioError.in_file(path, "(file)", "not found")
     try:
-        data = load_yaml(path.read_text(encoding="utf-8"))
+        text = path.read_text(encoding="utf-8")
+        data = load_yaml(text)
     except (yaml.YAMLError, ValueError) as exc:  # ValueError: a bad encoding, or a date like 2021-02-30
         raise ScenarioError.in_file(path, "(syntax)", " ".join(str(exc).split())) from None
     except OSError as exc:
         raise ScenarioError.in_file(path, "(file)", f"cannot read: {exc.strerror or exc}") from None
-    problem = first_problem(load_validator(SCHEMA), data)
+    problem = check(SCHEMA, text, data)
     if problem is not None:
         raise ScenarioError.in_file(path, *problem)
     return dict(data)
