@@ -16,11 +16,11 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from mock_api.service.scopes import READ, WRITE
+
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 HOST = "127.0.0.1"  # benchmarks only ever talk to this machine
-READ = "api:academic:petitions:read"
-WRITE = "api:academic:petitions:write"
 # ~1.19 petitions per generated student with the shipped fixtures: this many give ~100,000 petitions.
 STUDENTS_FOR_100K = 84_400
 DURATION = float(os.environ.get("BENCH_SECONDS", "5"))

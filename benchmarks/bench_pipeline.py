@@ -16,12 +16,13 @@ import time
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from _common import READ, WRITE, machine
-from _serve import bare_app
 from werkzeug.test import EnvironBuilder
 
+from _common import machine
+from _serve import bare_app
 from mock_api.config import MockConfig
 from mock_api.http.app import create_app
+from mock_api.service.scopes import READ, WRITE
 
 NETID = "f0027k4"  # the seed's student: two petitions
 NEW_PETITION = {"netid": "f006s0b", "petition_code": "Q41", "origin_code": "UREG", "school": "UG",

@@ -13,9 +13,14 @@ from pathlib import Path
 from mock_api import limits
 from mock_api.config import MockConfig
 from mock_api.data.fixtures import FixtureError
+from mock_api.http.server import (
+    DEFAULT_CONNECTION_LIMIT,
+    DEFAULT_IDLE_TIMEOUT,
+    DEFAULT_SHUTDOWN_GRACE,
+    DEFAULT_THREADS,
+    ServerLimits,
+)
 from mock_api.scenarios.catalog import ScenarioCatalog, ScenarioError
-from mock_api.http.server import (DEFAULT_CONNECTION_LIMIT, DEFAULT_IDLE_TIMEOUT, DEFAULT_SHUTDOWN_GRACE,
-                             DEFAULT_THREADS, ServerLimits)
 
 EXIT_USAGE = 2
 TOKEN_ENV = "MOCK_API_CONTROL_TOKEN"

@@ -10,6 +10,9 @@ from typing import Any
 DEV_SIGNING_KEY = "mock_api-local-dev-signing-key-NOT-A-SECRET-0000"
 
 PACKAGE_DIR = Path(__file__).resolve().parent
+# Seconds the in-process server (mock_api.testing) may take to pass its health check: the
+# harness's default and the pytest plugin's ini default alike.
+DEFAULT_STARTUP_TIMEOUT = 10.0
 
 
 def default_fixtures_dir() -> Path:

@@ -7,16 +7,17 @@ from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
-from mock_api.service.clock import Clock
 from mock_api.config import MockConfig
-from mock_api.contract.strict import ViolationLog
 from mock_api.contract.coverage import Coverage
-from mock_api.service.dataset import Dataset, build_dataset
-from mock_api.data.fixtures import load_fixtures
-from mock_api.service.ids import IdSource
 from mock_api.contract.journal import Journal
+from mock_api.contract.strict import ViolationLog
+from mock_api.data.fixtures import load_fixtures
+from mock_api.scenarios.catalog import Scenario, ScenarioCatalog
 from mock_api.service.backend import Backend, TaskBehaviour
-from mock_api.scenarios.catalog import Dice, Scenario, ScenarioCatalog
+from mock_api.service.clock import Clock
+from mock_api.service.dataset import Dataset, build_dataset
+from mock_api.service.ids import IdSource
+from mock_api.service.randomness import SeededRandom
 
 
 class MockState:
@@ -32,7 +33,7 @@ class MockState:
         self.clock = Clock(config.frozen_clock_at)
         self.dataset = dataset or build_dataset(load_fixtures(config.fixtures_dir), config.seed, config.students)
         self.ids = IdSource(self.dataset.seed)
-        self.dice = Dice(self.dataset.seed)  # the one random source of scenario rules
+        self.dice = SeededRandom(self.dataset.seed)  # the one random source of scenario rules
         self.sleep: Callable[[float], None] = time.sleep  # the latency effect's; tests may replace it
         self.journal = Journal(config.journal_limit, config.journal_bytes, config.journal_header_bytes,
                                config.journal_body_bytes)
@@ -51,7 +52,7 @@ class MockState:
             self.scenario = scenario
 
     def reset(self) -> None:
-        """Back to start-up: clock mode, ids, dice, scenario (user files forgotten), data, tasks, journal, violations."""
+        """Back to start-up: clock, ids, dice, scenario (user files forgotten), data, tasks, journal, violations."""
         with self.lock:
             self.clock.reset()
             self.ids.reset()

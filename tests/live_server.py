@@ -9,9 +9,9 @@ from typing import Any
 import requests
 
 from mock_api.http.app import create_app
+from mock_api.service.scopes import READ, WRITE
 from mock_api.state import MockState
 from mock_api.testing.harness import ServerThread
-from support import READ, WRITE
 
 TIMEOUT = 10
 

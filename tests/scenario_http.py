@@ -6,7 +6,7 @@ from typing import Any
 
 import requests
 
-from support import READ, WRITE
+from mock_api.service.scopes import READ, WRITE
 
 TIMEOUT = 10
 NEW_PETITION = {"netid": "f006s0b", "petition_code": "Q41", "origin_code": "UREG", "school": "UG",

@@ -19,9 +19,8 @@ from hypothesis import settings
 from werkzeug.test import TestResponse
 
 from mock_api.contract.spec import check_response
+from mock_api.service.scopes import READ, WRITE
 
-READ = "api:academic:petitions:read"
-WRITE = "api:academic:petitions:write"
 FROZEN_AT = 1732131053.0  # the seed requester's iat: 2024-11-20T19:30:53Z; the tests' frozen clock
 ROOT = Path(__file__).resolve().parent.parent
 READY_PREFIX = "mock_api listening on "

@@ -9,8 +9,9 @@ import pytest
 from flask.testing import FlaskClient
 
 from mock_api.config import DEV_SIGNING_KEY
+from mock_api.service.scopes import READ, WRITE
 from mock_api.state import MockState
-from support import READ, WRITE, bearer, token_for
+from support import bearer, token_for
 
 UNAUTHORIZED = {"message": "Unauthorized"}
 SEED_SCOPES = [READ, "urn:dartmouth:students:read.sensitive", "urn:dartmouth:people:private", WRITE]

@@ -8,7 +8,8 @@ from urllib.parse import urlsplit
 import pytest
 import requests
 
-from support import WRITE, running_server
+from mock_api.service.scopes import WRITE
+from support import running_server
 
 pytestmark = pytest.mark.slow  # a real server in a subprocess
 

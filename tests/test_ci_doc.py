@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import json
 import os
 import re
@@ -15,7 +14,6 @@ from typing import Any
 import pytest
 import yaml
 
-from mock_api.config import MockConfig
 from support import ROOT
 
 GOOD_CONSUMER = '''
@@ -44,11 +42,7 @@ def _workflow() -> dict[str, Any]:
 
 
 def _job_env(job: dict[str, Any]) -> dict[str, str]:
-    env = {k: str(v) for k, v in job["env"].items()}
-    if "scenario" not in {f.name for f in dataclasses.fields(MockConfig)}:
-        # --scenario comes with the scenarios branch; until it is merged, start without it.
-        env["MOCK_API_ARGS"] = re.sub(r"\s*--scenario\s+\S+", "", env["MOCK_API_ARGS"])
-    return env
+    return {k: str(v) for k, v in job["env"].items()}
 
 
 def _read_github_env(path: Path) -> dict[str, str]:

@@ -14,8 +14,9 @@ import requests
 from live_server import TIMEOUT, Live, live_server
 from mock_api.config import MockConfig
 from mock_api.service.dataset import Dataset
+from mock_api.service.scopes import READ, WRITE
 from mock_api.state import MockState
-from support import FROZEN_AT, READ, WRITE
+from support import FROZEN_AT
 
 NEW_PETITION = {"netid": "f006s0b", "petition_code": "Q41", "origin_code": "UREG", "school": "UG",
                 "decision": "2023-2024", "grade_term": "24W", "user_netid": "f006s0b"}

@@ -16,8 +16,9 @@ from mock_api.config import MockConfig
 from mock_api.http.app import create_app
 from mock_api.http.views.common import MAX_JSON_DEPTH
 from mock_api.service.dataset import Dataset
+from mock_api.service.scopes import READ, WRITE
 from mock_api.state import MockState
-from support import FROZEN_AT, READ, WRITE, bearer, examples, token_for
+from support import FROZEN_AT, bearer, examples, token_for
 
 SUCCESS_PATH = re.compile(r"^/academic/petitions/[0-9a-f]{24}$")
 SUCCESS_MESSAGE = re.compile(r"^Petition created successfully\. mongo id [0-9a-f]{24} $")

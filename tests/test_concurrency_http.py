@@ -9,7 +9,8 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from support import READ, WRITE, running_server
+from mock_api.service.scopes import READ, WRITE
+from support import running_server
 
 pytestmark = pytest.mark.slow  # a real server in a subprocess, 5000 tasks
 

@@ -6,8 +6,9 @@ from typing import Any
 from flask.testing import FlaskClient
 
 from mock_api.contract.coverage import api_operations, format_coverage_summary
+from mock_api.service.scopes import READ, WRITE
 from mock_api.state import MockState
-from support import READ, WRITE, bearer, token_for
+from support import bearer, token_for
 
 
 def _coverage(client: FlaskClient) -> dict[str, Any]:

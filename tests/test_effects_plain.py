@@ -6,9 +6,10 @@ from pathlib import Path
 import yaml
 
 from mock_api.config import DEV_SIGNING_KEY
-from mock_api.scenarios.catalog import Decision, Dice, Scenario, load_scenario_file
+from mock_api.scenarios.catalog import Decision, Scenario, load_scenario_file
 from mock_api.scenarios.effects import REGISTRY, Context, Overrides, Reply
 from mock_api.service.clock import Clock
+from mock_api.service.randomness import SeededRandom
 from mock_api.service.requests import PlainRequest, bearer_token, parse_authorization
 from mock_api.service.tokens import TokenError
 
@@ -27,7 +28,7 @@ def plain(path: str = "/api/petition_types", authorization: str | None = None, b
 
 
 def context(request: PlainRequest) -> Context:
-    return Context(request, Dice(7), Clock(NOW), lambda seconds: None)
+    return Context(request, SeededRandom(7), Clock(NOW), lambda seconds: None)
 
 
 def scenario(folder: Path, *effects: object) -> Scenario:

@@ -6,7 +6,8 @@ import time
 import pytest
 import requests
 
-from support import READ, READY_PREFIX, WRITE, running_server
+from mock_api.service.scopes import READ, WRITE
+from support import READY_PREFIX, running_server
 
 pytestmark = pytest.mark.slow  # a real server in a subprocess
 

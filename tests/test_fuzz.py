@@ -16,8 +16,9 @@ from hypothesis import strategies as st
 from badinput import LIMIT, PETITION, fresh
 from mock_api.service.dataset import Dataset
 from mock_api.service.records import PETITION_FIELDS
+from mock_api.service.scopes import READ, WRITE
 from mock_api.state import MockState
-from support import READ, ROOT, WRITE, examples
+from support import ROOT, examples
 
 FUZZ = settings(max_examples=examples(300), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS")

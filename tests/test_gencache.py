@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from mock_api.config import MockConfig
-from mock_api.data import gencache
+from mock_api.data import cachedir, gencache
 from mock_api.data.fixtures import FixtureSet, load_fixtures
 from mock_api.data.generate import generate
 
@@ -61,7 +61,7 @@ def test_a_broken_cache_file_is_regenerated(fixtures: FixtureSet, cache: Path) -
 def test_the_cache_can_be_turned_off(fixtures: FixtureSet, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv(gencache.CACHE_ENV, "off")
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
-    assert gencache.cache_dir() is None
+    assert cachedir.cache_dir() is None
     assert gencache.generate_cached(fixtures, 8, 20) == generate(fixtures, 8, 20)
     assert list(tmp_path.rglob("*.json")) == []
 

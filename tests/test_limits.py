@@ -16,8 +16,9 @@ from mock_api.contract.journal import Journal
 from mock_api.http.app import create_app
 from mock_api.service import tokens
 from mock_api.service.dataset import Dataset
+from mock_api.service.scopes import READ, WRITE
 from mock_api.state import MockState
-from support import FROZEN_AT, READ, ROOT, WRITE, bearer, token_for, validating
+from support import FROZEN_AT, ROOT, bearer, token_for, validating
 
 BIG = 240 * 1024
 

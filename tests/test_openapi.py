@@ -15,8 +15,9 @@ from mock_api.contract import spec
 from mock_api.http.app import create_app
 from mock_api.service.backend import TASK_FIELDS
 from mock_api.service.records import PETITION_FIELDS, PETITION_TYPE_FIELDS
+from mock_api.service.scopes import READ
 from mock_api.state import MockState
-from support import READ, bearer, token_for, validating
+from support import bearer, token_for, validating
 
 NEW_PETITION = {"netid": "f006s0b", "petition_code": "Q41", "origin_code": "UREG", "school": "UG",
                 "decision": "2023-2024", "grade_term": "24W", "user_netid": "f006s0b"}

@@ -6,8 +6,9 @@ from typing import Any
 import pytest
 from flask.testing import FlaskClient
 
+from mock_api.service.scopes import READ
 from mock_api.state import MockState
-from support import READ, bearer, token_for
+from support import bearer, token_for
 
 SEED_SAMPLE: list[dict[str, Any]] = [
     {"id": "2907841-Q25-24W=L-APPV", "netid": "f0027k4", "petition_code": "Q25",

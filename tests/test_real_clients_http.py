@@ -9,8 +9,9 @@ import jwt
 import pytest
 import requests
 
+from mock_api.service.scopes import READ, WRITE
 from scenario_http import NEW_PETITION
-from support import READ, WRITE, RunningServer, running_server
+from support import RunningServer, running_server
 
 pytestmark = pytest.mark.slow  # a real server in a subprocess
 

@@ -10,8 +10,9 @@ from flask.testing import FlaskClient
 from mock_api.config import MockConfig
 from mock_api.http.app import create_app
 from mock_api.service.dataset import Dataset
+from mock_api.service.scopes import READ
 from mock_api.state import MockState
-from support import READ, bearer, token_for
+from support import bearer, token_for
 
 
 def use(state: MockState, tmp_path: Path, *rules: dict[str, object]) -> None:

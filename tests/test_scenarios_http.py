@@ -8,8 +8,9 @@ from datetime import datetime
 import pytest
 import requests
 
+from mock_api.service.scopes import READ, WRITE
 from scenario_http import NEW_ID, Api
-from support import READ, WRITE, running_server
+from support import running_server
 
 pytestmark = pytest.mark.slow  # a real server in a subprocess
 

@@ -12,7 +12,8 @@ from schemathesis.specs.openapi.checks import negative_data_rejection, positive_
 from mock_api.config import MockConfig
 from mock_api.contract.spec import check_response
 from mock_api.http.app import create_app
-from support import FROZEN_AT, READ, WRITE, examples, token_for
+from mock_api.service.scopes import READ, WRITE
+from support import FROZEN_AT, examples, token_for
 
 pytestmark = pytest.mark.slow  # schemathesis generates requests for every operation
 

@@ -13,7 +13,8 @@ from hypothesis import HealthCheck, given, settings
 from schemathesis.specs.openapi.checks import negative_data_rejection, positive_data_acceptance
 
 from mock_api.contract.spec import check_response
-from support import READ, WRITE, RunningServer, examples, running_server
+from mock_api.service.scopes import READ, WRITE
+from support import RunningServer, examples, running_server
 
 pytestmark = pytest.mark.slow  # schemathesis over a real server in a subprocess
 

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from crowd import HEALTH, SLOW_START, address, crowd, probe, read_answer
+from mock_api import __version__
 from support import running_server
 
 pytestmark = pytest.mark.slow  # a real server in a subprocess, and real-time waits
@@ -43,7 +44,8 @@ def test_idle_connections_are_closed_after_the_idle_timeout() -> None:
         received = b""
         while chunk := sock.recv(4096):  # until the server closes the silent connection
             received += chunk
-        assert received.startswith(b"HTTP/1.1 200") and received.endswith(b'"status":"ok","version":"0.1.0"}\n')
+        assert received.startswith(b"HTTP/1.1 200") and received.endswith(
+            f'"status":"ok","version":"{__version__}"}}\n'.encode())
         assert time.monotonic() - started >= 0.9
 
 

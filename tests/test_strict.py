@@ -11,8 +11,9 @@ from mock_api.config import MockConfig
 from mock_api.contract.strict import format_violations
 from mock_api.http.app import create_app
 from mock_api.service.dataset import Dataset
+from mock_api.service.scopes import READ, WRITE
 from mock_api.state import MockState
-from support import FROZEN_AT, READ, WRITE, bearer, token_for, validating
+from support import FROZEN_AT, bearer, token_for, validating
 
 NEW_PETITION = {"netid": "f006s0b", "petition_code": "Q41", "origin_code": "UREG", "school": "UG",
                 "decision": "2023-2024", "grade_term": "24W", "user_netid": "f006s0b"}

@@ -7,8 +7,9 @@ from typing import Any
 import pytest
 from flask.testing import FlaskClient
 
+from mock_api.service.scopes import READ, WRITE
 from mock_api.state import MockState
-from support import READ, SEED_PAYLOAD, WRITE, bearer, post, submit, token_for
+from support import SEED_PAYLOAD, bearer, post, submit, token_for
 
 TASK_FIELDS = ["resource", "action", "resource_id", "payload", "requester", "status", "request_date",
                "completed_date", "path", "worker_data", "id", "message"]

@@ -10,6 +10,7 @@ import pytest
 import requests
 
 from mock_api.config import MockConfig
+from mock_api.service.scopes import READ, WRITE
 from mock_api.state import MockState
 from mock_api.testing.harness import (
     AppSwitch,
@@ -20,7 +21,6 @@ from mock_api.testing.harness import (
     StatePool,
     probe,
 )
-from support import READ, WRITE
 
 
 @pytest.fixture
@@ -136,6 +136,6 @@ def test_loading_the_plugin_does_not_import_the_emulator() -> None:
     code = ("import sys, mock_api.testing.plugin; "
             "print(sorted(m for m in ('flask', 'faker', 'mongomock', 'mock_api.testing.harness') if m in sys.modules))")
     assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout == "[]\n"
-    from mock_api.testing import harness as testing
-    from mock_api.testing import plugin as pytest_plugin
-    assert pytest_plugin.DEFAULT_STARTUP_TIMEOUT == testing.DEFAULT_STARTUP_TIMEOUT
+    import mock_api.testing
+    from mock_api.config import DEFAULT_STARTUP_TIMEOUT
+    assert mock_api.testing.DEFAULT_STARTUP_TIMEOUT == DEFAULT_STARTUP_TIMEOUT

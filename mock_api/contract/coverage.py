@@ -8,8 +8,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from mock_api.contract.observation import Observation
-from mock_api.service.query import PAGING_PARAMETERS, parse_term
 from mock_api.contract.spec import METHODS, documented_statuses, load_spec, operation, required_scopes, resolve
+from mock_api.service.query import PAGING_PARAMETERS, parse_term
 
 API_PREFIX = "/api/"
 FILTER_REF = "#/components/parameters/filter-"
@@ -98,7 +98,7 @@ class Coverage:
         if not names:
             return
         key = f"{method} {template}"
-        for name in args.keys():
+        for name in args:
             if name in names:
                 self._filters.setdefault(key, set()).add(name)
                 self._operators.setdefault(key, set()).add(parse_term(name, args.get(name, "")).op)

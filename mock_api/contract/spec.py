@@ -43,7 +43,7 @@ def _field_order(validator: Any, enabled: Any, instance: Any, schema: Mapping[st
 def _ordered_validator() -> Any:
     from jsonschema import Draft202012Validator, validators
 
-    return validators.extend(Draft202012Validator, {"x-field-order": _field_order})
+    return validators.extend(Draft202012Validator, {"x-field-order": _field_order})  # type: ignore[no-untyped-call]
 
 
 @functools.lru_cache(maxsize=1)
@@ -77,7 +77,8 @@ def _templates() -> list[tuple[re.Pattern[str], str]]:
     parameter may hold slashes, as the petitions route's path converter lets it."""
     paths = sorted(load_spec()["paths"], key=lambda t: ("{" in t, t))
     regexes = [re.sub(r"\\\{[^/]+?\\\}$", ".+", re.escape(t)) for t in paths]
-    return [(re.compile("^" + re.sub(r"\\\{[^/]+?\\\}", "[^/]+", r) + "$"), t) for r, t in zip(regexes, paths)]
+    pairs = zip(regexes, paths, strict=True)
+    return [(re.compile("^" + re.sub(r"\\\{[^/]+?\\\}", "[^/]+", r) + "$"), t) for r, t in pairs]
 
 
 def match_path(path: str) -> str | None:
@@ -134,7 +135,8 @@ def _json_path(error: ValidationError) -> str:
 def describe(error: ValidationError) -> str:
     """The error without the offending value (values may be volatile or secret)."""
     if error.validator in ("oneOf", "anyOf") and error.context:
-        titles = ", ".join(str(v.get("title", i)) for i, v in enumerate(error.validator_value))
+        options: list[Any] = list(error.validator_value)  # type: ignore[arg-type]  # oneOf/anyOf: a list
+        titles = ", ".join(str(v.get("title", i)) for i, v in enumerate(options))
         from jsonschema.exceptions import best_match
 
         closest = best_match(error.context)
@@ -194,7 +196,7 @@ def _check_headers(location: tuple[str, ...], headers: Mapping[str, str]) -> lis
     lowered = {k.lower(): v for k, v in headers.items()}
     problems: list[Problem] = []
     for name in response.get("headers", {}):
-        header, pointer = _walk(*location, "headers", name)
+        header, _pointer = _walk(*location, "headers", name)
         value = lowered.get(name.lower())
         if value is None:
             if header.get("required"):

@@ -188,7 +188,8 @@ def find_violations(ex: Observation, log: ViolationLog, now: float, min_poll_sec
         interval = log.poll_interval(task_id, now)
         if interval is not None and interval < min_poll_seconds:
             found.append(("poll_rate", f"task {task_id} polled again within {min_poll_seconds:g} s; poll at most "
-                                       f"once every {min_poll_seconds:g} s (our choice: the real rate is undocumented)"))
+                                       f"once every {min_poll_seconds:g} s "
+                                       "(our choice: the real rate is undocumented)"))
     return found
 
 

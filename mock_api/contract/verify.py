@@ -13,9 +13,8 @@ from typing import Any
 
 from mock_api.contract.spec import check_response
 from mock_api.contract.verify_http import ConnectionProblem, Http, Reply, preview
+from mock_api.service.scopes import READ, WRITE
 
-READ = "api:academic:petitions:read"
-WRITE = "api:academic:petitions:write"
 KEY_ENV = "MOCK_API_VERIFY_API_KEY"
 BAD_KEY = "mock-api-verify-not-a-key"
 NO_SUCH_ID = "0000000-Q00--MOCKAPIVERIFY"
@@ -103,7 +102,8 @@ class Suite:
                                          [f"{KEY_REFUSED} (--api-key or {KEY_ENV}); nothing else was checked"]))
             return
         accepted = reply.data.get("accepted_scopes", []) if isinstance(reply.data, dict) else []
-        missing = [f"accepted_scopes lacks {s}: the key's account is not granted it" for s in scopes if s not in accepted]
+        missing = [f"accepted_scopes lacks {s}: the key's account is not granted it"
+                   for s in scopes if s not in accepted]
         if self.expect(f"POST /api/jwt with the key, scope {' '.join(scopes)}", "POST", "/api/jwt", reply, 200,
                        missing) and token:
             self.auth = {"Authorization": f"Bearer {token}"}
@@ -134,7 +134,8 @@ class Suite:
         if key:
             page = self.http.call("GET", "/api/academic/petitions", headers=self.auth,
                                   params={"continuation_key": key, "pagesize": "1", "page": "1"})
-            same = [] if page.data == records[:1] else ["page 1 of the found set differs from the first call's first record"]
+            differs = "page 1 of the found set differs from the first call's first record"
+            same = [] if page.data == records[:1] else [differs]
             self.expect("GET the first call's found set by continuation_key", "GET", "/api/academic/petitions",
                         page, 200, same)
         if not records:
@@ -163,7 +164,8 @@ class Suite:
         path = f"/api/students/{self.options.netid}/petitions"
         self.expect("GET a student's petitions", "GET", path, self.http.call("GET", path, headers=self.auth), 200)
         types = self.http.call("GET", "/api/petition_types", headers=self.auth)
-        codes = [t.get("petition_code") for t in types.data if isinstance(t, dict)] if isinstance(types.data, list) else []
+        listed = types.data if isinstance(types.data, list) else []
+        codes = [t.get("petition_code") for t in listed if isinstance(t, dict)]
         other = [f"petition type {c} does not start with Q or R" for c in codes if not str(c).startswith(("Q", "R"))]
         self.expect("GET /api/petition_types", "GET", "/api/petition_types", types, 200, other)
         task = "/api/tasks/" + "0" * 24

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import json
 import re
-import socket
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -61,7 +60,7 @@ class Http:
                 return _reply(answer.status, answer.headers.items(), answer.read())
         except urllib.error.HTTPError as error:
             return _reply(error.code, error.headers.items(), error.read())
-        except (urllib.error.URLError, socket.timeout, ConnectionError) as error:
+        except (TimeoutError, urllib.error.URLError, ConnectionError) as error:
             reason = getattr(error, "reason", error)
             raise ConnectionProblem(f"cannot reach {self.base_url}: {reason}") from None
 

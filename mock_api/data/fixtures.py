@@ -1,4 +1,4 @@
-"""Loads and validates the YAML fixtures into an immutable FixtureSet; errors name file and key."""
+"""Loads the YAML fixtures into an immutable FixtureSet: shapes by data/schemas/, cross-references here."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -8,6 +8,8 @@ from typing import Any
 
 import yaml
 
+from mock_api.data.yaml_schema import check
+
 # libyaml's parser when PyYAML has it (its wheels do): same safe constructor, ~7x faster to parse
 # (openapi.yaml: 54 ms -> 7 ms, paid on the first request).
 SAFE_LOADER: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
@@ -15,10 +17,7 @@ SAFE_LOADER: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 def load_yaml(text: str) -> Any:
     """yaml.safe_load, with the fast parser."""
-    return yaml.load(text, Loader=SAFE_LOADER)  # noqa: S506  # a safe loader, only faster
-
-
-FIXTURE_FILES = ("api_keys.yaml", "codes.yaml", "students.yaml", "petitions.yaml", "generate.yaml")
+    return yaml.load(text, Loader=SAFE_LOADER)  # a safe loader, only faster
 
 
 class FixtureError(Exception):
@@ -78,124 +77,94 @@ class FixtureSet:
     source: Path  # the directory read, so later errors can name the file
 
 
+SCHEMAS = Path(__file__).resolve().parent / "schemas"
+
+
 class _Reader:
-    """Typed access to one parsed YAML file, raising FixtureError with the dotted key path."""
+    """One parsed fixture file, checked against its schema; errors carry the file and the dotted key."""
 
     def __init__(self, path: Path) -> None:
         self.path = path
         if not path.is_file():
             raise FixtureError(path, "(file)", "not found")
         try:
-            self.data = load_yaml(path.read_text(encoding="utf-8"))
-        except (yaml.YAMLError, UnicodeDecodeError) as exc:
+            text = path.read_text(encoding="utf-8")
+            self.data = load_yaml(text)
+        except (yaml.YAMLError, ValueError) as exc:  # ValueError: a bad encoding, or a timestamp like 2021-02-30
             raise FixtureError(path, "(syntax)", " ".join(str(exc).split())) from None
+        _dates_as_text(self.data)
+        problem = check(SCHEMAS / f"{path.stem}.schema.json", text, self.data)
+        if problem is not None:
+            raise self.fail(*problem)
 
     def fail(self, key: str, problem: str) -> FixtureError:
         return FixtureError(self.path, key, problem)
 
-    def section(self, key: str, kind: type) -> Any:
-        if not isinstance(self.data, dict) or key not in self.data:
-            raise self.fail(key, "missing")
-        value = self.data[key]
-        if not isinstance(value, kind):
-            raise self.fail(key, f"expected a {kind.__name__}")
-        return value
-
-    def text(self, item: Any, key: str, where: str, optional: bool = False) -> str | None:
-        if not isinstance(item, dict):
-            raise self.fail(where, "expected a mapping")
-        value = item.get(key)
-        if value is None and optional:
-            return None
-        if isinstance(value, (int, float)) and not isinstance(value, bool):
-            value = str(value)
-        if not isinstance(value, str) or not value.strip():
-            raise self.fail(f"{where}.{key}", "expected a non-empty string")
-        return value
-
-    def code_table(self, key: str) -> dict[str, str]:
-        table = self.section(key, dict)
-        for code, name in table.items():
-            if not isinstance(code, str) or not isinstance(name, str):
-                raise self.fail(f"{key}.{code}", "expected code: name strings")
-        return dict(table)
+    def rows(self, key: str) -> list[dict[str, Any]]:
+        return list(self.data[key])
 
 
-def _iso_date(reader: _Reader, value: Any, where: str) -> str:
+def _text(value: Any) -> str:
+    """The schema lets a number stand for a string (an unquoted pidm, a numeric decision)."""
+    return value if isinstance(value, str) else str(value)
+
+
+def _dates_as_text(data: Any) -> None:
     """YAML turns unquoted timestamps into datetimes; both forms become ...Z without fraction."""
-    if isinstance(value, datetime):
-        moment = value if value.tzinfo else value.replace(tzinfo=timezone.utc)
-        return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
-    if isinstance(value, date):
-        return value.strftime("%Y-%m-%dT00:00:00Z")
-    if isinstance(value, str):
-        try:
-            datetime.strptime(value, "%Y-%m-%dT%H:%M:%SZ")
-            return value
-        except ValueError:
-            pass
-    raise reader.fail(where, "expected a date like 2021-03-02T05:00:00Z")
+    rows = data.get("petitions") if isinstance(data, dict) else None
+    for row in rows if isinstance(rows, list) else ():
+        value = row.get("effective_date") if isinstance(row, dict) else None
+        if isinstance(value, datetime):
+            moment = value if value.tzinfo else value.replace(tzinfo=timezone.utc)
+            row["effective_date"] = moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+        elif isinstance(value, date):
+            row["effective_date"] = value.strftime("%Y-%m-%dT00:00:00Z")
 
 
 def _accounts(reader: _Reader) -> dict[str, ServiceAccount]:
     accounts: dict[str, ServiceAccount] = {}
-    for i, item in enumerate(reader.section("service_accounts", list)):
-        where = f"service_accounts[{i}]"
-        scopes = item.get("scopes") if isinstance(item, dict) else None
-        if not isinstance(scopes, list) or not all(isinstance(s, str) and s for s in scopes):
-            raise reader.fail(f"{where}.scopes", "expected a list of scope strings")
-        key = reader.text(item, "key", where)
-        assert key is not None
+    for i, item in enumerate(reader.rows("service_accounts")):
+        key = _text(item["key"])
         if key in accounts:
-            raise reader.fail(f"{where}.key", f"duplicate key {key!r}")
-        accounts[key] = ServiceAccount(
-            key, str(reader.text(item, "sub", where)), str(reader.text(item, "name", where)),
-            str(reader.text(item, "email", where)), tuple(scopes))
+            raise reader.fail(f"service_accounts[{i}].key", f"duplicate key {key!r}")
+        accounts[key] = ServiceAccount(key, _text(item["sub"]), _text(item["name"]), _text(item["email"]),
+                                       tuple(item["scopes"]))
     return accounts
 
 
 def _students(reader: _Reader) -> tuple[Student, ...]:
     students: list[Student] = []
     seen: set[str] = set()
-    for i, item in enumerate(reader.section("students", list)):
-        where = f"students[{i}]"
-        netid, pidm = reader.text(item, "netid", where), reader.text(item, "pidm", where)
-        assert netid is not None and pidm is not None
-        if not pidm.isdigit() or len(pidm) > 7:
-            raise reader.fail(f"{where}.pidm", "expected a Banner pidm of at most 7 digits")
+    for i, item in enumerate(reader.rows("students")):
+        netid = _text(item["netid"])
         if netid in seen:
-            raise reader.fail(f"{where}.netid", f"duplicate netid {netid!r}")
+            raise reader.fail(f"students[{i}].netid", f"duplicate netid {netid!r}")
         seen.add(netid)
-        students.append(Student(netid, pidm.zfill(7), str(reader.text(item, "first_name", where)),
-                                str(reader.text(item, "last_name", where))))
+        students.append(Student(netid, _text(item["pidm"]).zfill(7), _text(item["first_name"]),
+                                _text(item["last_name"])))
     return tuple(students)
 
 
 def _events(reader: _Reader, netids: set[str], codes: dict[str, str], origins: dict[str, str]) -> tuple[EventRow, ...]:
     rows: list[EventRow] = []
-    for i, item in enumerate(reader.section("petitions", list)):
+    for i, item in enumerate(reader.rows("petitions")):
         where = f"petitions[{i}]"
-        fields = {k: reader.text(item, k, where) for k in ("netid", "petition_code", "origin_code", "school", "decision")}
+        fields = {k: _text(item[k]) for k in ("netid", "petition_code", "origin_code", "school", "decision")}
         if fields["netid"] not in netids:
             raise reader.fail(f"{where}.netid", f"no student {fields['netid']!r} in students.yaml")
         if fields["petition_code"] not in codes:
-            raise reader.fail(f"{where}.petition_code", f"unknown code {fields['petition_code']!r} (codes.yaml event_codes)")
+            raise reader.fail(f"{where}.petition_code",
+                              f"unknown code {fields['petition_code']!r} (codes.yaml event_codes)")
         if fields["origin_code"] not in origins:
-            raise reader.fail(f"{where}.origin_code", f"unknown code {fields['origin_code']!r} (codes.yaml origin_codes)")
-        grade_term = reader.text(item, "grade_term", where, optional=True)
-        effective = _iso_date(reader, item.get("effective_date"), f"{where}.effective_date")
-        rows.append(EventRow(grade_term=grade_term, effective_date=effective, **fields))  # type: ignore[arg-type]
+            raise reader.fail(f"{where}.origin_code",
+                              f"unknown code {fields['origin_code']!r} (codes.yaml origin_codes)")
+        try:  # the schema checked the shape; this the calendar (no 2021-02-30)
+            datetime.strptime(item["effective_date"], "%Y-%m-%dT%H:%M:%SZ")
+        except ValueError:
+            raise reader.fail(f"{where}.effective_date", "expected a date like 2021-03-02T05:00:00Z") from None
+        grade_term = None if item.get("grade_term") is None else _text(item["grade_term"])
+        rows.append(EventRow(grade_term=grade_term, effective_date=item["effective_date"], **fields))
     return tuple(rows)
-
-
-def _generate_spec(reader: _Reader) -> GenerateSpec:
-    values = {}
-    for key in ("seed", "students", "max_petitions_per_student"):
-        value = reader.section(key, int)
-        if isinstance(value, bool) or value < 0:
-            raise reader.fail(key, "expected a whole number >= 0")
-        values[key] = value
-    return GenerateSpec(**values)
 
 
 def load_fixtures(directory: Path | str) -> FixtureSet:
@@ -203,10 +172,11 @@ def load_fixtures(directory: Path | str) -> FixtureSet:
     folder = Path(directory)
     if not folder.is_dir():
         raise FixtureError(folder, "(directory)", "not found")
-    keys, codes_file = _Reader(folder / "api_keys.yaml"), _Reader(folder / "codes.yaml")
-    event_codes, origins = codes_file.code_table("event_codes"), codes_file.code_table("origin_codes")
-    schools = codes_file.code_table("schools")
+    keys, codes = _Reader(folder / "api_keys.yaml"), _Reader(folder / "codes.yaml").data
     students = _students(_Reader(folder / "students.yaml"))
-    events = _events(_Reader(folder / "petitions.yaml"), {s.netid for s in students}, event_codes, origins)
-    return FixtureSet(_accounts(keys), event_codes, origins, schools, students, events,
-                      _generate_spec(_Reader(folder / "generate.yaml")), folder)
+    events = _events(_Reader(folder / "petitions.yaml"), {s.netid for s in students}, codes["event_codes"],
+                     codes["origin_codes"])
+    generate = _Reader(folder / "generate.yaml").data
+    spec = GenerateSpec(generate["seed"], generate["students"], generate["max_petitions_per_student"])
+    return FixtureSet(_accounts(keys), dict(codes["event_codes"]), dict(codes["origin_codes"]), dict(codes["schools"]),
+                      students, events, spec, folder)

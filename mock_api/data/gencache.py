@@ -9,19 +9,12 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from mock_api.data.cachedir import CACHE_ENV as CACHE_ENV  # re-exported: tests set it through here
+from mock_api.data.cachedir import cache_dir
 from mock_api.data.fixtures import EventRow, FixtureSet, Student
 
-CACHE_ENV = "MOCK_API_CACHE_DIR"  # a directory, or "off" to generate every time
 CACHE_FORMAT = 1
 Generated = tuple[tuple[Student, ...], tuple[EventRow, ...]]
-
-
-def cache_dir() -> Path | None:
-    configured = os.environ.get(CACHE_ENV)
-    if configured is not None:
-        return None if configured.strip().lower() in ("", "off", "0", "no") else Path(configured)
-    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
-    return Path(base) / "mock_api"
 
 
 def _file_stamp(path: str | None) -> list[Any]:
@@ -39,8 +32,13 @@ def cache_key(fixtures: FixtureSet, seed: int, count: int) -> str:
              sorted((s.netid, s.pidm) for s in fixtures.students), sorted(fixtures.event_codes),
              sorted(fixtures.origin_codes), sorted(fixtures.schools), list(sys.version_info[:2]),
              _file_stamp(faker_spec.origin if faker_spec else None),
-             hashlib.sha256(Path(generator.origin).read_bytes()).hexdigest() if generator and generator.origin else None]
+             _source_hash(generator.origin if generator else None)]
     return hashlib.sha256(json.dumps(parts).encode()).hexdigest()[:32]
+
+
+def _source_hash(origin: str | None) -> str | None:
+    """The generator's source: a changed generator must not reuse rows it would now make differently."""
+    return hashlib.sha256(Path(origin).read_bytes()).hexdigest() if origin else None
 
 
 def _read(path: Path) -> Generated | None:

@@ -1,1 +1,1 @@
-"""The HTTP layer: app factory, views, fault middleware and server; the only place that imports Flask or a WSGI server."""
+"""The HTTP layer: app factory, views, fault middleware and server; the only importer of Flask and WSGI servers."""

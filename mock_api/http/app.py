@@ -8,14 +8,14 @@ from typing import Any
 from flask import Flask, Response, g, request
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
-from mock_api.service import errors
 from mock_api.config import MockConfig
 from mock_api.http.faults import FaultMiddleware
 from mock_api.http.observer import observe
-from mock_api.state import MockState
 from mock_api.http.views import auth, contract, control, petitions, scenario, tasks
 from mock_api.http.views.common import Call, json_response, mock_state, plain_request
 from mock_api.http.wire import ApiRequest, StandardReasonPhrases
+from mock_api.service import errors
+from mock_api.state import MockState
 
 log = logging.getLogger("mock_api")
 

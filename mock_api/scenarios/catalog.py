@@ -1,24 +1,19 @@
-"""Scenarios as data: YAML files of rules (match + effects), validated, catalogued and applied."""
+"""Scenarios as data: YAML files of rules (match + effects), checked by scenario.schema.json, catalogued, applied."""
 from __future__ import annotations
 
-import random
 import re
 import threading
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import yaml
 
-from mock_api.scenarios.effects import REGISTRY, Context, Effect, ParamError, Reply
 from mock_api.data.fixtures import load_yaml
+from mock_api.data.yaml_schema import check
+from mock_api.scenarios.effects import REGISTRY, Context, Effect, ParamError, Reply
 
 NAME_PATTERN = re.compile(r"[A-Za-z0-9_-]+")
-METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
-SCENARIO_KEYS = ("name", "description", "rules")
-RULE_KEYS = ("match", "effects")
-MATCH_KEYS = ("method", "path", "probability")
 
 
 class ScenarioError(Exception):
@@ -27,31 +22,6 @@ class ScenarioError(Exception):
     @classmethod
     def in_file(cls, file: Path | str, key: str, problem: str) -> ScenarioError:
         return cls(f"{file}: {key}: {problem}")
-
-
-class Dice:
-    """The one seeded random source of scenario rules: probabilities, status choices, delays."""
-
-    def __init__(self, seed: int) -> None:
-        self._seed = seed
-        self._lock = threading.Lock()
-        self._rng = random.Random(seed)
-
-    def reset(self) -> None:
-        with self._lock:
-            self._rng = random.Random(self._seed)
-
-    def random(self) -> float:
-        with self._lock:
-            return self._rng.random()
-
-    def uniform(self, low: float, high: float) -> float:
-        with self._lock:
-            return self._rng.uniform(low, high)
-
-    def choice(self, options: Sequence[Any]) -> Any:
-        with self._lock:
-            return self._rng.choice(options)
 
 
 def _glob(pattern: str) -> re.Pattern[str]:
@@ -121,112 +91,54 @@ class Scenario:
         return Decision(None, task, reads, fault)
 
 
-class _Reader:
-    """Validates one scenario file; every failure names the file and the dotted key."""
+SCHEMA = Path(__file__).resolve().parent / "scenario.schema.json"
 
-    def __init__(self, path: Path) -> None:
-        self.path = path
 
-    def fail(self, key: str, problem: str) -> ScenarioError:
-        return ScenarioError.in_file(self.path, key, problem)
+def _read(path: Path) -> dict[str, Any]:
+    """The parsed file, checked against scenario.schema.json; ScenarioError names the file and the key."""
+    if not path.is_file():
+        raise ScenarioError.in_file(path, "(file)", "not found")
+    try:
+        text = path.read_text(encoding="utf-8")
+        data = load_yaml(text)
+    except (yaml.YAMLError, ValueError) as exc:  # ValueError: a bad encoding, or a date like 2021-02-30
+        raise ScenarioError.in_file(path, "(syntax)", " ".join(str(exc).split())) from None
+    except OSError as exc:
+        raise ScenarioError.in_file(path, "(file)", f"cannot read: {exc.strerror or exc}") from None
+    problem = check(SCHEMA, text, data)
+    if problem is not None:
+        raise ScenarioError.in_file(path, *problem)
+    return dict(data)
 
-    def load(self) -> dict[str, Any]:
-        if not self.path.is_file():
-            raise self.fail("(file)", "not found")
-        try:
-            data = load_yaml(self.path.read_text(encoding="utf-8"))
-        except (yaml.YAMLError, UnicodeDecodeError) as exc:
-            raise self.fail("(syntax)", " ".join(str(exc).split())) from None
-        except OSError as exc:
-            raise self.fail("(file)", f"cannot read: {exc.strerror or exc}") from None
-        if not isinstance(data, dict):
-            raise self.fail("(top level)", "expected a mapping with name, description and rules")
-        self.no_unknown_keys(data, "", SCENARIO_KEYS)
-        return data
 
-    def no_unknown_keys(self, data: dict[Any, Any], where: str, allowed: Sequence[str]) -> None:
-        for key in data:
-            if key not in allowed:
-                raise self.fail(f"{where}{key}", f"unknown key (expected one of: {', '.join(allowed)})")
+def _one_or_many(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [value]
 
-    def text(self, data: dict[str, Any], key: str) -> str:
-        value = data.get(key)
-        if not isinstance(value, str) or not value.strip():
-            raise self.fail(key, "expected a non-empty string")
-        return value.strip()
 
-    def methods(self, value: Any, where: str) -> frozenset[str] | None:
-        items = value if isinstance(value, list) else [value]
-        if not items or not all(isinstance(m, str) for m in items):
-            raise self.fail(where, "expected a method, a list of methods or \"*\"")
-        upper = {m.upper() for m in items}
-        if "*" in upper:
-            return None
-        unknown = sorted(upper - METHODS)
-        if unknown:
-            raise self.fail(where, f"unknown method {unknown[0]!r} (expected one of: {', '.join(sorted(METHODS))})")
-        return frozenset(upper)
+def _effect(path: Path, item: Any, where: str) -> Effect:
+    name, params = (item, None) if isinstance(item, str) else next(iter(item.items()))
+    try:
+        return REGISTRY[name](params)
+    except ParamError as exc:  # what the schema cannot say (min <= max)
+        raise ScenarioError.in_file(path, f"{where}.{name}{exc.key}", exc.problem) from None
 
-    def paths(self, value: Any, where: str) -> tuple[re.Pattern[str], ...]:
-        items = value if isinstance(value, list) else [value]
-        if not items or not all(isinstance(p, str) and (p.startswith("/") or p == "**") for p in items):
-            raise self.fail(where, "expected a path glob starting with / (or a list of them), e.g. /api/**")
-        return tuple(_glob(p) for p in items)
 
-    def probability(self, value: Any, where: str) -> float | None:
-        if value is None:
-            return None
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value <= 1:
-            raise self.fail(where, "expected a number between 0 and 1")
-        return float(value)
-
-    def effect(self, item: Any, where: str) -> Effect:
-        if isinstance(item, str):
-            name, params = item, None
-        elif isinstance(item, dict) and len(item) == 1:
-            name, params = next(iter(item.items()))
-        else:
-            raise self.fail(where, "expected an effect name or a one-key mapping {effect: parameters}")
-        builder = REGISTRY.get(name) if isinstance(name, str) else None
-        if builder is None:
-            raise self.fail(where, f"unknown effect {name!r} (expected one of: {', '.join(sorted(REGISTRY))})")
-        try:
-            return builder(params)
-        except ParamError as exc:
-            raise self.fail(f"{where}.{name}{exc.key}", exc.problem) from None
-
-    def rule(self, item: Any, where: str) -> Rule:
-        if not isinstance(item, dict):
-            raise self.fail(where, "expected a mapping with match and effects")
-        self.no_unknown_keys(item, f"{where}.", RULE_KEYS)
-        match = item.get("match") or {}
-        if not isinstance(match, dict):
-            raise self.fail(f"{where}.match", "expected a mapping with method, path and probability")
-        self.no_unknown_keys(match, f"{where}.match.", MATCH_KEYS)
-        effects = item.get("effects")
-        if not isinstance(effects, list) or not effects:
-            raise self.fail(f"{where}.effects", "expected a non-empty list of effects")
-        return Rule(self.methods(match.get("method", "*"), f"{where}.match.method"),
-                    self.paths(match.get("path", "**"), f"{where}.match.path"),
-                    self.probability(match.get("probability"), f"{where}.match.probability"),
-                    tuple(self.effect(e, f"{where}.effects[{i}]") for i, e in enumerate(effects)))
+def _rule(path: Path, item: dict[str, Any], where: str) -> Rule:
+    match = item.get("match") or {}
+    methods = {method.upper() for method in _one_or_many(match.get("method", "*"))}
+    probability = match.get("probability")
+    return Rule(None if "*" in methods else frozenset(methods),
+                tuple(_glob(pattern) for pattern in _one_or_many(match.get("path", "**"))),
+                None if probability is None else float(probability),
+                tuple(_effect(path, e, f"{where}.effects[{i}]") for i, e in enumerate(item["effects"])))
 
 
 def load_scenario_file(path: Path | str, source: str | None = None) -> Scenario:
     """Read and validate one scenario file; raises ScenarioError naming the file and the key."""
-    reader = _Reader(Path(path))
-    data = reader.load()
-    name = reader.text(data, "name")
-    if not NAME_PATTERN.fullmatch(name):
-        raise reader.fail("name", "expected letters, digits, _ or - only")
-    description = reader.text(data, "description")
-    if "\n" in description:
-        raise reader.fail("description", "expected one line")
-    rules = data.get("rules", [])
-    if not isinstance(rules, list):
-        raise reader.fail("rules", "expected a list (empty for no rules)")
-    return Scenario(name, description, tuple(reader.rule(r, f"rules[{i}]") for i, r in enumerate(rules)),
-                    source or str(path))
+    path = Path(path)
+    data = _read(path)
+    rules = tuple(_rule(path, rule, f"rules[{i}]") for i, rule in enumerate(data.get("rules", [])))
+    return Scenario(data["name"].strip(), data["description"].strip(), rules, source or str(path))
 
 
 def looks_like_path(name_or_path: str) -> bool:

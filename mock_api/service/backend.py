@@ -11,15 +11,15 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from mock_api.config import MockConfig
+from mock_api.data.fixtures import Student
 from mock_api.service import errors
 from mock_api.service.clock import Clock, iso_micro, iso_z, local_midnight
-from mock_api.config import MockConfig
 from mock_api.service.dataset import Dataset
-from mock_api.data.fixtures import Student
 from mock_api.service.ids import IdSource
+from mock_api.service.indexes import FoundSets, PetitionIndex
 from mock_api.service.query import Term, apply_terms
 from mock_api.service.records import StoredPetition, build_record
-from mock_api.service.indexes import FoundSets, PetitionIndex
 from mock_api.service.tokens import requester_copy
 from mock_api.service.worker import row_from_payload, task_failure_reason
 
@@ -134,7 +134,8 @@ class Backend:
             task_id = str(self.ids.object_id(now))
             task = dict.fromkeys(TASK_FIELDS)
             task.update(resource="academic.petitions", action="POST", payload=unwrap_payload(body),
-                        requester=self._requester(requester_copy(requester)), status="accepted", request_date=iso_z(now),
+                        requester=self._requester(requester_copy(requester)), status="accepted",
+                        request_date=iso_z(now),
                         worker_data={}, id=task_id)
             self._tasks[task_id] = task
             self._control[task_id] = (next(self._cursors), size + TASK_OVERHEAD_BYTES)

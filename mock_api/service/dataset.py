@@ -7,8 +7,8 @@ from typing import Any
 from mock_api.data.fixtures import EventRow, FixtureError, FixtureSet, ServiceAccount, Student
 from mock_api.data.snapshot import build_snapshot
 from mock_api.service.ids import IdSource
-from mock_api.service.records import StoredPetition, build_record, is_petition, petition_type_records
 from mock_api.service.indexes import PetitionIndex
+from mock_api.service.records import StoredPetition, build_record, is_petition, petition_type_records
 
 # The snapshot's ObjectIds carry a fixed time (the seed's cache_date) so that they never vary by run.
 SNAPSHOT_EPOCH = 1651967362
@@ -38,7 +38,8 @@ def _petition_entries(students: dict[str, Student], rows: tuple[EventRow, ...], 
         record = build_record(students[row.netid].pidm, row, fixtures.event_codes, fixtures.origin_codes)
         if record["id"] in seen:
             if i < fixture_rows:
-                raise FixtureError(fixtures.source / "petitions.yaml", f"petitions[{i}]", f"duplicate petition id {record['id']!r}")
+                raise FixtureError(fixtures.source / "petitions.yaml", f"petitions[{i}]",
+                                   f"duplicate petition id {record['id']!r}")
             continue  # a generated duplicate is simply not generated
         seen.add(record["id"])
         entries.append(StoredPetition(record, str(ids.object_id(SNAPSHOT_EPOCH)), visible_from=0.0))

@@ -1,27 +1,27 @@
 """The one seeded source of identifiers: Mongo ObjectIds and request ids."""
 from __future__ import annotations
 
-import random
 import threading
 import uuid
 
 from bson import ObjectId
+
+from mock_api.service.randomness import SeededRandom
 
 
 class IdSource:
     """Deterministic ids: the same seed and clock give the same ObjectIds and request ids."""
 
     def __init__(self, seed: int) -> None:
-        self._seed = seed
         self._lock = threading.Lock()
-        self._rng = random.Random(seed)
-        self._process_part = self._rng.getrandbits(40).to_bytes(5, "big")
+        self._random = SeededRandom(seed)
+        self._process_part = self._random.getrandbits(40).to_bytes(5, "big")
         self._counter = 0
 
     def reset(self) -> None:
         with self._lock:
-            self._rng = random.Random(self._seed)
-            self._process_part = self._rng.getrandbits(40).to_bytes(5, "big")
+            self._random.reset()
+            self._process_part = self._random.getrandbits(40).to_bytes(5, "big")
             self._counter = 0
 
     def object_id(self, epoch: float) -> ObjectId:
@@ -33,6 +33,5 @@ class IdSource:
         return ObjectId(raw)
 
     def request_id(self) -> str:
-        with self._lock:
-            bits = self._rng.getrandbits(128)
+        bits = self._random.getrandbits(128)
         return str(uuid.UUID(int=bits, version=4))

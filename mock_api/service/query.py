@@ -5,7 +5,6 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-
 PAGING_PARAMETERS = frozenset({"pagesize", "page", "continuation_key"})
 # Longest prefix first, so that ">=" is not read as ">" followed by "=...".
 OPERATORS = ((">=", "ge"), ("<=", "le"), (">", "gt"), ("<", "lt"))
@@ -47,13 +46,13 @@ def parse_term(field: str, raw: str) -> Term:
 
 def parse_terms(args: Mapping[str, str], fields: Sequence[str]) -> list[Term]:
     """Filters for the record's own attributes; anything else is dropped silently, as documented."""
-    return [parse_term(name, args.get(name, "")) for name in args.keys()
+    return [parse_term(name, args.get(name, "")) for name in args
             if name in fields and name not in PAGING_PARAMETERS]
 
 
 def dropped_parameters(args: Mapping[str, str], fields: Sequence[str]) -> list[str]:
     """Parameters the real API would ignore: neither an attribute nor a paging parameter."""
-    return [name for name in args.keys() if name not in fields and name not in PAGING_PARAMETERS]
+    return [name for name in args if name not in fields and name not in PAGING_PARAMETERS]
 
 
 def apply_terms(records: Iterable[Any], terms: Sequence[Term], value: Callable[[Any, str], Any]) -> list[Any]:

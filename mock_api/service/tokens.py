@@ -31,7 +31,8 @@ def granted_scopes(account: ServiceAccount, requested: Sequence[str]) -> list[st
     return accepted
 
 
-def issue(account: ServiceAccount, scopes: Sequence[str], now: float, lifetime: int, key: str) -> tuple[str, dict[str, Any]]:
+def issue(account: ServiceAccount, scopes: Sequence[str], now: float, lifetime: int,
+          key: str) -> tuple[str, dict[str, Any]]:
     """A signed token and its claims; exp and iat are integer epoch seconds, as clients of the live API read."""
     iat = int(now)
     claims = {"sub": account.sub, "name": account.name, "email": account.email,

@@ -15,14 +15,14 @@ from typing import Any
 from flask import Flask
 from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 
-from mock_api.http.app import create_app
+from mock_api.config import DEFAULT_STARTUP_TIMEOUT as DEFAULT_STARTUP_TIMEOUT  # re-exported by mock_api.testing
 from mock_api.config import MockConfig
 from mock_api.data.fixtures import Student
-from mock_api.state import MockState
+from mock_api.http.app import create_app
 from mock_api.service.tokens import granted_scopes, issue
+from mock_api.state import MockState
 
 HEALTH_PATH = "/_mock/health"
-DEFAULT_STARTUP_TIMEOUT = 10.0  # the plugin's ini default says the same
 # serve_forever checks for shutdown once per poll: 0.5 s (the default) makes every session end 0.5 s late.
 POLL_INTERVAL = 0.01
 PROBE_PAUSE = 0.005
@@ -278,8 +278,7 @@ class MockApiServer:
     def __init__(self, base: MockConfig, timeout: float = DEFAULT_STARTUP_TIMEOUT,
                  health_path: str | None = None) -> None:
         self.pool = StatePool(base)
-        state, app = self.pool.get()
-        self.default_state = state
+        _, app = self.pool.get()
         self.switch = AppSwitch(app)
         self.thread = ServerThread(self.switch)
         self.thread.start(timeout, health_path)

@@ -9,14 +9,13 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from mock_api import limits
-from mock_api.config import MockConfig
+from mock_api.config import DEFAULT_STARTUP_TIMEOUT, MockConfig
 
 if TYPE_CHECKING:
     from mock_api.testing.harness import MockApiHandle, MockApiServer
 
 # mock_api.testing.harness (Flask, faker: ~0.2 s) is imported by the fixtures only: every pytest run
 # in an environment with mock_api installed loads this module, most never use the fixture.
-DEFAULT_STARTUP_TIMEOUT = 10.0
 
 MARKER = "mock_api"
 MARKER_DOC = ("mock_api(scenario=None, seed=None, fixtures=None, expect_errors=(), fail_on_error_responses=None, "

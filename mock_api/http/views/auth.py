@@ -3,9 +3,9 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, request
 
+from mock_api.http.views.common import json_response, mock_state
 from mock_api.service import errors
 from mock_api.service.tokens import granted_scopes, issue
-from mock_api.http.views.common import json_response, mock_state
 
 blueprint = Blueprint("auth", __name__)
 

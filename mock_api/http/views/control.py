@@ -9,10 +9,10 @@ from typing import Any
 
 from flask import Blueprint, Response, request
 
+from mock_api.http.views.common import json_body, json_response, mock_state
+from mock_api.scenarios.catalog import Scenario, ScenarioError, looks_like_path
 from mock_api.service import errors
 from mock_api.service.clock import iso_micro
-from mock_api.scenarios.catalog import Scenario, ScenarioError, looks_like_path
-from mock_api.http.views.common import json_body, json_response, mock_state
 
 PREFIX = "/_mock"
 TOKEN_HEADER = "X-Mock-Control-Token"

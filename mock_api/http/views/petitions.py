@@ -6,16 +6,14 @@ from typing import Any
 
 from flask import Blueprint, Response, request
 
-from mock_api.service import errors
-from mock_api.service.clock import iso_z
+from mock_api.http.views.common import current_call, json_body, json_response, mock_state, requires_scopes
 from mock_api.scenarios.effects import READ_CHOICES
+from mock_api.service import errors
 from mock_api.service.backend import Backend
+from mock_api.service.clock import iso_z
 from mock_api.service.query import Term, apply_terms, parse_page, parse_terms
 from mock_api.service.records import PETITION_FIELDS, PETITION_TYPE_FIELDS, StoredPetition
-from mock_api.http.views.common import current_call, json_body, json_response, mock_state, requires_scopes
-
-READ = "api:academic:petitions:read"
-WRITE = "api:academic:petitions:write"
+from mock_api.service.scopes import READ, WRITE
 
 blueprint = Blueprint("petitions", __name__)
 

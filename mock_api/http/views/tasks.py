@@ -4,8 +4,8 @@ from __future__ import annotations
 from bson import ObjectId
 from flask import Blueprint, Response
 
-from mock_api.service import errors
 from mock_api.http.views.common import current_call, json_response, mock_state
+from mock_api.service import errors
 
 blueprint = Blueprint("tasks", __name__)
 
