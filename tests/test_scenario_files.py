@@ -58,7 +58,7 @@ def test_builtins_come_from_the_source_tree_in_a_checkout() -> None:
     (rule_with(probability=1.5), "rules[0].match.probability", "expected a number between 0 and 1"),
     (rule_with(probability=True), "rules[0].match.probability", "expected a number between 0 and 1"),
     (rule_with(path="/x", weight=2), "rules[0].match.weight",
-     "unknown key (expected one of: method, path, probability)"),
+     "unknown key (expected one of: method, path, query, headers, body, token, probability)"),
     (rule_with("explode"), "rules[0].effects[0]", "unknown effect 'explode' (expected one of: delay, fault, forbid"),
     (rule_with({"a": 1, "b": 2}), "rules[0].effects[0]", "expected an effect name or a one-key mapping"),
     (rule_with({"respond": {"status": 700}}), "rules[0].effects[0].respond.status", "expected an HTTP status 100-599"),
