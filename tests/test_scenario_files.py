@@ -12,8 +12,9 @@ from mock_api.scenarios.effects import REGISTRY
 from mock_api.service.dataset import Dataset
 from mock_api.state import MockState
 
-BUILTINS = ["broken_connections", "default", "expired_tokens", "failing_tasks", "flaky", "forbidden_write",
-            "instant_tasks", "latency", "pessimistic", "read_forbidden", "slow_tasks", "stale_cache", "unavailable"]
+BUILTINS = ["broken_connections", "default", "expired_tokens", "failing_tasks", "first_poll_not_found", "flaky",
+            "forbidden_write", "instant_tasks", "latency", "one_student_fails", "pessimistic", "read_forbidden",
+            "retry_then_succeed", "slow_tasks", "stale_cache", "throttled", "unavailable"]
 GOOD_RULE = {"match": {"method": "GET", "path": "/api/**"}, "effects": [{"respond": {"status": 503}}]}
 
 
