@@ -13,6 +13,7 @@ from mock_api.contract.journal import Journal
 from mock_api.contract.strict import ViolationLog
 from mock_api.data.fixtures import load_fixtures
 from mock_api.scenarios.catalog import Scenario, ScenarioCatalog
+from mock_api.scenarios.counters import RuleCounters
 from mock_api.service.backend import Backend, TaskBehaviour
 from mock_api.service.clock import Clock
 from mock_api.service.dataset import Dataset, build_dataset
@@ -34,6 +35,7 @@ class MockState:
         self.dataset = dataset or build_dataset(load_fixtures(config.fixtures_dir), config.seed, config.students)
         self.ids = IdSource(self.dataset.seed)
         self.dice = SeededRandom(self.dataset.seed)  # the one random source of scenario rules
+        self.counters = RuleCounters(config.counters_limit)  # scenario rules' per/after/times; cleared by reset
         self.sleep: Callable[[float], None] = time.sleep  # the latency effect's; tests may replace it
         self.journal = Journal(config.journal_limit, config.journal_bytes, config.journal_header_bytes,
                                config.journal_body_bytes)
@@ -50,18 +52,25 @@ class MockState:
         scenario = self.scenarios.get(name_or_path)
         with self.lock:
             self.scenario = scenario
+            self.counters.clear()  # a scenario put in force counts from its first request
 
     def reset(self) -> None:
-        """Back to start-up: clock, ids, dice, scenario (user files forgotten), data, tasks, journal, violations."""
+        """Back to start-up: clock, ids, dice, scenario (user files forgotten) and its rules' counters, data,
+        tasks, journal, violations."""
         with self.lock:
             self.clock.reset()
             self.ids.reset()
             self.dice.reset()
+            self.counters.clear()
             self.scenario = self.startup_scenario
             self.scenarios.forget_files(keep=self.startup_scenario)
             self.journal.clear()
             self.violations.clear()
             self.backend = Backend(self.dataset, self.clock, self.ids, self.config)
+
+    def new_task_id(self) -> str:
+        """An id for a task about to be created, reserved before its POST reaches the backend."""
+        return str(self.ids.object_id(self.clock.now()))
 
     def task_behaviour(self, **overrides: Any) -> TaskBehaviour:
         """How a task queued now runs: the configured duration, changed by the scenario's task effect."""

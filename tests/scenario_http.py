@@ -49,7 +49,11 @@ class Api:
 
     def submit(self, headers: dict[str, str]) -> str:
         """POST the sample petition; the task's path from Location."""
-        posted = self.post_petition(headers)
+        return self.submit_body(headers, {"petition": NEW_PETITION})
+
+    def submit_body(self, headers: dict[str, str], body: Any, extra: dict[str, str] | None = None) -> str:
+        """POST a body (with extra headers); the task's path from Location."""
+        posted = self.post_petition({**headers, **(extra or {})}, body)
         assert posted.status_code == 202, posted.text
         assert posted.json() == {"status": "accepted"}
         return str(posted.headers["Location"])

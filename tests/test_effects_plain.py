@@ -7,6 +7,7 @@ import yaml
 
 from mock_api.config import DEV_SIGNING_KEY
 from mock_api.scenarios.catalog import Decision, Scenario, load_scenario_file
+from mock_api.scenarios.counters import RuleCounters
 from mock_api.scenarios.effects import REGISTRY, Context, Overrides, Reply
 from mock_api.service.clock import Clock
 from mock_api.service.randomness import SeededRandom
@@ -28,7 +29,8 @@ def plain(path: str = "/api/petition_types", authorization: str | None = None, b
 
 
 def context(request: PlainRequest) -> Context:
-    return Context(request, SeededRandom(7), Clock(NOW), lambda seconds: None)
+    return Context(request, SeededRandom(7), Clock(NOW), lambda seconds: None, RuleCounters(100),
+                   lambda: "0" * 24)
 
 
 def scenario(folder: Path, *effects: object) -> Scenario:

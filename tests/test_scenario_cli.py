@@ -15,10 +15,10 @@ def test_list_scenarios_prints_each_name_and_description(capsys: pytest.CaptureF
     assert main(["--list-scenarios"]) == 0
     lines = capsys.readouterr().out.splitlines()
     names = [line.split()[0] for line in lines]
-    assert names == ["broken_connections", "default", "expired_tokens", "failing_tasks", "flaky", "forbidden_write",
-                     "instant_tasks", "latency", "pessimistic", "read_forbidden", "slow_tasks", "stale_cache",
-                     "unavailable"]
-    assert "slow_tasks          Every POSTed task stays accepted for 30 s of clock time before it completes" in lines
+    assert names == ["broken_connections", "default", "expired_tokens", "failing_tasks", "first_poll_not_found",
+                     "flaky", "forbidden_write", "instant_tasks", "latency", "one_student_fails", "pessimistic",
+                     "read_forbidden", "retry_then_succeed", "slow_tasks", "stale_cache", "throttled", "unavailable"]
+    assert "slow_tasks            Every POSTed task stays accepted for 30 s of clock time before it completes" in lines
 
 
 def test_unknown_scenario_is_one_line_on_stderr_exit_2(capsys: pytest.CaptureFixture[str]) -> None:

@@ -12,8 +12,9 @@ from support import running_server
 
 pytestmark = pytest.mark.slow  # a real server in a subprocess
 
-KNOWN = ("broken_connections, default, expired_tokens, failing_tasks, flaky, forbidden_write, instant_tasks, "
-         "latency, pessimistic, read_forbidden, slow_tasks, stale_cache, unavailable")
+KNOWN = ("broken_connections, default, expired_tokens, failing_tasks, first_poll_not_found, flaky, forbidden_write, "
+         "instant_tasks, latency, one_student_fails, pessimistic, read_forbidden, retry_then_succeed, slow_tasks, "
+         "stale_cache, throttled, unavailable")
 CUSTOM = """\
 name: teapot
 description: Petition types answer 418 with a text body

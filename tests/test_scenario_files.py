@@ -12,8 +12,9 @@ from mock_api.scenarios.effects import REGISTRY
 from mock_api.service.dataset import Dataset
 from mock_api.state import MockState
 
-BUILTINS = ["broken_connections", "default", "expired_tokens", "failing_tasks", "flaky", "forbidden_write",
-            "instant_tasks", "latency", "pessimistic", "read_forbidden", "slow_tasks", "stale_cache", "unavailable"]
+BUILTINS = ["broken_connections", "default", "expired_tokens", "failing_tasks", "first_poll_not_found", "flaky",
+            "forbidden_write", "instant_tasks", "latency", "one_student_fails", "pessimistic", "read_forbidden",
+            "retry_then_succeed", "slow_tasks", "stale_cache", "throttled", "unavailable"]
 GOOD_RULE = {"match": {"method": "GET", "path": "/api/**"}, "effects": [{"respond": {"status": 503}}]}
 
 
@@ -58,7 +59,7 @@ def test_builtins_come_from_the_source_tree_in_a_checkout() -> None:
     (rule_with(probability=1.5), "rules[0].match.probability", "expected a number between 0 and 1"),
     (rule_with(probability=True), "rules[0].match.probability", "expected a number between 0 and 1"),
     (rule_with(path="/x", weight=2), "rules[0].match.weight",
-     "unknown key (expected one of: method, path, probability)"),
+     "unknown key (expected one of: method, path, query, headers, body, token, probability)"),
     (rule_with("explode"), "rules[0].effects[0]", "unknown effect 'explode' (expected one of: delay, fault, forbid"),
     (rule_with({"a": 1, "b": 2}), "rules[0].effects[0]", "expected an effect name or a one-key mapping"),
     (rule_with({"respond": {"status": 700}}), "rules[0].effects[0].respond.status", "expected an HTTP status 100-599"),

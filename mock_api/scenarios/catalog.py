@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import re
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -12,6 +13,7 @@ import yaml
 from mock_api.data.fixtures import load_yaml
 from mock_api.data.yaml_schema import check
 from mock_api.scenarios.effects import REGISTRY, Context, Effect, ParamError, Reply
+from mock_api.scenarios.rules import Counting, Targets, counting_key, parse_targets
 
 NAME_PATTERN = re.compile(r"[A-Za-z0-9_-]+")
 
@@ -37,12 +39,15 @@ def _strip_slash(path: str) -> str:
 
 @dataclass(frozen=True)
 class Rule:
-    """Requests it applies to (method, path globs, probability) and its effects, in order."""
+    """Requests it applies to (method, path globs, the other match keys, probability, counting) and its
+    effects, in order."""
 
     methods: frozenset[str] | None  # None: any method
     paths: tuple[re.Pattern[str], ...]
     probability: float | None
     effects: tuple[Effect, ...]
+    targets: Targets = field(default_factory=Targets)
+    counting: Counting = field(default_factory=Counting)
 
     def matches(self, method: str, path: str) -> bool:
         if self.methods is not None and method not in self.methods \
@@ -61,6 +66,7 @@ class Decision:
     task: dict[str, Any] = field(default_factory=dict)
     reads: dict[str, bool] = field(default_factory=dict)
     fault: str | None = None
+    task_id: str | None = None  # the id a POST's task gets: reserved when a `per: task` rule counted it
 
 
 @dataclass(frozen=True)
@@ -75,20 +81,36 @@ class Scenario:
         task: dict[str, Any] = {}
         reads: dict[str, bool] = {}
         fault = None
-        for rule in self.rules:
-            if not rule.matches(ctx.request.method, ctx.request.path):
-                continue
-            if rule.probability is not None and ctx.dice.random() >= rule.probability:
+        created: list[str] = []  # the POST's task id, reserved once for every `per: task` rule
+
+        def created_task() -> str:
+            if not created:
+                created.append(ctx.new_task_id())
+            return created[0]
+
+        for index, rule in enumerate(self.rules):
+            if not self._selects(index, rule, ctx, created_task):
                 continue
             for effect in rule.effects:
                 outcome = effect(ctx)
                 if isinstance(outcome, Reply):
-                    return Decision(outcome, task, reads, outcome.fault or fault)
+                    return Decision(outcome, task, reads, outcome.fault or fault, next(iter(created), None))
                 if outcome is not None:
                     task.update(outcome.task)
                     reads.update(outcome.reads)
                     fault = outcome.fault or fault
-        return Decision(None, task, reads, fault)
+        return Decision(None, task, reads, fault, next(iter(created), None))
+
+    def _selects(self, index: int, rule: Rule, ctx: Context, created_task: Callable[[], str]) -> bool:
+        """Match keys first, then the seeded draw, then the count: a request counts only if it matched."""
+        if not rule.matches(ctx.request.method, ctx.request.path) or not rule.targets.matches(ctx.request):
+            return False
+        key = counting_key(rule.counting.per, ctx.request, created_task) if rule.counting.counts else ""
+        if key is None:
+            return False
+        if rule.probability is not None and ctx.dice.random() >= rule.probability:
+            return False
+        return not rule.counting.counts or rule.counting.applies(ctx.counters.count((self.name, index, key)))
 
 
 SCHEMA = Path(__file__).resolve().parent / "scenario.schema.json"
@@ -127,10 +149,17 @@ def _rule(path: Path, item: dict[str, Any], where: str) -> Rule:
     match = item.get("match") or {}
     methods = {method.upper() for method in _one_or_many(match.get("method", "*"))}
     probability = match.get("probability")
+    try:
+        targets = parse_targets(match)
+    except ParamError as exc:  # a bad glob: the schema cannot say it
+        raise ScenarioError.in_file(path, f"{where}.match{exc.key}", exc.problem) from None
+    times = item.get("times")
+    counting = Counting(item.get("per", "all"), int(item.get("after", 0)), None if times is None else int(times))
     return Rule(None if "*" in methods else frozenset(methods),
                 tuple(_glob(pattern) for pattern in _one_or_many(match.get("path", "**"))),
                 None if probability is None else float(probability),
-                tuple(_effect(path, e, f"{where}.effects[{i}]") for i, e in enumerate(item["effects"])))
+                tuple(_effect(path, e, f"{where}.effects[{i}]") for i, e in enumerate(item["effects"])),
+                targets, counting)
 
 
 def load_scenario_file(path: Path | str, source: str | None = None) -> Scenario:

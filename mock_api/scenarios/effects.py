@@ -9,6 +9,7 @@ from typing import Any, Protocol
 
 from bson import ObjectId
 
+from mock_api.scenarios.counters import RuleCounters
 from mock_api.service import errors
 from mock_api.service.clock import Clock
 from mock_api.service.requests import PlainRequest, parse_authorization
@@ -31,12 +32,15 @@ class Chance(Protocol):
 
 @dataclass(frozen=True)
 class Context:
-    """What effects see for one request: the request as plain data, the seeded dice, the clock, sleep."""
+    """What a scenario sees for one request: the request as plain data, the seeded dice, the clock, sleep;
+    and, for its rules' counting, the emulator's counters and a way to reserve the id of the task a POST creates."""
 
     request: PlainRequest
     dice: Chance
     clock: Clock
     sleep: Callable[[float], None]
+    counters: RuleCounters
+    new_task_id: Callable[[], str]
 
 
 @dataclass(frozen=True)

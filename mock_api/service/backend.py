@@ -124,14 +124,16 @@ class Backend:
         return self.dataset.petitions.lookup(key)
 
     # -- writes and tasks ------------------------------------------------------------------------
-    def submit(self, body: Any, requester: dict[str, Any], behaviour: TaskBehaviour, size: int = 0) -> str:
+    def submit(self, body: Any, requester: dict[str, Any], behaviour: TaskBehaviour, size: int = 0,
+               task_id: str | None = None) -> str:
         """Queue a POST as the real service does: no validation now, the task does it later.
 
-        `size` is the body's length in bytes, so that a page of the control API can bound its bytes.
+        `size` is the body's length in bytes, so that a page of the control API can bound its bytes;
+        `task_id` one reserved for it before (a scenario counting per task), else a new one.
         """
         now = self.clock.now()
         with self.lock:
-            task_id = str(self.ids.object_id(now))
+            task_id = task_id or str(self.ids.object_id(now))
             task = dict.fromkeys(TASK_FIELDS)
             task.update(resource="academic.petitions", action="POST", payload=unwrap_payload(body),
                         requester=self._requester(requester_copy(requester)), status="accepted",

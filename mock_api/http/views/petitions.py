@@ -119,5 +119,5 @@ def create_petition() -> Response:
     body = json_body()
     # The scenario's task overrides, decided in its before-hook and read here once, explicitly.
     task_id = state.backend.submit(body, call.request.claims(), state.task_behaviour(**call.decision.task),
-                                   len(call.request.body() or b""))
+                                   len(call.request.body() or b""), call.decision.task_id)
     return json_response({"status": "accepted"}, 202, {"Location": f"/api/tasks/{task_id}"})

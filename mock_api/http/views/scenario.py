@@ -31,7 +31,8 @@ def apply_scenario() -> Response | None:
             raise errors.detail(400, errors.SCENARIO_HEADER_UNKNOWN.format(problem=exc)) from None
     call = current_call()
     call.scenario = scenario.name
-    call.decision = decision = scenario.apply(Context(call.request, state.dice, state.clock, state.sleep))
+    context = Context(call.request, state.dice, state.clock, state.sleep, state.counters, state.new_task_id)
+    call.decision = decision = scenario.apply(context)
     if decision.fault is not None:
         request_fault(request.environ, decision.fault)
     return None if decision.reply is None else reply_response(decision.reply)
