@@ -41,6 +41,8 @@ LIMITS = (
     Limit("coverage_limit", "distinct values kept per coverage set (scopes, scenarios, undocumented requests)"),
     Limit("violations_limit", "distinct strict-mode violations kept; later new ones are only counted"),
     Limit("max_tasks", "tasks held; past it the oldest completed ones are dropped and answer 404"),
+    Limit("max_sessions", "sessions held at once (default included); past it a new session gets 503, none is evicted"),
+    Limit("session_idle_seconds", "real seconds a session may stay unused before it is ended (never default)"),
 )
 
 
