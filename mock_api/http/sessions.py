@@ -31,10 +31,17 @@ class SessionRouting:
         else:
             name = environ.get(HEADER_KEY, DEFAULT)
         try:
-            environ[STATE_KEY] = self.sessions.use(name)
+            environ[STATE_KEY] = self.sessions.use(wsgi_text(name))
         except SessionError as exc:
             return refusal(exc, start_response)
         return self.app(environ, start_response)  # type: ignore[no-any-return]
+
+
+def wsgi_text(value: str) -> str:
+    """A WSGI string (the bytes as latin-1) as the UTF-8 the client sent: a refusal names what was sent."""
+    if value.isascii():
+        return value
+    return value.encode("latin-1", "replace").decode("utf-8", "replace")
 
 
 def refusal(exc: SessionError, start_response: Any) -> list[bytes]:
