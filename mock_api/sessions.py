@@ -89,6 +89,15 @@ class Sessions:
             session.last_used, session.last_used_at = now, self._wall()
             return session.state
 
+    def fresh(self, name: str) -> MockState:
+        """A new session `name` (one of that name is ended first), not counted as a request; SessionError."""
+        if check_name(name) == DEFAULT:
+            raise SessionError(400, errors.SESSION_DEFAULT_KEPT)
+        now = self._monotonic()
+        with self._lock:
+            self._sessions.pop(name, None)
+            return self._create(name, now).state
+
     def _create(self, name: str, now: float) -> Session:
         if len(self._sessions) >= self.limit:
             self._sweep(now, force=True)  # an idle one may free a place; an active one is never evicted

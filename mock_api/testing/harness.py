@@ -1,11 +1,14 @@
 """mock_api inside a test process: a threaded server on port 0, one state per snapshot, the test handle."""
 from __future__ import annotations
 
+import contextlib
 import http.client
+import itertools
 import json
 import threading
 import time
 import urllib.parse
+import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, fields
 from datetime import datetime
@@ -19,7 +22,9 @@ from mock_api.config import DEFAULT_STARTUP_TIMEOUT as DEFAULT_STARTUP_TIMEOUT  
 from mock_api.config import MockConfig
 from mock_api.data.fixtures import Student
 from mock_api.http.app import create_app
+from mock_api.http.views.sessions import EXTENSION as SESSIONS_EXTENSION
 from mock_api.service.tokens import granted_scopes, issue
+from mock_api.sessions import SessionError, Sessions
 from mock_api.state import MockState
 
 HEALTH_PATH = "/_mock/health"
@@ -170,9 +175,39 @@ class RecordedRequest:
 class MockApiHandle:
     """What a test gets: the server's URL and levers on the state serving it, reset before the test."""
 
-    def __init__(self, url: str, state: MockState) -> None:
+    def __init__(self, url: str, state: MockState, sessions: Sessions | None = None,
+                 session_name: str | None = None) -> None:
         self.url, self.state = url, state
         self.expected_errors: set[int] = set()
+        self.session_name = session_name  # None: the session `default`, at the server's root URL
+        self._sessions = sessions
+        self._opened: list[MockApiHandle] = []
+
+    # -- sessions --------------------------------------------------------------------------------
+    def session(self, name: str | None = None) -> MockApiHandle:
+        """A handle on a fresh session of the same server (its url ends in /s/{name}): one test, two
+        consumers. Ended when this test ends; ValueError for a bad name or a full server."""
+        if self._sessions is None:
+            raise ValueError("sessions need the control API (MockConfig.control_api)")
+        name = name or f"handle-{uuid.uuid4().hex[:16]}"
+        try:
+            state = self._sessions.fresh(name)
+        except SessionError as exc:
+            raise ValueError(exc.detail) from None
+        root = self.url.split("/s/", 1)[0]
+        handle = MockApiHandle(f"{root}/s/{name}", state, self._sessions, name)
+        self._opened.append(handle)
+        return handle
+
+    def close(self) -> None:
+        """End the sessions this handle opened (and its own, if it is one): the fixture calls it after the test."""
+        for handle in self._opened:
+            handle.close()
+        self._opened.clear()
+        if self._sessions is not None and self.session_name is not None:
+            # It may be ended already (DELETE /_mock/sessions/{name} by the test, or idle).
+            with contextlib.suppress(SessionError):
+                self._sessions.end(self.session_name)
 
     # -- credentials ---------------------------------------------------------------------------
     @property
@@ -278,6 +313,7 @@ class MockApiServer:
     def __init__(self, base: MockConfig, timeout: float = DEFAULT_STARTUP_TIMEOUT,
                  health_path: str | None = None) -> None:
         self.pool = StatePool(base)
+        self._tests = itertools.count(1)
         _, app = self.pool.get()
         self.switch = AppSwitch(app)
         self.thread = ServerThread(self.switch)
@@ -288,12 +324,17 @@ class MockApiServer:
         return self.thread.url
 
     def begin_test(self, seed: int | None = None, fixtures: str | Path | None = None,
-                   scenario: str | None = None) -> MockApiHandle:
-        """Reset the state for these settings, serve it, apply the scenario; the test's handle."""
+                   scenario: str | None = None, own_session: bool = False) -> MockApiHandle:
+        """Reset the state for these settings (or, with `own_session`, open a fresh session of it), serve
+        it, apply the scenario; the test's handle."""
         state, app = self.pool.get(seed, fixtures)
-        state.reset()
         self.switch.switch(app)
-        handle = MockApiHandle(self.url, state)
+        sessions: Sessions | None = app.extensions.get(SESSIONS_EXTENSION)
+        if own_session and sessions is not None:
+            handle = MockApiHandle(self.url, state, sessions).session(f"test-{next(self._tests)}")
+        else:
+            state.reset()
+            handle = MockApiHandle(self.url, state, sessions)
         if scenario is not None:
             handle.use_scenario(scenario)
         return handle
