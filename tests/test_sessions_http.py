@@ -207,3 +207,12 @@ def test_an_empty_prefix_is_a_bad_name_and_a_bare_one_a_404(live: Live) -> None:
     assert requests.get(f"{live.url}/s//api/petition_types", timeout=TIMEOUT).status_code == 400
     bare = requests.get(f"{live.url}/s/t{next(_names)}", timeout=TIMEOUT)
     assert (bare.status_code, bare.json()) == (404, {"detail": "Not Found"})
+
+
+def test_the_prefix_wins_over_the_header(live: Live) -> None:
+    one, two = fresh(live), fresh(live)
+    both = requests.post(f"{one.base}/_mock/clock/advance", json={"seconds": 7},
+                         headers={"X-Mock-Session": two.base.rsplit("/", 1)[1]}, timeout=TIMEOUT)
+    assert both.json()["epoch"] == FROZEN_AT + 7
+    assert one.call("GET", "/_mock/clock").json()["epoch"] == FROZEN_AT + 7
+    assert two.call("GET", "/_mock/clock").json()["epoch"] == FROZEN_AT

@@ -135,3 +135,14 @@ def test_without_the_control_api_there_are_no_sessions(dataset: Dataset) -> None
     got = client.get("/s/alpha/api/petition_types")
     assert (got.status_code, got.get_json()) == (404, {"detail": "Not Found"})
     assert client.get("/api/petition_types", headers={"X-Mock-Session": "a.b"}).status_code == 401  # header ignored
+
+
+def test_a_session_prefix_does_not_get_past_the_control_token(dataset: Dataset) -> None:
+    config = MockConfig(control_token="secret-of-this-test")
+    client = create_app(config, MockState(config, dataset=dataset)).test_client()
+    refused = client.get("/s/alpha/_mock/requests")
+    assert (refused.status_code, refused.get_json()) == (401, {"detail": "X-Mock-Control-Token is missing or wrong"})
+    assert client.delete("/_mock/sessions/alpha").status_code == 401
+    token = {"X-Mock-Control-Token": "secret-of-this-test"}
+    assert client.get("/s/alpha/_mock/requests", headers=token).status_code == 200
+    assert client.delete("/_mock/sessions/alpha", headers=token).get_json() == {"status": "ended", "name": "alpha"}
