@@ -56,6 +56,8 @@ class MockConfig:
     violations_limit: int = 1000  # distinct strict-mode violations kept; later new ones are only counted
     max_tasks: int = 100_000  # tasks held; past it the oldest completed ones are dropped (then 404)
     counters_limit: int = 10_000  # scenario rule counters (per rule, token sub or task); least recent dropped
+    max_sessions: int = 1000  # sessions (/s/{name}/...) held at once, `default` included; past it 503, none evicted
+    session_idle_seconds: int = 3600  # a session unused this long (real time) is ended; `default` never is
     frozen_clock_at: float | None = None  # epoch seconds; None: the clock follows real time
     control_api: bool = True
     control_token: str | None = None  # set: every /_mock call must send X-Mock-Control-Token with it

@@ -43,6 +43,8 @@ LIMITS = (
     Limit("max_tasks", "tasks held; past it the oldest completed ones are dropped and answer 404"),
     Limit("counters_limit", "scenario rule counters kept (one per rule, token sub or task); the least recently "
                             "counted is dropped first and counts from 1 again"),
+    Limit("max_sessions", "sessions held at once (default included); past it a new session gets 503, none is evicted"),
+    Limit("session_idle_seconds", "real seconds a session may stay unused before it is ended (never default)"),
 )
 
 

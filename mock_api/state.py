@@ -24,17 +24,23 @@ from mock_api.service.randomness import SeededRandom
 class MockState:
     """Shared by every request thread; reset rebuilds the backend from the snapshot (no reload)."""
 
-    def __init__(self, config: MockConfig, dataset: Dataset | None = None) -> None:
+    def __init__(self, config: MockConfig, dataset: Dataset | None = None, *, parent: MockState | None = None,
+                 seed: int | None = None) -> None:
         self.config = config
         self.lock = threading.RLock()
-        # The scenario first: a wrong name or file fails before the slower dataset build.
-        self.scenarios = ScenarioCatalog(config.scenarios_dir)
-        self.startup_scenario = self.scenarios.get(config.scenario)
+        if parent is None:
+            # The scenario first: a wrong name or file fails before the slower dataset build.
+            self.scenarios = ScenarioCatalog(config.scenarios_dir)
+            self.startup_scenario = self.scenarios.get(config.scenario)
+        else:  # a session: the parent's parsed built-ins and start-up scenario, nothing read again
+            self.scenarios = parent.scenarios.for_session(keep=parent.startup_scenario)
+            self.startup_scenario = parent.startup_scenario
         self.scenario: Scenario = self.startup_scenario
         self.clock = Clock(config.frozen_clock_at)
         self.dataset = dataset or build_dataset(load_fixtures(config.fixtures_dir), config.seed, config.students)
-        self.ids = IdSource(self.dataset.seed)
-        self.dice = SeededRandom(self.dataset.seed)  # the one random source of scenario rules
+        seed = self.dataset.seed if seed is None else seed
+        self.ids = IdSource(seed)
+        self.dice = SeededRandom(seed)  # the one random source of scenario rules
         self.counters = RuleCounters(config.counters_limit)  # scenario rules' per/after/times; cleared by reset
         self.sleep: Callable[[float], None] = time.sleep  # the latency effect's; tests may replace it
         self.journal = Journal(config.journal_limit, config.journal_bytes, config.journal_header_bytes,
@@ -42,6 +48,10 @@ class MockState:
         self.backend = Backend(self.dataset, self.clock, self.ids, config)
         self.violations = ViolationLog(config.violations_limit)  # strict mode's findings; cleared by reset
         self.coverage = Coverage(config.coverage_limit)  # kept across resets: it describes a whole test session
+
+    def new_session(self, seed: int) -> MockState:
+        """A fresh emulator sharing this one's config, snapshot and parsed scenarios; ids and dice from `seed`."""
+        return MockState(self.config, self.dataset, parent=self, seed=seed)
 
     @property
     def scenario_name(self) -> str:

@@ -11,10 +11,12 @@ from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 from mock_api.config import MockConfig
 from mock_api.http.faults import FaultMiddleware
 from mock_api.http.observer import observe
-from mock_api.http.views import auth, contract, control, petitions, scenario, tasks
+from mock_api.http.sessions import SessionRouting
+from mock_api.http.views import auth, contract, control, petitions, scenario, sessions, tasks
 from mock_api.http.views.common import Call, json_response, mock_state, plain_request
 from mock_api.http.wire import ApiRequest, StandardReasonPhrases
 from mock_api.service import errors
+from mock_api.sessions import Sessions
 from mock_api.state import MockState
 
 log = logging.getLogger("mock_api")
@@ -34,19 +36,24 @@ def create_app(config: MockConfig | None = None, state: MockState | None = None)
     # Merging "//" answers a 308 HTML redirect that Flask lets past every error handler: a JSON API
     # must not redirect, so a doubled slash is just a path that matches nothing (404 JSON).
     app.url_map.merge_slashes = False
-    app.extensions["mock_api"] = state or MockState(config)
+    app.extensions["mock_api"] = state = state or MockState(config)  # the session `default`
     for module in (auth, petitions, tasks):
         app.register_blueprint(module.blueprint)
     if config.control_api:
         app.register_blueprint(control.blueprint)
+        app.register_blueprint(sessions.blueprint)
     contract.install(app, config.control_api)
     _install_error_handlers(app)
     app.before_request(_begin)
     app.before_request(control.require_token)  # before the scenario: a refused call changes nothing
     app.before_request(scenario.apply_scenario)  # after _begin: its answers get a request id too
     app.after_request(observe)
+    wsgi = app.wsgi_app
+    if config.control_api:  # sessions are a control lever: without the control API, one emulator
+        app.extensions[sessions.EXTENSION] = registry = Sessions(state)
+        wsgi = SessionRouting(wsgi, registry)
     # Outermost, so that a fault breaks the connection after Flask has answered.
-    app.wsgi_app = FaultMiddleware(StandardReasonPhrases(app.wsgi_app))  # type: ignore[method-assign]
+    app.wsgi_app = FaultMiddleware(StandardReasonPhrases(wsgi))  # type: ignore[method-assign]
     return app
 
 

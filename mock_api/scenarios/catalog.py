@@ -183,6 +183,14 @@ class ScenarioCatalog:
         self._builtins: dict[str, Scenario] = {}
         self._files: dict[str, Scenario] = {}
 
+    def for_session(self, keep: Scenario) -> ScenarioCatalog:
+        """A catalog sharing this one's built-ins (parsed once a process); of the user files only `keep`'s."""
+        catalog = ScenarioCatalog(self.builtin_dir)
+        catalog._lock, catalog._builtins = self._lock, self._builtins
+        with self._lock:
+            catalog._files = {keep.name: keep} if self._files.get(keep.name) is keep else {}
+        return catalog
+
     def builtin_names(self) -> list[str]:
         return sorted(p.stem for p in self.builtin_dir.glob("*.yaml"))
 

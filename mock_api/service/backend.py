@@ -247,6 +247,11 @@ class Backend:
             task = self._tasks.get(task_id)
             return None if task is None else dict(task)
 
+    def task_count(self) -> int:
+        """Tasks held (accepted and completed): the sessions listing's count."""
+        with self.lock:
+            return len(self._tasks)
+
     def tasks(self, now: float) -> list[dict[str, Any]]:
         """Every task with the reason a failed one failed (control API only)."""
         return self.task_page(now, cursor=0, limit=len(self._tasks) + 1, max_bytes=None)[0]

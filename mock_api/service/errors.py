@@ -29,6 +29,12 @@ SCENARIO_PUT_PATH = "a scenario path must end in .yaml or .yml"
 SCENARIO_PUT_OUTSIDE = "scenario files can only be loaded from a --scenarios-dir directory given at start-up"
 CONTROL_TOKEN = "X-Mock-Control-Token is missing or wrong"
 
+# Sessions (mock_api's own: /s/{name}/... and X-Mock-Session).
+SESSION_NAME = "session name must be 1 to 64 of A-Z, a-z, 0-9, _ and -, got {name!r}"
+SESSION_LIMIT = "session limit reached ({limit})"
+SESSION_UNKNOWN = "no session named {name!r}"
+SESSION_DEFAULT_KEPT = "the default session cannot be ended; POST /_mock/reset resets it"
+
 # Task messages, with the trailing spaces the seed's samples have.
 TASK_SUCCESS_MESSAGE = "Petition created successfully. mongo id {mongo_id} "
 TASK_FAILURE_MESSAGE = "Petition did not update successfully. "

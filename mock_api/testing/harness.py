@@ -1,118 +1,34 @@
 """mock_api inside a test process: a threaded server on port 0, one state per snapshot, the test handle."""
 from __future__ import annotations
 
-import http.client
+import contextlib
+import itertools
 import json
 import threading
-import time
-import urllib.parse
-from collections.abc import Iterable, Sequence
+import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass, field, fields
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from flask import Flask
-from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 
 from mock_api.config import DEFAULT_STARTUP_TIMEOUT as DEFAULT_STARTUP_TIMEOUT  # re-exported by mock_api.testing
 from mock_api.config import MockConfig
 from mock_api.data.fixtures import Student
 from mock_api.http.app import create_app
+from mock_api.http.views.sessions import EXTENSION as SESSIONS_EXTENSION
 from mock_api.service.tokens import granted_scopes, issue
+from mock_api.sessions import SessionError, Sessions
 from mock_api.state import MockState
+from mock_api.testing.serving import HEALTH_PATH as HEALTH_PATH  # re-exported: the harness's names stay
+from mock_api.testing.serving import AppSwitch as AppSwitch
+from mock_api.testing.serving import MockApiStartupError as MockApiStartupError
+from mock_api.testing.serving import ServerThread as ServerThread
+from mock_api.testing.serving import probe as probe
 
-HEALTH_PATH = "/_mock/health"
-# serve_forever checks for shutdown once per poll: 0.5 s (the default) makes every session end 0.5 s late.
-POLL_INTERVAL = 0.01
-PROBE_PAUSE = 0.005
 DEFAULT_KEY = "dev-readwrite"
-
-
-class MockApiStartupError(RuntimeError):
-    """The in-process server did not answer its health check in time."""
-
-
-class _QuietHandler(WSGIRequestHandler):
-    """No access log line per request: a test run's output is the user's, and the journal has it all."""
-
-    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
-        pass
-
-
-class AppSwitch:
-    """The WSGI app the server runs: each request goes to the app current when it arrives."""
-
-    def __init__(self, app: Flask) -> None:
-        self._lock = threading.Lock()
-        self._app = app
-
-    @property
-    def app(self) -> Flask:
-        with self._lock:
-            return self._app
-
-    def switch(self, app: Flask) -> None:
-        with self._lock:
-            self._app = app
-
-    def __call__(self, environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
-        return self.app(environ, start_response)
-
-
-def probe(url: str, timeout: float) -> str | None:
-    """None if GET url answers 200 with status ok, else what went wrong (a direct connection, no proxy)."""
-    parts = urllib.parse.urlsplit(url)
-    connection = http.client.HTTPConnection(parts.hostname or "127.0.0.1", parts.port, timeout=timeout)
-    try:
-        connection.request("GET", parts.path or "/")
-        answer = connection.getresponse()
-        if answer.status != 200:
-            return f"answered HTTP {answer.status}"
-        body = json.loads(answer.read().decode("utf-8"))
-        return None if isinstance(body, dict) and body.get("status") == "ok" else f"answered {body!r}"
-    except (OSError, ValueError, http.client.HTTPException) as exc:
-        return f"{type(exc).__name__}: {exc}"
-    finally:
-        connection.close()
-
-
-class ServerThread:
-    """A werkzeug server bound at construction (port 0: the OS picks), served by a daemon thread."""
-
-    def __init__(self, app: Any, host: str = "127.0.0.1", port: int = 0) -> None:
-        self.server: BaseWSGIServer = make_server(host, port, app, threaded=True, request_handler=_QuietHandler)
-        self.host, self.port = host, int(self.server.server_port)
-        self.thread = threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": POLL_INTERVAL},
-                                       name=f"mock_api-server-{self.port}", daemon=True)
-
-    @property
-    def url(self) -> str:
-        return f"http://{self.host}:{self.port}"
-
-    def start(self, timeout: float = DEFAULT_STARTUP_TIMEOUT, health_path: str | None = None) -> None:
-        """Serve, then wait until the health check passes; MockApiStartupError after `timeout` s."""
-        self.thread.start()
-        target = self.url + (HEALTH_PATH if health_path is None else health_path)
-        deadline = time.monotonic() + timeout
-        while True:
-            remaining = deadline - time.monotonic()
-            problem = probe(target, max(0.05, min(1.0, remaining)))
-            if problem is None:
-                return
-            if not self.thread.is_alive():
-                raise MockApiStartupError(f"mock_api server thread stopped before {target} answered: {problem}")
-            if remaining <= 0:
-                self.stop()
-                raise MockApiStartupError(f"mock_api at {target} was not ready within {timeout:g} s: {problem}")
-            time.sleep(PROBE_PAUSE)
-
-    def stop(self) -> None:
-        # shutdown() waits for serve_forever to notice: it would wait forever if it never ran.
-        if self.thread.is_alive():
-            self.server.shutdown()
-            self.thread.join(timeout=5)
-        self.server.server_close()
 
 
 class StatePool:
@@ -170,9 +86,39 @@ class RecordedRequest:
 class MockApiHandle:
     """What a test gets: the server's URL and levers on the state serving it, reset before the test."""
 
-    def __init__(self, url: str, state: MockState) -> None:
+    def __init__(self, url: str, state: MockState, sessions: Sessions | None = None,
+                 session_name: str | None = None) -> None:
         self.url, self.state = url, state
         self.expected_errors: set[int] = set()
+        self.session_name = session_name  # None: the session `default`, at the server's root URL
+        self._sessions = sessions
+        self._opened: list[MockApiHandle] = []
+
+    # -- sessions --------------------------------------------------------------------------------
+    def session(self, name: str | None = None) -> MockApiHandle:
+        """A handle on a fresh session of the same server (its url ends in /s/{name}): one test, two
+        consumers. Ended when this test ends; ValueError for a bad name or a full server."""
+        if self._sessions is None:
+            raise ValueError("sessions need the control API (MockConfig.control_api)")
+        name = name or f"handle-{uuid.uuid4().hex[:16]}"
+        try:
+            state = self._sessions.fresh(name)
+        except SessionError as exc:
+            raise ValueError(exc.detail) from None
+        root = self.url.split("/s/", 1)[0]
+        handle = MockApiHandle(f"{root}/s/{name}", state, self._sessions, name)
+        self._opened.append(handle)
+        return handle
+
+    def close(self) -> None:
+        """End the sessions this handle opened (and its own, if it is one): the fixture calls it after the test."""
+        for handle in self._opened:
+            handle.close()
+        self._opened.clear()
+        if self._sessions is not None and self.session_name is not None:
+            # It may be ended already (DELETE /_mock/sessions/{name} by the test, or idle).
+            with contextlib.suppress(SessionError):
+                self._sessions.end(self.session_name)
 
     # -- credentials ---------------------------------------------------------------------------
     @property
@@ -278,22 +224,29 @@ class MockApiServer:
     def __init__(self, base: MockConfig, timeout: float = DEFAULT_STARTUP_TIMEOUT,
                  health_path: str | None = None) -> None:
         self.pool = StatePool(base)
+        self._tests = itertools.count(1)
         _, app = self.pool.get()
         self.switch = AppSwitch(app)
         self.thread = ServerThread(self.switch)
-        self.thread.start(timeout, health_path)
+        # The harness's HEALTH_PATH, read now: a test may replace it to make the check fail.
+        self.thread.start(timeout, HEALTH_PATH if health_path is None else health_path)
 
     @property
     def url(self) -> str:
         return self.thread.url
 
     def begin_test(self, seed: int | None = None, fixtures: str | Path | None = None,
-                   scenario: str | None = None) -> MockApiHandle:
-        """Reset the state for these settings, serve it, apply the scenario; the test's handle."""
+                   scenario: str | None = None, own_session: bool = False) -> MockApiHandle:
+        """Reset the state for these settings (or, with `own_session`, open a fresh session of it), serve
+        it, apply the scenario; the test's handle."""
         state, app = self.pool.get(seed, fixtures)
-        state.reset()
         self.switch.switch(app)
-        handle = MockApiHandle(self.url, state)
+        sessions: Sessions | None = app.extensions.get(SESSIONS_EXTENSION)
+        if own_session and sessions is not None:
+            handle = MockApiHandle(self.url, state, sessions).session(f"test-{next(self._tests)}")
+        else:
+            state.reset()
+            handle = MockApiHandle(self.url, state, sessions)
         if scenario is not None:
             handle.use_scenario(scenario)
         return handle

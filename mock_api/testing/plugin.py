@@ -24,6 +24,8 @@ MARKER_ARGS = ("scenario", "seed", "fixtures", "expect_errors", "fail_on_error_r
 STRICT_OPTION = "mock_api_fail_on_error_responses"
 CONTRACT_OPTION = "mock_api_strict"
 SCENARIO_OPTION = "mock_api_scenario"
+ISOLATION_OPTION = "mock_api_isolation"
+ISOLATIONS = ("reset", "session")
 
 HANDLE_KEY = pytest.StashKey["MockApiHandle"]()
 STRICT_KEY = pytest.StashKey[bool]()
@@ -54,6 +56,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                   help="mock_api: seed of the generated data (default: the one in the fixtures' generate.yaml)")
     parser.addini("mock_api_fixtures", default="",
                   help="mock_api: fixtures directory, relative to the rootdir (default: the packaged fixtures)")
+    parser.addini(ISOLATION_OPTION, default="reset",
+                  help="mock_api: 'reset' (default) resets the server before each test; 'session' gives each test "
+                       "a fresh session of it instead (/s/test-N), ended after the test")
     limits.add_ini_options(parser.addini)
 
 
@@ -144,12 +149,20 @@ def mock_api_server(pytestconfig: pytest.Config) -> Iterator[MockApiServer]:
     server.stop()
 
 
+def _own_session(config: pytest.Config) -> bool:
+    isolation = str(config.getini(ISOLATION_OPTION)).strip() or "reset"
+    if isolation not in ISOLATIONS:
+        pytest.fail(f"ini {ISOLATION_OPTION} must be one of {', '.join(ISOLATIONS)}, got {isolation!r}", pytrace=False)
+    return isolation == "session"
+
+
 @pytest.fixture
-def mock_api(request: pytest.FixtureRequest, mock_api_server: MockApiServer) -> MockApiHandle:
-    """The emulator, reset for this test: url, token(), clock, journal, scenario, per-test data."""
+def mock_api(request: pytest.FixtureRequest, mock_api_server: MockApiServer) -> Iterator[MockApiHandle]:
+    """The emulator, reset for this test (or its own session): url, token(), clock, journal, scenario, data."""
+    own_session = _own_session(request.config)
     try:
         options = MarkerOptions.of(request.node, request.config.rootpath)
-        handle = mock_api_server.begin_test(options.seed, options.fixtures, options.scenario)
+        handle = mock_api_server.begin_test(options.seed, options.fixtures, options.scenario, own_session)
         if options.expect_errors:
             handle.expect_errors(*options.expect_errors)
     except ValueError as exc:
@@ -157,7 +170,8 @@ def mock_api(request: pytest.FixtureRequest, mock_api_server: MockApiServer) -> 
     request.node.stash[HANDLE_KEY] = handle
     request.node.stash[STRICT_KEY] = _opted_in(request.config, STRICT_OPTION, options.fail_on_error_responses)
     request.node.stash[CONTRACT_KEY] = _opted_in(request.config, CONTRACT_OPTION, options.strict)
-    return handle
+    yield handle
+    handle.close()  # the sessions it opened, and its own
 
 
 def after_test_problems(handle: MockApiHandle, strict: bool, contract: bool = False) -> list[str]:

@@ -6,7 +6,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar, cast
 
-from flask import Request, Response, current_app, g
+from flask import Request, Response, current_app, g, request
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from mock_api.scenarios.catalog import Decision
@@ -32,8 +32,13 @@ class Call:
     unpromised: list[tuple[str, str]] = field(default_factory=list)  # reads served before their refresh
 
 
+STATE_KEY = "mock_api.state"  # the request's session state, put in the environ by http.sessions.SessionRouting
+
+
 def mock_state() -> MockState:
-    return cast(MockState, current_app.extensions["mock_api"])
+    """This request's session state; the app's own (session `default`) without session routing."""
+    state = request.environ.get(STATE_KEY)
+    return cast(MockState, state if state is not None else current_app.extensions["mock_api"])
 
 
 def current_call() -> Call:

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, Flask, Response
+from flask import Blueprint, Flask, Response, request
 
 from mock_api.contract.spec import load_spec
 from mock_api.http.views.common import json_response, mock_state
@@ -24,7 +24,11 @@ def published_document(control_api: bool) -> dict[str, Any]:
 
 @document.get("/openapi.json")
 def openapi_document() -> Response:
-    return json_response(published_document(mock_state().config.control_api))
+    published = published_document(mock_state().config.control_api)
+    if request.script_root:  # a session's document: its own prefix first, so a generated client stays in it
+        session_server = {"url": request.script_root, "description": "this mock_api session"}
+        published = {**published, "servers": [session_server, *published.get("servers", [])]}
+    return json_response(published)
 
 
 @control.get("/violations")

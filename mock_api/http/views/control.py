@@ -161,7 +161,7 @@ def page_response(items: list[dict[str, Any]], next_cursor: int | None, limit: i
     """The page as a JSON array; `Link: <...>; rel="next"` (RFC 8288) while there is more."""
     headers = {}
     if next_cursor is not None:
-        headers["Link"] = f'<{request.path}?limit={limit}&cursor={next_cursor}>; rel="next"'
+        headers["Link"] = f'<{request.script_root}{request.path}?limit={limit}&cursor={next_cursor}>; rel="next"'
     return json_response(items, headers=headers)
 
 

@@ -120,4 +120,4 @@ def create_petition() -> Response:
     # The scenario's task overrides, decided in its before-hook and read here once, explicitly.
     task_id = state.backend.submit(body, call.request.claims(), state.task_behaviour(**call.decision.task),
                                    len(call.request.body() or b""), call.decision.task_id)
-    return json_response({"status": "accepted"}, 202, {"Location": f"/api/tasks/{task_id}"})
+    return json_response({"status": "accepted"}, 202, {"Location": f"{request.script_root}/api/tasks/{task_id}"})

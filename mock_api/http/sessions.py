@@ -1,0 +1,51 @@
+"""Session routing: `/s/{name}/...` or `X-Mock-Session` picks the request's emulator before Flask sees it."""
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from typing import Any
+
+from mock_api.http.views.common import STATE_KEY
+from mock_api.sessions import DEFAULT, SessionError, Sessions
+
+PREFIX = "/s/"
+HEADER_KEY = "HTTP_X_MOCK_SESSION"  # the X-Mock-Session header in the WSGI environ
+
+
+class SessionRouting:
+    """WSGI middleware: `/s/{name}` moves from PATH_INFO to SCRIPT_NAME (so Flask's `request.script_root`
+    carries it into every URL the app builds) and the session's state goes into the environ.
+
+    The prefix wins over the header. A bad name (400) or a full registry (503) is answered here as JSON,
+    before any state is touched, so a refused request is in no session's journal."""
+
+    def __init__(self, app: Any, sessions: Sessions) -> None:
+        self.app, self.sessions = app, sessions
+
+    def __call__(self, environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
+        path: str = environ.get("PATH_INFO", "")
+        if path.startswith(PREFIX):
+            name, slash, rest = path[len(PREFIX):].partition("/")
+            environ["SCRIPT_NAME"] = environ.get("SCRIPT_NAME", "") + PREFIX + name
+            environ["PATH_INFO"] = slash + rest
+        else:
+            name = environ.get(HEADER_KEY, DEFAULT)
+        try:
+            environ[STATE_KEY] = self.sessions.use(wsgi_text(name))
+        except SessionError as exc:
+            return refusal(exc, start_response)
+        return self.app(environ, start_response)  # type: ignore[no-any-return]
+
+
+def wsgi_text(value: str) -> str:
+    """A WSGI string (the bytes as latin-1) as the UTF-8 the client sent: a refusal names what was sent."""
+    if value.isascii():
+        return value
+    return value.encode("latin-1", "replace").decode("utf-8", "replace")
+
+
+def refusal(exc: SessionError, start_response: Any) -> list[bytes]:
+    """The refusal as the app's JSON errors look (compact, a newline), Content-Length set."""
+    body = (json.dumps({"detail": exc.detail}, separators=(",", ":")) + "\n").encode("utf-8")
+    start_response(f"{exc.status} -", [("Content-Type", "application/json"), ("Content-Length", str(len(body)))])
+    return [body]

@@ -1,0 +1,143 @@
+"""Sessions: isolated emulators on one server, sharing the snapshot and signing key; a bounded registry."""
+from __future__ import annotations
+
+import hashlib
+import re
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from mock_api.service import errors
+from mock_api.service.clock import iso_micro
+from mock_api.state import MockState
+
+NAME_PATTERN = re.compile(r"[A-Za-z0-9_-]{1,64}")
+DEFAULT = "default"
+# Idle sessions are looked for at most this often (real seconds): a sweep walks every session.
+SWEEP_SECONDS = 1.0
+
+
+class SessionError(Exception):
+    """A request the registry refuses: a bad name (400), the limit (503), an unknown session (404)."""
+
+    def __init__(self, status: int, detail: str) -> None:
+        super().__init__(detail)
+        self.status, self.detail = status, detail
+
+
+def check_name(name: str) -> str:
+    if not NAME_PATTERN.fullmatch(name):
+        raise SessionError(400, errors.SESSION_NAME.format(name=name[:80]))
+    return name
+
+
+def session_seed(seed: int, name: str) -> int:
+    """The seed of a session's ids and dice: the dataset's for `default` (as before sessions), else one of
+    its own, the same for the same name, so two sessions never hand out the same task id."""
+    if name == DEFAULT:
+        return seed
+    digest = hashlib.sha256(name.encode("ascii")).digest()
+    return seed ^ int.from_bytes(digest[:8], "big")
+
+
+@dataclass
+class Session:
+    """One session's state and its bookkeeping (wall time for the listing, monotonic time for idleness)."""
+
+    name: str
+    state: MockState
+    created: float
+    last_used: float
+    last_used_at: float
+    requests: int = 0
+
+    def describe(self) -> dict[str, Any]:
+        state = self.state
+        return {"name": self.name, "created": iso_micro(self.created) + "Z",
+                "last_used": iso_micro(self.last_used_at) + "Z", "requests": self.requests,
+                "tasks": state.backend.task_count()}
+
+
+class Sessions:
+    """Every session of one server, `default` first; at most config.max_sessions, idle ones ended."""
+
+    def __init__(self, default: MockState, monotonic: Callable[[], float] = time.monotonic,
+                 wall: Callable[[], float] = time.time) -> None:
+        self.default = default
+        self.limit, self.idle_seconds = default.config.max_sessions, default.config.session_idle_seconds
+        self._monotonic, self._wall = monotonic, wall
+        self._lock = threading.Lock()
+        now = monotonic()
+        self._sessions = {DEFAULT: Session(DEFAULT, default, wall(), now, wall())}
+        self._swept = now
+
+    def use(self, name: str) -> MockState:
+        """The state of session `name`, created on first use; counts the request. SessionError if refused."""
+        check_name(name)
+        now = self._monotonic()
+        with self._lock:
+            self._sweep(now)
+            session = self._sessions.get(name)
+            if session is not None and name != DEFAULT and now - session.last_used > self.idle_seconds:
+                session = None  # ended while idle: this request starts a fresh one
+                del self._sessions[name]
+            if session is None:
+                session = self._create(name, now)
+            session.requests += 1
+            session.last_used, session.last_used_at = now, self._wall()
+            return session.state
+
+    def fresh(self, name: str) -> MockState:
+        """A new session `name` (one of that name is ended first), not counted as a request; SessionError."""
+        if check_name(name) == DEFAULT:
+            raise SessionError(400, errors.SESSION_DEFAULT_KEPT)
+        now = self._monotonic()
+        with self._lock:
+            self._sessions.pop(name, None)
+            return self._create(name, now).state
+
+    def _create(self, name: str, now: float) -> Session:
+        if len(self._sessions) >= self.limit:
+            self._sweep(now, force=True)  # an idle one may free a place; an active one is never evicted
+            if len(self._sessions) >= self.limit:
+                raise SessionError(503, errors.SESSION_LIMIT.format(limit=self.limit))
+        state = self.default.new_session(session_seed(self.default.dataset.seed, name))
+        wall = self._wall()
+        session = self._sessions[name] = Session(name, state, wall, now, wall)
+        return session
+
+    def _sweep(self, now: float, force: bool = False) -> None:
+        if not force and now - self._swept < SWEEP_SECONDS:
+            return
+        self._swept = now
+        idle = [name for name, s in self._sessions.items() if name != DEFAULT and now - s.last_used > self.idle_seconds]
+        for name in idle:
+            del self._sessions[name]
+
+    def end(self, name: str) -> None:
+        """End a session (its state is dropped); SessionError for `default`, a bad or an unknown name."""
+        check_name(name)
+        if name == DEFAULT:
+            raise SessionError(400, errors.SESSION_DEFAULT_KEPT)
+        with self._lock:
+            if self._sessions.pop(name, None) is None:
+                raise SessionError(404, errors.SESSION_UNKNOWN.format(name=name))
+
+    def listing(self) -> list[dict[str, Any]]:
+        """Every live session in creation order, `default` first."""
+        with self._lock:
+            self._sweep(self._monotonic(), force=True)
+            sessions = list(self._sessions.values())
+        return [session.describe() for session in sessions]
+
+    def get(self, name: str) -> MockState | None:
+        """A live session's state without counting a request (the pytest handle, tests)."""
+        with self._lock:
+            session = self._sessions.get(name)
+        return None if session is None else session.state
+
+    def __len__(self) -> int:
+        with self._lock:
+            return len(self._sessions)
