@@ -62,6 +62,8 @@ class MockConfig:
     scenario: str = "default"  # a built-in scenario's name or the path of a scenario file
     scenarios_dir: Path = field(default_factory=default_scenarios_dir)
     strict: bool = False  # record the consumer's contract violations (GET /_mock/violations)
+    # One line per API request on stderr: "off" (tests, the library), "text", "color" (a terminal) or "json".
+    request_log: str = "off"
     min_poll_seconds: float = 1.0  # strict mode: fastest task polling allowed; our choice, the real rate is unknown
 
     def with_overrides(self, **changes: Any) -> MockConfig:

@@ -97,7 +97,8 @@ def drain(server: Any, grace: float) -> None:
 
 
 def serve(app: Any, host: str, port: int, threads: int = DEFAULT_THREADS,
-          announce: Callable[[str], None] | None = None, limits: ServerLimits | None = None) -> None:
+          announce: Callable[[str], None] | None = None, limits: ServerLimits | None = None,
+          after_ready: Callable[[str], None] | None = None) -> None:
     """Bind (port 0 picks a free port), announce the real URL once, serve until SIGINT/SIGTERM, drain."""
     limits = limits or ServerLimits(threads=threads)
     # waitress warns "Task queue depth is N" on every request that waits for a free thread: normal for a
@@ -110,6 +111,8 @@ def serve(app: Any, host: str, port: int, threads: int = DEFAULT_THREADS,
         print(line, flush=True)
     else:
         announce(line)
+    if after_ready is not None:  # stderr's welcome: after the ready line, which scripts wait for on stdout
+        after_ready(_url(host, real_port))
     # Everything loaded so far (the snapshot: ~1.5 million objects at 100,000 petitions) lives as long as
     # the process: frozen, the cyclic GC stops walking it, which otherwise paused requests for ~100+ ms.
     gc.freeze()
