@@ -418,6 +418,10 @@ def test_session_ends_with_a_coverage_summary(pytester: pytest.Pytester) -> None
     result.stdout.fnmatch_lines(["*mock_api coverage*",
                                  "mock_api coverage: 1 of * operations called, 1 of * documented responses seen, "
                                  "1 requests",
-                                 "*error paths never exercised*"])
+                                 "  GET /api/academic/petitions: 200 x1",
+                                 "  scopes granted: api:academic:petitions:read; refused (403 seen): none",
+                                 "* error paths never exercised — `--mock-api-coverage=full` lists them"])
+    full = run(pytester, "--mock-api-coverage=full").stdout
+    full.fnmatch_lines(["  error paths never exercised (*):", "    GET /api/academic/petitions 403"])
     pytester.makeini("[pytest]\nmock_api_coverage_summary = false\n")
     assert "mock_api coverage" not in run(pytester).stdout.str()
