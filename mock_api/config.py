@@ -47,7 +47,7 @@ class MockConfig:
     default_pagesize: int = 100
     max_pagesize: int = 1000
     max_body_bytes: int = 1024 * 1024
-    # Bounds of every store (README "Limits"; set by CLI flags and pytest ini options, mock_api/limits.py).
+    # Bounds of every store (docs/reference.md "Limits"; set by CLI flags and pytest ini options, mock_api/limits.py).
     journal_limit: int = 10000  # journal entries kept, oldest dropped first
     journal_bytes: int = 64 * 1024 * 1024  # journal text kept (estimated), oldest entries dropped first
     journal_header_bytes: int = 8192  # a header value longer than this is cut in the journal, with a marker

@@ -56,6 +56,13 @@ def test_scenarios_command_is_the_list_scenarios_alias(capsys: pytest.CaptureFix
     assert listed.splitlines()[1].startswith("default ")
 
 
+def test_a_reader_that_leaves_early_gets_no_traceback() -> None:
+    done = subprocess.run(f"'{sys.executable}' -m mock_api scenarios | head -1", shell=True, cwd=ROOT,
+                          capture_output=True, text=True, timeout=30)
+    assert done.stdout.startswith("broken_connections ") and done.stdout.count("\n") == 1
+    assert "Traceback" not in done.stderr
+
+
 def test_violations_command_prints_and_exits_for_ci(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     saved = tmp_path / "violations.json"
     saved.write_text(json.dumps([{"kind": "payload", "method": "POST", "path": "/api/academic/petitions",

@@ -178,8 +178,8 @@ def test_unquoted_timestamps_still_load_as_utc(tmp_path: Path) -> None:
                                                        "2021-04-01T00:00:00Z"]
 
 
-def test_the_readme_says_where_the_schemas_are_and_how_an_editor_uses_them() -> None:
-    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+def test_the_reference_says_where_the_schemas_are_and_how_an_editor_uses_them() -> None:
+    readme = (ROOT / "docs" / "reference.md").read_text(encoding="utf-8")
     for path in ("mock_api/scenarios/scenario.schema.json", "mock_api/data/schemas/<file>.schema.json"):
         assert path in readme
         assert (ROOT / path.replace("<file>", "students")).is_file()

@@ -30,7 +30,7 @@ DRAIN_STEP = 0.05  # seconds per loop turn while draining
 
 @dataclass(frozen=True)
 class ServerLimits:
-    """Connection limits and the shutdown grace; every field is a CLI option (README, "Connections")."""
+    """Connection limits and the shutdown grace; every field is a CLI option (docs/reference.md, "Connections and shutdown")."""
 
     threads: int = DEFAULT_THREADS
     connection_limit: int = DEFAULT_CONNECTION_LIMIT
