@@ -152,7 +152,8 @@ def test_a_scalar_shorthand_and_lower_case_methods_still_load(tmp_path: Path) ->
     ("petitions.yaml", "grade_term: 24W=L", "grade_term: ''", "petitions[0].grade_term",
      "expected a non-empty string or null"),
     ("generate.yaml", "seed: 20241120", "seed: true", "seed", "expected a whole number >= 0"),
-    ("api_keys.yaml", "service_accounts:", "- x\nservice_accounts:", "(syntax)", "while parsing"),
+    ("api_keys.yaml", "service_accounts:", "- x\nservice_accounts:", "line 6, column 1",
+     "YAML syntax: did not find expected '-' indicator (while parsing a block collection)"),
 ])
 def test_more_bad_fixture_files_name_file_key_and_expectation(tmp_path: Path, file: str, old: str, new: str, key: str,
                                                               problem: str) -> None:

@@ -30,7 +30,7 @@ DRAIN_STEP = 0.05  # seconds per loop turn while draining
 
 @dataclass(frozen=True)
 class ServerLimits:
-    """Connection limits and the shutdown grace; every field is a CLI option (docs/reference.md, "Connections and shutdown")."""
+    """Connection limits and the shutdown grace; each field is a CLI option (docs/reference.md: connections)."""
 
     threads: int = DEFAULT_THREADS
     connection_limit: int = DEFAULT_CONNECTION_LIMIT
