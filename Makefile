@@ -15,8 +15,10 @@ $(VENV)/.installed: pyproject.toml
 	$(PY) -m pip install --quiet -e '.[dev]'
 	touch $@
 
+# Quiet before the ready line (@, and the venv step only says something the first time); the server takes
+# the terminal's foreground so that Ctrl-C stops it with exit status 0 (mock_api/cli/foreground.py).
 serve: $(VENV)/.installed
-	$(PY) -m mock_api $(ARGS)
+	@exec $(PY) -m mock_api.cli.foreground $(ARGS)
 
 # The HTTP-level tests run a second time under the pessimistic scenario (tests marked `lenient` left
 # out): the mock's lenient defaults must not be what makes them pass. Only these, to keep CI bounded.

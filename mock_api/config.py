@@ -47,7 +47,7 @@ class MockConfig:
     default_pagesize: int = 100
     max_pagesize: int = 1000
     max_body_bytes: int = 1024 * 1024
-    # Bounds of every store (README "Limits"; set by CLI flags and pytest ini options, mock_api/limits.py).
+    # Bounds of every store (docs/reference.md "Limits"; set by CLI flags and pytest ini options, mock_api/limits.py).
     journal_limit: int = 10000  # journal entries kept, oldest dropped first
     journal_bytes: int = 64 * 1024 * 1024  # journal text kept (estimated), oldest entries dropped first
     journal_header_bytes: int = 8192  # a header value longer than this is cut in the journal, with a marker
@@ -65,6 +65,8 @@ class MockConfig:
     scenario: str = "default"  # a built-in scenario's name or the path of a scenario file
     scenarios_dir: Path = field(default_factory=default_scenarios_dir)
     strict: bool = False  # record the consumer's contract violations (GET /_mock/violations)
+    # One line per API request on stderr: "off" (tests, the library), "text", "color" (a terminal) or "json".
+    request_log: str = "off"
     min_poll_seconds: float = 1.0  # strict mode: fastest task polling allowed; our choice, the real rate is unknown
 
     def with_overrides(self, **changes: Any) -> MockConfig:

@@ -57,7 +57,7 @@ def positive_int(text: str) -> int:
 
 
 def add_flags(parser: argparse.ArgumentParser) -> None:
-    group = parser.add_argument_group("limits", "bounds of what the emulator keeps (README: Limits)")
+    group = parser.add_argument_group("limits", "bounds of what the emulator keeps (docs/reference.md: Limits)")
     for limit in LIMITS:
         group.add_argument(limit.flag, type=_argparse_type, metavar="N", help=f"{limit.help} (default {limit.default})")
 

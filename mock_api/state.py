@@ -10,6 +10,7 @@ from typing import Any
 from mock_api.config import MockConfig
 from mock_api.contract.coverage import Coverage
 from mock_api.contract.journal import Journal
+from mock_api.contract.requestlog import RequestLog
 from mock_api.contract.strict import ViolationLog
 from mock_api.data.fixtures import load_fixtures
 from mock_api.scenarios.catalog import Scenario, ScenarioCatalog
@@ -47,6 +48,7 @@ class MockState:
                                config.journal_body_bytes)
         self.backend = Backend(self.dataset, self.clock, self.ids, config)
         self.violations = ViolationLog(config.violations_limit)  # strict mode's findings; cleared by reset
+        self.request_log = RequestLog(config.request_log)  # stderr, one line a request; "off" by default
         self.coverage = Coverage(config.coverage_limit)  # kept across resets: it describes a whole test session
 
     def new_session(self, seed: int) -> MockState:

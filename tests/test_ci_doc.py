@@ -1,11 +1,10 @@
-"""docs/ci.md: its workflow's shell steps, run as a CI would, against a tiny consumer test suite."""
+"""docs/ci.md: its script run exactly as written (under dash), with its consumer test, as both CI jobs call it."""
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import re
-import signal
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -16,110 +15,90 @@ import yaml
 
 from support import ROOT
 
-GOOD_CONSUMER = '''
-import os
-import requests
-
-BASE = os.environ["MOCK_API_URL"]
-READ = "api:academic:petitions:read"
+DOC = ROOT / "docs" / "ci.md"
+SCRIPT = ROOT / "docs" / "ci" / "run-with-mock.sh"
+TEST_COMMAND = "sh ci/run-with-mock.sh python -m pytest tests -q"
 
 
-def test_reads_a_students_petitions():
-    got = requests.post(f"{BASE}/api/jwt", params={"scope": READ},
-                        headers={"Authorization": os.environ["MOCK_API_KEY"]}, timeout=10)
-    assert READ in got.json()["accepted_scopes"]
-    auth = {"Authorization": "Bearer " + got.json()["jwt"]}
-    rows = requests.get(f"{BASE}/api/academic/petitions", params={"%s": "f0027k4"}, headers=auth, timeout=10)
-    assert rows.status_code == 200 and rows.json()
-'''
+def _blocks(language: str) -> list[str]:
+    return re.findall(rf"```{language}\n(.*?)```", DOC.read_text(encoding="utf-8"), flags=re.S)
 
 
-def _workflow() -> dict[str, Any]:
-    text = (ROOT / "docs" / "ci.md").read_text(encoding="utf-8")
-    blocks = re.findall(r"```yaml\n(.*?)```", text, flags=re.S)
-    assert len(blocks) == 1, "docs/ci.md must hold exactly one yaml workflow"
-    return dict(yaml.safe_load(blocks[0]))
+def _jobs() -> tuple[dict[str, Any], dict[str, Any]]:
+    github, gitlab = (yaml.safe_load(block) for block in _blocks("yaml"))
+    return github["jobs"]["contract"], gitlab["contract"]
 
 
-def _job_env(job: dict[str, Any]) -> dict[str, str]:
-    return {k: str(v) for k, v in job["env"].items()}
+def test_both_ci_jobs_install_the_same_way_and_call_the_script_unchanged() -> None:
+    github, gitlab = _jobs()
+    github_runs = [step["run"] for step in github["steps"] if "run" in step]
+    assert github_runs == gitlab["script"]
+    assert github_runs[1] == TEST_COMMAND
+    assert github_runs[0].startswith('python -m pip install "mock_api @ git+https://')
+    upload = next(step for step in github["steps"] if step.get("uses", "").startswith("actions/upload-artifact"))
+    assert upload["if"] == "always()" and upload["with"]["path"] == gitlab["artifacts"]["paths"][0]
 
 
-def _read_github_env(path: Path) -> dict[str, str]:
-    pairs = (line.split("=", 1) for line in path.read_text().splitlines() if "=" in line)
-    return {key: value for key, value in pairs}
-
-
-def run_workflow(workdir: Path) -> list[tuple[str, int]]:
-    """Each run step in order, in bash with the job's env, skipping later steps after a failure unless
-    `if: always()`, as Actions does. The install step is skipped: this checkout is already installed."""
-    job = _workflow()["jobs"]["contract"]
-    github_env = workdir / "github_env"
-    github_env.touch()
-    env = {**os.environ, **_job_env(job), "GITHUB_ENV": str(github_env),
-           "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"}
-    results: list[tuple[str, int]] = []
-    failed = False
-    for step in job["steps"]:
-        if "run" not in step or step["name"].startswith("Install"):
-            continue
-        if failed and step.get("if") != "always()":
-            continue
-        done = subprocess.run(["bash", "-eo", "pipefail", "-c", step["run"]], cwd=workdir, timeout=120,
-                              env={**env, **_read_github_env(github_env)}, capture_output=True, text=True)
-        results.append((step["name"], done.returncode))
-        (workdir / f"step{len(results)}.log").write_text(done.stdout + done.stderr)
-        failed = failed or done.returncode != 0
-    return results
-
-
-def _stop_server(workdir: Path) -> None:
-    pid_file = workdir / "mock_api-artifacts" / "server.pid"
-    if pid_file.exists():
-        with contextlib.suppress(ProcessLookupError):
-            os.kill(int(pid_file.read_text()), signal.SIGTERM)  # only the server this test started
-
-
-@pytest.fixture
-def consumer(tmp_path: Path) -> Any:
+def _consumer(tmp_path: Path, netid_filter: str) -> Path:
+    """A consumer repository: the script copied to ci/, the doc's test in tests/ (its filter changed if asked)."""
+    (tmp_path / "ci").mkdir()
+    shutil.copyfile(SCRIPT, tmp_path / "ci" / "run-with-mock.sh")
     (tmp_path / "tests").mkdir()
+    test = _blocks("python")[0].replace('params={"netid": "f0027k4"}', f'params={{"{netid_filter}": "f0027k4"}}')
+    if netid_filter != "netid":
+        test = test.replace('[r["netid"] for r in rows.json()] == ["f0027k4", "f0027k4"]', "rows.json()")
+    (tmp_path / "tests" / "test_consumer.py").write_text(test, encoding="utf-8")
+    return tmp_path
 
-    def write(filter_name: str) -> Path:
-        (tmp_path / "tests" / "test_consumer.py").write_text(GOOD_CONSUMER % filter_name)
-        return tmp_path
-    yield write
-    _stop_server(tmp_path)
 
-
-def test_the_install_step_installs_mock_api_and_the_tools() -> None:
-    steps = {s.get("name"): s for s in _workflow()["jobs"]["contract"]["steps"]}
-    assert steps["Install mock_api and the test tools"]["run"].split() == [
-        "python", "-m", "pip", "install", '"mock_api', '@', '$MOCK_API_SOURCE"', "pytest", "requests"]
+def _run(workdir: Path) -> subprocess.CompletedProcess[str]:
+    """The doc's command, with `sh` being dash (strict POSIX) and `python` this test run's interpreter."""
+    bin_dir = workdir / "bin"
+    bin_dir.mkdir()
+    for name in ("python", "python3"):  # a wrapper, not a symlink: a venv's python finds its venv by its path
+        (bin_dir / name).write_text(f'#!/bin/sh\nexec "{sys.executable}" "$@"\n')
+        (bin_dir / name).chmod(0o755)
+    shell = shutil.which("dash") or "sh"
+    env = {**os.environ, "PATH": f"{bin_dir}{os.pathsep}{os.environ.get('PATH', '')}"}
+    for name in [n for n in env if n.startswith("MOCK_API_")]:
+        del env[name]
+    return subprocess.run([shell, *TEST_COMMAND.split()[1:]], cwd=workdir, env=env, capture_output=True,
+                          text=True, timeout=180)
 
 
 @pytest.mark.slow
-def test_the_documented_steps_pass_for_a_consumer_that_keeps_the_contract(consumer: Any) -> None:
-    workdir = consumer("netid")
-    results = run_workflow(workdir)
-    assert results == [("Start mock_api in the background", 0), ("Wait for the ready line", 0),
-                       ("Run the consumer's tests against the mock", 0),
-                       ("Collect the journal, violations and coverage", 0), ("Fail on contract violations", 0)]
-    artifacts = workdir / "mock_api-artifacts"
+def test_the_script_passes_for_a_consumer_that_keeps_the_contract(tmp_path: Path) -> None:
+    done = _run(_consumer(tmp_path, "netid"))
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "1 passed" in done.stdout and done.stdout.endswith("mock_api strict mode: no contract violation\n")
+    artifacts = tmp_path / "mock_api-artifacts"
     journal = json.loads((artifacts / "journal.json").read_text())
     assert [(e["method"], e["path"], e["status"]) for e in journal] == [
         ("POST", "/api/jwt", 200), ("GET", "/api/academic/petitions", 200)]
     assert json.loads((artifacts / "violations.json").read_text()) == []
     assert json.loads((artifacts / "coverage.json").read_text())["requests"] == 2
+    logged = [json.loads(line) for line in (artifacts / "server.log").read_text().splitlines()
+              if line.startswith("{")]
+    assert [(e["method"], e["status"]) for e in logged] == [("POST", 200), ("GET", 200)]
 
 
 @pytest.mark.slow
-def test_the_documented_steps_fail_on_a_violation_and_keep_the_evidence(consumer: Any) -> None:
-    workdir = consumer("netd")  # misspelt: the real API drops it and returns every petition
-    results = run_workflow(workdir)
-    assert results[-1] == ("Fail on contract violations", 1)
-    assert all(code == 0 for _, code in results[:-1])  # the mock answered; only strict mode objects
-    violations = json.loads((workdir / "mock_api-artifacts" / "violations.json").read_text())
+def test_the_script_fails_on_a_violation_and_keeps_the_evidence(tmp_path: Path) -> None:
+    done = _run(_consumer(tmp_path, "netd"))  # misspelt: the real API drops it and returns every petition
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert "1 passed" in done.stdout  # the mock answered; only strict mode objects
+    assert done.stdout.splitlines()[-2] == "mock_api strict mode: 1 contract violation(s) by the consumer:"
+    assert done.stdout.splitlines()[-1].startswith("  1. [dropped_filter] GET /api/academic/petitions: 'netd' is not")
+    violations = json.loads((tmp_path / "mock_api-artifacts" / "violations.json").read_text())
     assert [v["kind"] for v in violations] == ["dropped_filter"]
-    log = (workdir / f"step{len(results)}.log").read_text()
-    assert log.startswith("mock_api strict mode: 1 contract violation(s) by the consumer:\n"
-                          "  1. [dropped_filter] GET /api/academic/petitions: GET /api/academic/petitions: 'netd'")
+
+
+@pytest.mark.slow
+def test_the_script_stops_with_the_log_when_the_mock_cannot_start(tmp_path: Path) -> None:
+    workdir = _consumer(tmp_path, "netid")
+    done = subprocess.run(["sh", "ci/run-with-mock.sh", "true"], cwd=workdir, capture_output=True, text=True,
+                          timeout=60, env={**os.environ, "MOCK_API_PYTHON": sys.executable,
+                                           "MOCK_API_OPTIONS": "--scenario nope"})
+    assert done.returncode == 2
+    assert done.stderr.startswith("run-with-mock: mock_api exited before its ready line; its log:\n"
+                                  "mock_api: error: bad scenario: unknown scenario 'nope'")

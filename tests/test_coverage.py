@@ -70,15 +70,21 @@ def test_control_calls_do_not_count_and_reset_keeps_coverage(client: FlaskClient
     assert state.coverage.report()["requests"] == 0
 
 
-def test_summary_lists_the_error_paths_never_exercised(client: FlaskClient) -> None:
+def test_summary_is_short_by_default_and_full_lists_every_error_path(client: FlaskClient) -> None:
     auth = bearer(token_for(client, "dev-readonly", (READ,)))
     client.get("/api/academic/petitions?netid=f0027k4&pagesize=2", headers=auth)
-    lines = format_coverage_summary(_coverage(client)).splitlines()
-    assert lines[0] == "mock_api coverage: 2 of 8 operations called, 2 of 32 documented responses seen, 2 requests"
-    assert lines[1] == "  filters on GET /api/academic/petitions: netid; operators: eq; paging: pagesize"
-    assert lines[2] == f"  scopes granted: {READ}; refused (403 seen): none"
-    assert lines[3] == "  scenarios: default"
-    assert lines[4].startswith("  error paths never exercised (")
+    report = _coverage(client)
+    missed = len(report["not_exercised"])
+    assert format_coverage_summary(report).splitlines() == [
+        "mock_api coverage: 2 of 8 operations called, 2 of 32 documented responses seen, 2 requests",
+        "  POST /api/jwt: 200 x1",
+        "  GET /api/academic/petitions: 200 x1",
+        f"  scopes granted: {READ}; refused (403 seen): none",
+        "  scenarios: default",
+        f"  {missed} error paths never exercised — `--mock-api-coverage=full` lists them"]
+    lines = format_coverage_summary(report, full=True).splitlines()
+    assert lines[3] == "  filters on GET /api/academic/petitions: netid; operators: eq; paging: pagesize"
+    assert lines[6] == f"  error paths never exercised ({missed}):"
     assert "    GET /api/academic/petitions 403" in lines and "    GET /api/tasks/{id} 404" in lines
 
 

@@ -67,7 +67,8 @@ def broken_copy(tmp_path: Path, file: str, old: str, new: str) -> Path:
     ("petitions.yaml", '"2024-03-28T04:00:00Z"', "last spring", "petitions[3].effective_date", "expected a date"),
     ("petitions.yaml", "decision: APPV", "decision: ''", "petitions[0].decision", "non-empty string"),
     ("generate.yaml", "students: 250", "students: many", "students", "expected a whole number >= 0"),
-    ("generate.yaml", "seed: 20241120", "seed: [1", "(syntax)", "while parsing"),
+    ("generate.yaml", "seed: 20241120", "seed: [1", "line 6, column 9",
+     "YAML syntax: did not find expected ',' or ']' (while parsing a flow sequence)"),
 ])
 def test_fixture_errors_name_file_and_key(tmp_path: Path, file: str, old: str, new: str, key: str,
                                           problem: str) -> None:

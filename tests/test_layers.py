@@ -10,7 +10,7 @@ import pytest
 PACKAGE = Path(__file__).resolve().parent.parent / "mock_api"
 # Lowest first. A module may import its own layer's package and any layer below it, never one above.
 LAYERS: tuple[tuple[str, ...], ...] = (
-    ("mock_api.config", "mock_api.limits"),
+    ("mock_api.config", "mock_api.limits", "mock_api.cliargs"),
     ("mock_api.data",),
     ("mock_api.service",),
     ("mock_api.scenarios", "mock_api.contract"),

@@ -91,7 +91,8 @@ def test_under_pessimistic_neither_is_served(mock_api):
     result = run(pytester, "--mock-api-strict")
     result.assert_outcomes(passed=1, failed=2)
     result.stdout.fnmatch_lines([
-        "*[[]read_before_refresh[]] GET /api/academic/petitions: GET /api/academic/petitions returned petition "
+        "*[[]read_before_refresh[]] GET /api/academic/petitions returned petition "
         "*the real API promises it only from the next refresh*",
-        "*[[]read_by_mongo_id[]] GET /api/academic/petitions/*: *it may answer 404 for a Mongo id (unknown)*"])
+        "*[[]read_by_mongo_id[]] GET /api/academic/petitions/{id} with the Mongo id "
+        "*it may answer 404 for a Mongo id (unknown)*"])
     run(pytester).assert_outcomes(passed=3)  # recorded always, failing only when opted in

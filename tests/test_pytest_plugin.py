@@ -4,6 +4,7 @@ from __future__ import annotations
 import json
 import re
 from importlib.metadata import entry_points
+from pathlib import Path
 
 import pytest
 
@@ -327,17 +328,15 @@ def test_record(mock_api, n):
     assert len(ports) == 2  # and no two workers share a port
 
 
-def readme_example() -> str:
-    readme = (ROOT / "README.md").read_text(encoding="utf-8")
-    section = readme.split("<!-- section: pytest -->", 1)[1].split("<!-- /section: pytest -->", 1)[0]
-    blocks = re.findall(r"```python\n(.*?)```", section, flags=re.DOTALL)
-    assert len(blocks) == 1, "the pytest section should hold exactly one python example"
-    return str(blocks[0])
+def python_blocks(path: Path) -> list[str]:
+    return re.findall(r"```python\n(.*?)```", path.read_text(encoding="utf-8"), flags=re.DOTALL)
 
 
-def test_readme_example_passes_as_written(pytester: pytest.Pytester) -> None:
-    pytester.makepyfile(test_readme=readme_example())
-    run(pytester, "--mock-api-fail-on-error-responses").assert_outcomes(passed=1)
+def test_readme_and_reference_examples_pass_as_written(pytester: pytest.Pytester) -> None:
+    (readme_test,) = python_blocks(ROOT / "README.md")
+    (reference_test,) = python_blocks(ROOT / "docs" / "reference.md")
+    pytester.makepyfile(test_readme=readme_test, test_reference=reference_test)
+    run(pytester, "--mock-api-fail-on-error-responses").assert_outcomes(passed=2)
 
 
 def test_scenario_by_marker_and_by_handle_lasts_one_test(pytester: pytest.Pytester) -> None:
@@ -418,6 +417,10 @@ def test_session_ends_with_a_coverage_summary(pytester: pytest.Pytester) -> None
     result.stdout.fnmatch_lines(["*mock_api coverage*",
                                  "mock_api coverage: 1 of * operations called, 1 of * documented responses seen, "
                                  "1 requests",
-                                 "*error paths never exercised*"])
+                                 "  GET /api/academic/petitions: 200 x1",
+                                 "  scopes granted: api:academic:petitions:read; refused (403 seen): none",
+                                 "* error paths never exercised — `--mock-api-coverage=full` lists them"])
+    full = run(pytester, "--mock-api-coverage=full").stdout
+    full.fnmatch_lines(["  error paths never exercised (*):", "    GET /api/academic/petitions 403"])
     pytester.makeini("[pytest]\nmock_api_coverage_summary = false\n")
     assert "mock_api coverage" not in run(pytester).stdout.str()

@@ -44,7 +44,7 @@ def test_builtins_come_from_the_source_tree_in_a_checkout() -> None:
 
 
 @pytest.mark.parametrize(("data", "key", "problem"), [
-    ("name: [unclosed", "(syntax)", "while parsing"),
+    ("name: [unclosed", "line 2, column 1", "YAML syntax: did not find expected ',' or ']' (while parsing a flow"),
     ("- a list", "(top level)", "expected a mapping with name, description and rules"),
     (scenario(name=None), "name", "expected a non-empty string"),
     (scenario(name="has space"), "name", "expected letters, digits, _ or - only"),

@@ -148,7 +148,11 @@ def test_reset_clears_violations_and_format_is_readable(strict: FlaskClient, str
     strict.get("/api/academic/petitions?netd=1", headers=auth)
     text = format_violations(strict_state.violations.entries())
     assert text.splitlines()[0] == "mock_api strict mode: 1 contract violation(s) by the consumer:"
-    assert text.splitlines()[1].startswith("  1. [dropped_filter] GET /api/academic/petitions (x2): GET /api/")
+    assert text.splitlines()[1] == ("  1. [dropped_filter] (x2) GET /api/academic/petitions: 'netd' is not an "
+                                    "attribute of the record; the real API silently drops it and answers as if it "
+                                    "were not given (portal intro). Attributes: id, netid, petition_code, "
+                                    "petition_name, origin_code, origin_name, school, decision, grade_term, "
+                                    "effective_date, cache_date")
     assert len(strict_state.violations) == 1 and strict_state.violations[0]["count"] == 2
     assert strict.post("/_mock/reset").status_code == 200
     assert _violations(strict) == [] and not strict_state.violations and format_violations([]) == ""
@@ -177,8 +181,10 @@ def test_contract_main_prints_violations_and_exits_for_ci(tmp_path: Any, capsys:
     saved.write_text('[{"kind": "poll_rate", "method": "GET", "path": "/api/tasks/x", "message": "too fast", '
                      '"count": 3, "first_seq": 2}]')
     assert main([str(saved)]) == 1
-    assert capsys.readouterr().out.splitlines()[1] == "  1. [poll_rate] GET /api/tasks/x (x3): too fast"
+    assert capsys.readouterr().out.splitlines()[1] == "  1. [poll_rate] (x3) GET /api/tasks/x: too fast"
     assert main([str(tmp_path / "missing.json")]) == 2
     saved.write_text("{}")
     assert main([str(saved)]) == 2
-    assert main([]) == 2
+    with pytest.raises(SystemExit) as stopped:
+        main([])
+    assert stopped.value.code == 2

@@ -133,7 +133,7 @@ def test_unreachable_deployment_and_missing_key_are_usage_errors(capsys: pytest.
     with serving(Flask("closed")) as url:
         pass  # the port is closed again
     assert main(["--base-url", url, "--api-key", "k"]) == 2
-    assert capsys.readouterr().err.startswith(f"mock_api verify: error: cannot reach {url}")
+    assert capsys.readouterr().err.startswith(f"mock_api: error: verify: cannot reach {url}")
     monkeypatch.delenv("MOCK_API_VERIFY_API_KEY", raising=False)
     with pytest.raises(SystemExit) as stopped:
         main(["--base-url", url])

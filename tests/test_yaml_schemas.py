@@ -152,7 +152,8 @@ def test_a_scalar_shorthand_and_lower_case_methods_still_load(tmp_path: Path) ->
     ("petitions.yaml", "grade_term: 24W=L", "grade_term: ''", "petitions[0].grade_term",
      "expected a non-empty string or null"),
     ("generate.yaml", "seed: 20241120", "seed: true", "seed", "expected a whole number >= 0"),
-    ("api_keys.yaml", "service_accounts:", "- x\nservice_accounts:", "(syntax)", "while parsing"),
+    ("api_keys.yaml", "service_accounts:", "- x\nservice_accounts:", "line 6, column 1",
+     "YAML syntax: did not find expected '-' indicator (while parsing a block collection)"),
 ])
 def test_more_bad_fixture_files_name_file_key_and_expectation(tmp_path: Path, file: str, old: str, new: str, key: str,
                                                               problem: str) -> None:
@@ -178,8 +179,8 @@ def test_unquoted_timestamps_still_load_as_utc(tmp_path: Path) -> None:
                                                        "2021-04-01T00:00:00Z"]
 
 
-def test_the_readme_says_where_the_schemas_are_and_how_an_editor_uses_them() -> None:
-    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+def test_the_reference_says_where_the_schemas_are_and_how_an_editor_uses_them() -> None:
+    readme = (ROOT / "docs" / "reference.md").read_text(encoding="utf-8")
     for path in ("mock_api/scenarios/scenario.schema.json", "mock_api/data/schemas/<file>.schema.json"):
         assert path in readme
         assert (ROOT / path.replace("<file>", "students")).is_file()

@@ -88,6 +88,11 @@ class Coverage:
             self._record_query(method, template, args)
             self._record_scopes(method, template, status, args, reply)
 
+    def note_granted(self, scopes: Iterable[str]) -> None:
+        """Scopes of a token issued without POST /api/jwt (the pytest handle's token()): granted all the same."""
+        with self._lock:
+            _add_bounded(self._scopes["granted"], (str(s) for s in scopes), self.limit)
+
     def observe(self, ex: Observation) -> None:
         """The observed request: the scenario it ran under, else the one in force."""
         self.record(ex.request.method, ex.request.path, ex.template, ex.status, ex.request.query, ex.reply,
@@ -162,24 +167,33 @@ def _names(items: Iterable[str]) -> str:
     return ", ".join(items) or "none"
 
 
-def format_coverage_summary(report: Mapping[str, Any]) -> str:
-    """A few readable lines for the end of a test session (the pytest plugin prints them)."""
+def _statuses(statuses: Mapping[str, int]) -> str:
+    return ", ".join(f"{status} x{count}" for status, count in statuses.items())
+
+
+def format_coverage_summary(report: Mapping[str, Any], full: bool = False) -> str:
+    """A few readable lines for the end of a test session (the pytest plugin prints them); `full` lists all."""
     operations: Sequence[Mapping[str, Any]] = report["operations"]
     called = [o for o in operations if o["calls"]]
     documented = sum(len(o["statuses"]) + len(o["not_exercised"]) for o in operations)
     seen = sum(len(o["statuses"]) for o in operations)
     lines = [f"mock_api coverage: {len(called)} of {len(operations)} operations called, "
              f"{seen} of {documented} documented responses seen, {report['requests']} requests"]
-    for key, used in report["filters"].items():
-        if used["used"] or used["paging"]:
-            lines.append(f"  filters on {key}: {_names(used['used'])}; operators: {_names(used['operators'])}; "
-                         f"paging: {_names(used['paging'])}")
+    lines += [f"  {o['method']} {o['path']}: {_statuses(o['statuses'])}" for o in called]
+    if full:
+        for key, used in report["filters"].items():
+            if used["used"] or used["paging"]:
+                lines.append(f"  filters on {key}: {_names(used['used'])}; operators: {_names(used['operators'])}; "
+                             f"paging: {_names(used['paging'])}")
     scopes = report["scopes"]
     lines.append(f"  scopes granted: {_names(scopes['granted'])}; refused (403 seen): {_names(scopes['refused'])}")
     lines.append(f"  scenarios: {_names(report['scenarios'])}")
-    if report["not_exercised"]:
-        lines.append(f"  error paths never exercised ({len(report['not_exercised'])}):")
-        lines += [f"    {item}" for item in report["not_exercised"]]
+    missed = report["not_exercised"]
+    if missed and full:
+        lines.append(f"  error paths never exercised ({len(missed)}):")
+        lines += [f"    {item}" for item in missed]
+    elif missed:
+        lines.append(f"  {len(missed)} error paths never exercised — `--mock-api-coverage=full` lists them")
     if report["undocumented"]:
         lines.append("  undocumented requests: " + _names(report["undocumented"]))
     return "\n".join(lines)

@@ -10,6 +10,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from mock_api.cliargs import OneLineParser, fail
 from mock_api.contract.journal import cut_text
 from mock_api.contract.observation import Observation
 from mock_api.contract.spec import check_request_body, operation
@@ -193,10 +194,13 @@ def find_violations(ex: Observation, log: ViolationLog, now: float, min_poll_sec
     return found
 
 
-def record_violations(ex: Observation, log: ViolationLog, now: float, min_poll_seconds: float) -> None:
+def record_violations(ex: Observation, log: ViolationLog, now: float,
+                      min_poll_seconds: float) -> list[tuple[str, str]]:
     """Strict mode's look at one observed request: each violation numbered with the request's journal seq."""
-    for kind, message in find_violations(ex, log, now, min_poll_seconds):
+    found = find_violations(ex, log, now, min_poll_seconds)
+    for kind, message in found:
         log.add(kind, ex.request.method, ex.request.path, message, ex.seq)
+    return found
 
 
 def format_violations(violations: Sequence[Mapping[str, Any]], dropped: int = 0) -> str:
@@ -206,27 +210,30 @@ def format_violations(violations: Sequence[Mapping[str, Any]], dropped: int = 0)
     lines = [f"mock_api strict mode: {len(violations)} contract violation(s) by the consumer:"]
     for number, item in enumerate(violations, 1):
         repeat = f" (x{item['count']})" if item.get("count", 1) > 1 else ""
-        lines.append(f"  {number}. [{item['kind']}] {item['method']} {item['path']}{repeat}: {item['message']}")
+        message, method = item["message"], item["method"]
+        # Most messages start with the operation already; name the request only where one does not.
+        where = "" if message.startswith(f"{method} ") else f"{method} {item['path']}: "
+        lines.append(f"  {number}. [{item['kind']}]{repeat} {where}{message}")
     if dropped:
         lines.append(f"  ... and {dropped} more not kept (violations limit reached)")
     return "\n".join(lines)
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    """`python -m mock_api.contract.strict VIOLATIONS.json`: print them readably; exit 1 if there is any (CI)."""
-    args = list(sys.argv[1:] if argv is None else argv)
-    if len(args) != 1:
-        print("usage: python -m mock_api.contract.strict VIOLATIONS.json (saved from GET /_mock/violations)",
-              file=sys.stderr)
-        return 2
+def build_parser(prog: str = "python -m mock_api.contract") -> OneLineParser:
+    parser = OneLineParser(prog=prog, description="Print contract violations saved from GET /_mock/violations, "
+                                                  "one a line; exit 1 if there is any (for CI), 0 if none.")
+    parser.add_argument("file", metavar="FILE", type=Path, help="the JSON list saved from GET /_mock/violations")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None, prog: str = "python -m mock_api.contract") -> int:
+    """Print saved violations readably; exit 1 if there is any (CI), 2 if the file is unreadable."""
+    path: Path = build_parser(prog).parse_args(sys.argv[1:] if argv is None else argv).file
     try:
-        violations = json.loads(Path(args[0]).read_text(encoding="utf-8"))
+        violations = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
-        print(f"mock_api.contract.strict: error: cannot read violations from {args[0]}: {exc}", file=sys.stderr)
-        return 2
+        return fail(f"cannot read violations from {path}: {exc}")
     if not isinstance(violations, list):
-        print(f"mock_api.contract.strict: error: {args[0]} is not a JSON list of violations", file=sys.stderr)
-        return 2
+        return fail(f"{path} is not a JSON list of violations")
     print(format_violations(violations) or "mock_api strict mode: no contract violation")
     return 1 if violations else 0
-

@@ -4,13 +4,13 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import sys
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from mock_api.cliargs import PROG, OneLineParser, fail
 from mock_api.contract.spec import check_response
 from mock_api.contract.verify_http import ConnectionProblem, Http, Reply, preview
 from mock_api.service.scopes import READ, WRITE
@@ -230,8 +230,8 @@ def report(options: Options, outcomes: Sequence[Outcome], secrets: Sequence[str]
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="python -m mock_api verify",
+    parser = OneLineParser(
+        prog=f"{PROG} verify",
         description="Check a deployment (mock_api or the real API) against openapi.yaml: statuses, headers, "
                     "shapes. Read-only unless --write. Exits 1 on drift, 2 if the key is refused or the deployment "
                     "cannot be reached. Never prints the key or a token.")
@@ -272,8 +272,7 @@ def main(argv: Sequence[str]) -> int:
     try:
         outcomes = suite.run()
     except ConnectionProblem as exc:
-        print(f"mock_api verify: error: {exc}", file=sys.stderr)
-        return EXIT_USAGE
+        return fail(f"verify: {exc}")
     print(report(options, outcomes, suite.secrets), flush=True)
     if any(o.verdict == "REFUSED" for o in outcomes):
         return EXIT_USAGE

@@ -20,6 +20,15 @@ def load_yaml(text: str) -> Any:
     return yaml.load(text, Loader=SAFE_LOADER)  # a safe loader, only faster
 
 
+def yaml_problem(exc: Exception) -> tuple[str, str]:
+    """(where, what) of a YAML error: `line 4, column 1` and PyYAML's words, never its "<unicode string>"."""
+    mark = getattr(exc, "problem_mark", None)
+    if not isinstance(exc, yaml.MarkedYAMLError) or mark is None:
+        return "(syntax)", " ".join(str(exc).split())
+    words = " ".join(part for part in (exc.problem, f"({exc.context})" if exc.context else None) if part)
+    return f"line {mark.line + 1}, column {mark.column + 1}", f"YAML syntax: {words}"
+
+
 class FixtureError(Exception):
     """A fixture file is missing or wrong; the message names the file and the key."""
 
@@ -91,7 +100,7 @@ class _Reader:
             text = path.read_text(encoding="utf-8")
             self.data = load_yaml(text)
         except (yaml.YAMLError, ValueError) as exc:  # ValueError: a bad encoding, or a timestamp like 2021-02-30
-            raise FixtureError(path, "(syntax)", " ".join(str(exc).split())) from None
+            raise FixtureError(path, *yaml_problem(exc)) from None
         _dates_as_text(self.data)
         problem = check(SCHEMAS / f"{path.stem}.schema.json", text, self.data)
         if problem is not None:

@@ -1,6 +1,7 @@
 """Generates a realistic, seeded set of students and petition events with faker (same seed, same bytes)."""
 from __future__ import annotations
 
+import logging
 import random
 from collections import OrderedDict
 from collections.abc import Callable
@@ -16,6 +17,16 @@ DECISIONS = ("APPV", "APPV", "APPV", "DENY", "PEND", "WDRN")
 TERM_SEASONS = ("W", "S", "X", "F")
 # Fixed bounds: generated data must not depend on the day it is generated.
 FIRST_DATE, LAST_DATE = date(2019, 1, 1), date(2025, 6, 30)
+# Progress of a large generation (the command line shows it on stderr; mock_api/cli/progress.py).
+PROGRESS_LOGGER = "mock_api.progress"
+PROGRESS_FROM = 20_000  # students: smaller sets take well under a second, no progress to show
+PROGRESS_STEP = 1_000  # students between two progress records
+_progress = logging.getLogger(PROGRESS_LOGGER)
+
+
+def _report(done: int, total: int) -> None:
+    if total >= PROGRESS_FROM and (done % PROGRESS_STEP == 0 or done == total):
+        _progress.info("generating students", extra={"done": done, "total": total})
 
 
 def _netid(rng: random.Random, taken: set[str]) -> str:
@@ -74,9 +85,10 @@ def generate(fixtures: FixtureSet, seed: int, count: int) -> tuple[tuple[Student
     students: list[Student] = []
     events: list[EventRow] = []
     first_name, last_name = _fast_pick(fake.first_name, "first_names"), _fast_pick(fake.last_name, "last_names")
-    for _ in range(count):
+    for done in range(1, count + 1):
         student = Student(_netid(rng, netids), _pidm(rng, pidms), first_name(), last_name())
         students.append(student)
         for _ in range(rng.randint(0, fixtures.generate.max_petitions_per_student)):
             events.append(_event(fake, rng, student.netid, codes, origins, schools))
+        _report(done, count)
     return tuple(students), tuple(events)

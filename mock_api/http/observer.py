@@ -1,6 +1,7 @@
 """After the view: each API request observed once; the journal keeps the record, coverage and strict mode read it."""
 from __future__ import annotations
 
+import contextlib
 import functools
 import json
 import logging
@@ -56,14 +57,15 @@ def _observation(state: MockState, call: Call, response: Response) -> Observatio
                        time.perf_counter() - call.started, args.to_dict(flat=False) if args else {}, call.unpromised)
 
 
-def _check(state: MockState, seen: Observation) -> None:
+def _check(state: MockState, seen: Observation) -> list[tuple[str, str]]:
     """Coverage always, violations in strict mode; a fault here must never change what the consumer gets."""
     try:
         state.coverage.observe(seen)
         if state.config.strict and seen.template is not None:
-            record_violations(seen, state.violations, state.clock.now(), state.config.min_poll_seconds)
+            return record_violations(seen, state.violations, state.clock.now(), state.config.min_poll_seconds)
     except Exception:
         log.exception("contract observer failed on %s %s", seen.request.method, seen.request.path)
+    return []
 
 
 def observe(response: Response) -> Response:
@@ -78,6 +80,7 @@ def observe(response: Response) -> Response:
         return response
     seen = _observation(state, call, response)
     state.journal.record(seen)  # gives it its seq, which violations point to
-    if call.request.path != OPENAPI_PATH:
-        _check(state, seen)
+    violations = _check(state, seen) if call.request.path != OPENAPI_PATH else []
+    with contextlib.suppress(OSError):  # stderr closed: the answer matters more than its log line
+        state.request_log.write(seen, violations)
     return response

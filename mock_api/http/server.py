@@ -30,7 +30,7 @@ DRAIN_STEP = 0.05  # seconds per loop turn while draining
 
 @dataclass(frozen=True)
 class ServerLimits:
-    """Connection limits and the shutdown grace; every field is a CLI option (README, "Connections")."""
+    """Connection limits and the shutdown grace; each field is a CLI option (docs/reference.md: connections)."""
 
     threads: int = DEFAULT_THREADS
     connection_limit: int = DEFAULT_CONNECTION_LIMIT
@@ -97,7 +97,8 @@ def drain(server: Any, grace: float) -> None:
 
 
 def serve(app: Any, host: str, port: int, threads: int = DEFAULT_THREADS,
-          announce: Callable[[str], None] | None = None, limits: ServerLimits | None = None) -> None:
+          announce: Callable[[str], None] | None = None, limits: ServerLimits | None = None,
+          after_ready: Callable[[str], None] | None = None) -> None:
     """Bind (port 0 picks a free port), announce the real URL once, serve until SIGINT/SIGTERM, drain."""
     limits = limits or ServerLimits(threads=threads)
     # waitress warns "Task queue depth is N" on every request that waits for a free thread: normal for a
@@ -106,15 +107,17 @@ def serve(app: Any, host: str, port: int, threads: int = DEFAULT_THREADS,
     server = create_server(app, host=host, port=port, ident="mock_api", **_waitress_options(limits))
     real_port = int(server.effective_port)  # type: ignore[union-attr]
     line = f"mock_api listening on {_url(host, real_port)}"
-    if announce is None:
-        print(line, flush=True)
-    else:
-        announce(line)
     # Everything loaded so far (the snapshot: ~1.5 million objects at 100,000 petitions) lives as long as
     # the process: frozen, the cyclic GC stops walking it, which otherwise paused requests for ~100+ ms.
     gc.freeze()
     previous = signal.signal(signal.SIGTERM, _stop)
-    try:
+    try:  # from the ready line on, a signal is a clean stop: a client may send one as soon as it reads it
+        if announce is None:
+            print(line, flush=True)
+        else:
+            announce(line)
+        if after_ready is not None:  # stderr's welcome: after the ready line, which scripts wait for on stdout
+            after_ready(_url(host, real_port))
         wasyncore.loop(timeout=1, map=server._map, use_poll=True)  # type: ignore[union-attr]
     except KeyboardInterrupt:
         drain(server, limits.shutdown_grace)

@@ -10,7 +10,7 @@ from typing import Any
 
 import yaml
 
-from mock_api.data.fixtures import load_yaml
+from mock_api.data.fixtures import load_yaml, yaml_problem
 from mock_api.data.yaml_schema import check
 from mock_api.scenarios.effects import REGISTRY, Context, Effect, ParamError, Reply
 from mock_api.scenarios.rules import Counting, Targets, counting_key, parse_targets
@@ -124,7 +124,7 @@ def _read(path: Path) -> dict[str, Any]:
         text = path.read_text(encoding="utf-8")
         data = load_yaml(text)
     except (yaml.YAMLError, ValueError) as exc:  # ValueError: a bad encoding, or a date like 2021-02-30
-        raise ScenarioError.in_file(path, "(syntax)", " ".join(str(exc).split())) from None
+        raise ScenarioError.in_file(path, *yaml_problem(exc)) from None
     except OSError as exc:
         raise ScenarioError.in_file(path, "(file)", f"cannot read: {exc.strerror or exc}") from None
     problem = check(SCHEMA, text, data)

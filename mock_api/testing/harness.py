@@ -133,8 +133,9 @@ class MockApiHandle:
             raise ValueError(f"unknown API key {key!r}; the fixtures have {', '.join(self.api_keys)}")
         asked = account.scopes if scopes is None else scopes.split() if isinstance(scopes, str) else scopes
         config = self.state.config
-        token, _ = issue(account, granted_scopes(account, asked), self.state.clock.now(), config.token_lifetime,
-                         config.signing_key)
+        granted = granted_scopes(account, asked)
+        token, _ = issue(account, granted, self.state.clock.now(), config.token_lifetime, config.signing_key)
+        self.state.coverage.note_granted(granted)  # the session summary's "scopes granted" counts these too
         return token
 
     # -- scenario and clock ---------------------------------------------------------------------

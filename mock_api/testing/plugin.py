@@ -50,6 +50,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addini(SCENARIO_OPTION, default="", help="mock_api: same as --mock-api-scenario")
     parser.addini("mock_api_coverage_summary", type="bool", default=True,
                   help="mock_api: print what the tests exercised of the API at the end of the session")
+    group.addoption("--mock-api-coverage", choices=("short", "full"), default="short", dest="mock_api_coverage",
+                    help="the session's coverage summary: short (default: operations, statuses, scopes, scenarios, "
+                         "how many error paths were never exercised) or full (each one, and the filters used)")
     parser.addini("mock_api_startup_timeout", default=str(DEFAULT_STARTUP_TIMEOUT),
                   help="mock_api: seconds to wait for the in-process server's health check")
     parser.addini("mock_api_seed", default="",
@@ -211,4 +214,4 @@ def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> Non
     reports = [state.coverage.report() for state in server.pool.states()]
     for report in (r for r in reports if r["requests"]):
         terminalreporter.write_sep("-", "mock_api coverage")
-        terminalreporter.write_line(format_coverage_summary(report))
+        terminalreporter.write_line(format_coverage_summary(report, config.getoption("mock_api_coverage") == "full"))

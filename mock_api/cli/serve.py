@@ -1,4 +1,4 @@
-"""The command line: `python -m mock_api [options]` starts the emulator on the embedded defaults."""
+"""`mock-api serve`: its options (flags, or MOCK_API_<OPTION> from the environment), checks and the server's start."""
 from __future__ import annotations
 
 import argparse
@@ -11,6 +11,9 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from mock_api import limits
+from mock_api.cli.env import apply_defaults
+from mock_api.cli.progress import finish_progress, show_progress
+from mock_api.cliargs import PROG, OneLineParser, fail
 from mock_api.config import MockConfig
 from mock_api.data.fixtures import FixtureError
 from mock_api.http.server import (
@@ -23,23 +26,22 @@ from mock_api.http.server import (
 from mock_api.scenarios.catalog import ScenarioCatalog, ScenarioError
 
 EXIT_USAGE = 2
-TOKEN_ENV = "MOCK_API_CONTROL_TOKEN"
 EXPOSED = ("--host {host} is not a loopback address: give --control-token TOKEN (or env MOCK_API_CONTROL_TOKEN) "
            "to guard /_mock, or --no-control to turn it off")
+LOG_FORMATS = ("text", "json")
 
 
-class OneLineParser(argparse.ArgumentParser):
-    """argparse, but every error is one line on stderr (no usage block), exit 2."""
-
-    def error(self, message: str) -> None:  # type: ignore[override]
-        self.exit(EXIT_USAGE, f"mock_api: error: {message} (see --help)\n")
-
-
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(prog: str = f"{PROG} serve") -> argparse.ArgumentParser:
+    """The serve options, each with its default from MOCK_API_<OPTION> when set (a flag still wins)."""
     parser = OneLineParser(
-        prog="python -m mock_api",
-        description="Local emulator of the Dartmouth API's academic petitions slice, for integration tests.",
-        epilog="Subcommand: `python -m mock_api verify --help` checks a deployment against openapi.yaml.")
+        prog=prog, description="Start the emulator (the default command). Every option can also be set "
+                               "as MOCK_API_<OPTION> in the environment, e.g. MOCK_API_PORT=0; a flag wins.")
+    add_arguments(parser)
+    apply_defaults(parser, os.environ)
+    return parser
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1: this machine only)")
     parser.add_argument("--port", type=int, default=8000, help="port to bind; 0 picks a free one (default 8000)")
     parser.add_argument("--fixtures", type=Path, help="directory of fixture YAML files (default: the shipped ones)")
@@ -57,23 +59,34 @@ def build_parser() -> argparse.ArgumentParser:
                         help="on SIGTERM/SIGINT, time given to requests already received "
                              f"(default {DEFAULT_SHUTDOWN_GRACE:g})")
     parser.add_argument("--no-control", action="store_true", help="turn the /_mock control API off")
-    parser.add_argument("--control-token", metavar="TOKEN", default=os.environ.get(TOKEN_ENV) or None,
-                        help=f"every /_mock call must send X-Mock-Control-Token: TOKEN (default: env {TOKEN_ENV}; "
-                             "required, or --no-control, to bind a non-loopback address)")
+    parser.add_argument("--control-token", metavar="TOKEN",
+                        help="every /_mock call must send X-Mock-Control-Token: TOKEN "
+                             "(required, or --no-control, to bind a non-loopback address)")
     parser.add_argument("--scenarios-dir", metavar="DIR", type=Path, action="append", default=[],
                         help="PUT /_mock/scenario may load scenario files under DIR (repeatable; default none)")
     parser.add_argument("--scenario", metavar="NAME|PATH",
                         help="built-in scenario name or path of a scenario .yaml file (default: default)")
     parser.add_argument("--list-scenarios", action="store_true",
-                        help="print the built-in scenarios with their descriptions and exit")
+                        help="print the built-in scenarios and exit (same as `mock-api scenarios`)")
     parser.add_argument("--strict", action="store_true",
                         help="record the consumer's contract violations, listed at GET /_mock/violations")
+    parser.add_argument("--quiet", action="store_true", help="no request log and no progress lines on stderr")
+    parser.add_argument("--log-format", choices=LOG_FORMATS, default="text",
+                        help="request log on stderr: text (coloured on a terminal) or json, one object a line")
     limits.add_flags(parser)
-    return parser
+
+
+def request_log(args: argparse.Namespace) -> str:
+    """What the request log writes: off with --quiet, json, colour text on a terminal, plain text otherwise."""
+    if args.quiet:
+        return "off"
+    if args.log_format == "json":
+        return "json"
+    return "color" if sys.stderr.isatty() else "text"
 
 
 def config_from_args(args: argparse.Namespace) -> MockConfig:
-    return MockConfig().with_overrides(
+    return MockConfig().with_overrides(request_log=request_log(args),
         fixtures_dir=args.fixtures, seed=args.seed, students=args.students, task_seconds=args.task_seconds,
         control_api=False if args.no_control else None, scenario=args.scenario,
         strict=True if args.strict else None, control_token=args.control_token,
@@ -127,21 +140,16 @@ def list_scenarios(config: MockConfig) -> int:
     try:
         scenarios = ScenarioCatalog(config.scenarios_dir).builtins()
     except ScenarioError as exc:
-        print(f"mock_api: error: bad scenario: {exc}", file=sys.stderr)
-        return EXIT_USAGE
+        return fail(f"bad scenario: {exc}")
     width = max((len(s.name) for s in scenarios), default=0)
     for scenario in scenarios:
         print(f"{scenario.name:<{width}}  {scenario.description}")
     return 0
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    argv = list(sys.argv[1:] if argv is None else argv)
-    if argv[:1] == ["verify"]:
-        from mock_api.contract.verify import main as verify
-
-        return verify(argv[1:])
-    parser = build_parser()
+def run(argv: Sequence[str], prog: str = f"{PROG} serve") -> int:
+    """Parse and check the serve options, build the app, serve until a signal; 2 on any start-up error."""
+    parser = build_parser(prog)
     args = parser.parse_args(argv)
     _check(parser, args)
     if args.list_scenarios:
@@ -149,19 +157,32 @@ def main(argv: Sequence[str] | None = None) -> int:
     from mock_api.http.app import create_app
     from mock_api.http.server import serve
 
+    show_progress(quiet=args.quiet)
     try:
         app = create_app(config_from_args(args))
     except FixtureError as exc:
-        print(f"mock_api: error: bad fixtures: {exc}", file=sys.stderr)
-        return EXIT_USAGE
+        return fail(f"bad fixtures: {exc}")
     except ScenarioError as exc:
-        print(f"mock_api: error: bad scenario: {exc}", file=sys.stderr)
-        return EXIT_USAGE
+        return fail(f"bad scenario: {exc}")
+    finally:
+        finish_progress()
     try:
-        serve(app, args.host, args.port, limits=limits_from_args(args))
+        serve(app, args.host, args.port, limits=limits_from_args(args),
+              after_ready=None if args.quiet else lambda url: print(
+                  welcome(url, not args.no_control, list(app.extensions["mock_api"].dataset.accounts)),
+                  file=sys.stderr, flush=True))
     except (OSError, ValueError) as exc:
         hint = " (--port 0 picks a free port)" if getattr(exc, "errno", None) == errno.EADDRINUSE else ""
         reason = getattr(exc, "strerror", None) or exc
-        print(f"mock_api: error: cannot listen on {args.host}:{args.port}: {reason}{hint}", file=sys.stderr)
-        return EXIT_USAGE
+        return fail(f"cannot listen on {args.host}:{args.port}: {reason}{hint}")
     return 0
+
+
+def welcome(url: str, control: bool, keys: Sequence[str]) -> str:
+    """What stderr says after the ready line: where the API, its document and the dashboard are; the dev keys."""
+    lines = [f"  API        {url}/api  (POST {url}/api/jwt with a key below)",
+             f"  OpenAPI    {url}/openapi.json"]
+    if control:
+        lines.append(f"  dashboard  {url}/_mock/")
+    lines.append("  dev keys   " + ", ".join(keys) + "  (fixtures/api_keys.yaml: local keys, not real credentials)")
+    return "\n".join(lines)

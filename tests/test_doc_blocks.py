@@ -1,0 +1,84 @@
+"""Every shell block of the README and docs/ is run, against a fresh server, or marked with why it is not."""
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import requests
+
+from support import ROOT, RunningServer, running_server
+
+DOCS = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
+SHELL = re.compile(r"(?:<!-- (?P<marker>[^\n]*?) -->\n)?```(?:sh|bash|shell|console)\n(?P<body>.*?)```", re.S)
+# A block that must not run says why, right above it; the install block is run by tests/test_install.py.
+NOT_RUN = "not run: "
+RUN_ELSEWHERE = "run by tests/test_install.py"
+
+
+def shell_blocks() -> list[tuple[str, str | None, str]]:
+    """(where, marker, body) of every shell block, `where` as FILE:LINE."""
+    found = []
+    for path in DOCS:
+        text = path.read_text(encoding="utf-8")
+        for match in SHELL.finditer(text):
+            line = text.count("\n", 0, match.start("body"))
+            found.append((f"{path.relative_to(ROOT)}:{line}", match.group("marker"), match.group("body")))
+    return found
+
+
+BLOCKS = shell_blocks()
+RUNNABLE = [(where, body) for where, marker, body in BLOCKS if marker is None]
+
+
+def test_every_block_is_run_or_says_why_not() -> None:
+    assert len(RUNNABLE) >= 5  # the tour, the CLI, the scenario header, the clock, the control API
+    for where, marker, _ in BLOCKS:
+        if marker is not None:
+            reason = marker.removeprefix(NOT_RUN)
+            assert marker.startswith((NOT_RUN, RUN_ELSEWHERE)), f"{where}: unknown marker {marker!r}"
+            assert marker.startswith(RUN_ELSEWHERE) or len(reason) > 20, f"{where}: say why it is not run"
+
+
+@pytest.fixture(scope="module")
+def server() -> Iterator[RunningServer]:
+    with running_server("--quiet") as running:
+        yield running
+
+
+def _run(body: str, url: str) -> subprocess.CompletedProcess[str]:
+    """The block as a user pastes it, in bash: -e and pipefail so that no failing line goes unseen."""
+    bin_dir = str(Path(sys.executable).parent)  # mock-api and python3 of this install come first
+    env = {**os.environ, "MOCK_API_URL": url, "PATH": f"{bin_dir}{os.pathsep}{os.environ.get('PATH', '')}"}
+    return subprocess.run(["bash", "-e", "-o", "pipefail", "-c", body], cwd=ROOT, env=env, capture_output=True,
+                          text=True, timeout=120)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("where", "body"), RUNNABLE, ids=[where for where, _ in RUNNABLE])
+def test_block_runs(where: str, body: str, server: RunningServer) -> None:
+    requests.post(f"{server.url}/_mock/reset", timeout=10).raise_for_status()
+    done = _run(body, server.url)
+    assert done.returncode == 0, f"{where}:\n{done.stdout}\n{done.stderr}"
+    assert "curl: (" not in done.stderr, f"{where}: {done.stderr}"
+
+
+@pytest.mark.slow
+def test_the_tour_runs_twice_and_ends_with_the_new_petition(server: RunningServer) -> None:
+    tour = next(body for where, body in RUNNABLE if where.startswith("README.md") and "2911310-Q41" in body)
+    for _ in range(2):  # it resets first, so a second run creates the petition again instead of failing
+        done = _run(tour, server.url)
+        assert done.returncode == 0, done.stderr
+        lines = done.stdout.splitlines()
+        assert any('"status":"complete"' in line and "Petition created successfully" in line for line in lines)
+        assert any(line.startswith('{"id":"2911310-Q41-24W-2023-2024","netid":"f006s0b"') for line in lines)
+        journal = lines[lines.index("POST /api/jwt 200"):]
+        assert journal[:5] == ["POST /api/jwt 200", "GET /api/academic/petitions/ 200",
+                               "GET /api/academic/petitions 200", "GET /api/academic/petitions 200",
+                               "POST /api/academic/petitions 202"]
+        assert all(re.fullmatch(r"GET /api/tasks/[0-9a-f]{24} 200", line) for line in journal[5:-1])
+        assert journal[-1] == "GET /api/academic/petitions/2911310-Q41-24W-2023-2024 200"
