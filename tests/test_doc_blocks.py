@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import os
 import re
+import signal
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -18,6 +19,7 @@ SHELL = re.compile(r"(?:<!-- (?P<marker>[^\n]*?) -->\n)?```(?:sh|bash|shell|cons
 # A block that must not run says why, right above it; the install block is run by tests/test_install.py.
 NOT_RUN = "not run: "
 RUN_ELSEWHERE = "run by tests/test_install.py"
+BLOCK_SECONDS = 120
 
 
 def shell_blocks() -> list[tuple[str, str | None, str]]:
@@ -54,8 +56,18 @@ def _run(body: str, url: str) -> subprocess.CompletedProcess[str]:
     """The block as a user pastes it, in bash: -e and pipefail so that no failing line goes unseen."""
     bin_dir = str(Path(sys.executable).parent)  # mock-api and python3 of this install come first
     env = {**os.environ, "MOCK_API_URL": url, "PATH": f"{bin_dir}{os.pathsep}{os.environ.get('PATH', '')}"}
-    return subprocess.run(["bash", "-e", "-o", "pipefail", "-c", body], cwd=ROOT, env=env, capture_output=True,
-                          text=True, timeout=120)
+    # Its own process group: a block that leaves a child running (a server started with `&`) keeps the
+    # output pipes open, so on the deadline the whole group is killed and the test fails instead of hanging.
+    with subprocess.Popen(["bash", "-e", "-o", "pipefail", "-c", body], cwd=ROOT, env=env, text=True,
+                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True) as process:
+        try:
+            stdout, stderr = process.communicate(timeout=BLOCK_SECONDS)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            stdout, stderr = process.communicate()
+            stderr += f"\n(killed after {BLOCK_SECONDS} s: a block must finish by itself)"
+            return subprocess.CompletedProcess(process.args, -signal.SIGKILL, stdout, stderr)
+    return subprocess.CompletedProcess(process.args, process.returncode, stdout, stderr)
 
 
 @pytest.mark.slow
