@@ -158,7 +158,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"mock_api: error: bad scenario: {exc}", file=sys.stderr)
         return EXIT_USAGE
     try:
-        serve(app, args.host, args.port, limits=limits_from_args(args))
+        dashboard = None if args.no_control else "/_mock/"
+        serve(app, args.host, args.port, limits=limits_from_args(args), dashboard=dashboard)
     except (OSError, ValueError) as exc:
         hint = " (--port 0 picks a free port)" if getattr(exc, "errno", None) == errno.EADDRINUSE else ""
         reason = getattr(exc, "strerror", None) or exc

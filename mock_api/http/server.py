@@ -97,8 +97,11 @@ def drain(server: Any, grace: float) -> None:
 
 
 def serve(app: Any, host: str, port: int, threads: int = DEFAULT_THREADS,
-          announce: Callable[[str], None] | None = None, limits: ServerLimits | None = None) -> None:
-    """Bind (port 0 picks a free port), announce the real URL once, serve until SIGINT/SIGTERM, drain."""
+          announce: Callable[[str], None] | None = None, limits: ServerLimits | None = None,
+          dashboard: str | None = None) -> None:
+    """Bind (port 0 picks a free port), announce the real URL once, serve until SIGINT/SIGTERM, drain.
+
+    `dashboard`: the dashboard's path, named on stderr after the ready line (stdout keeps one line)."""
     limits = limits or ServerLimits(threads=threads)
     # waitress warns "Task queue depth is N" on every request that waits for a free thread: normal for a
     # mock under a load test, and a flood that blocks the server once a parent's stderr pipe is full.
@@ -110,6 +113,8 @@ def serve(app: Any, host: str, port: int, threads: int = DEFAULT_THREADS,
         print(line, flush=True)
     else:
         announce(line)
+    if dashboard is not None:
+        print(f"mock_api dashboard: {_url(host, real_port)}{dashboard}", file=sys.stderr, flush=True)
     # Everything loaded so far (the snapshot: ~1.5 million objects at 100,000 petitions) lives as long as
     # the process: frozen, the cyclic GC stops walking it, which otherwise paused requests for ~100+ ms.
     gc.freeze()
