@@ -131,3 +131,16 @@ def test_the_ready_output_names_the_dashboard_on_stderr_only() -> None:
         server.process.terminate()
         server.process.wait(timeout=10)
         assert "dashboard" not in server.stderr_text()
+
+
+def test_the_journal_tail_stops_at_its_byte_bound_but_keeps_the_newest() -> None:
+    from mock_api.contract.journal import ENTRY_OVERHEAD_BYTES, Journal
+
+    journal = Journal(limit=10, max_bytes=10**6)
+    for index in range(4):
+        journal.record({"path": f"/p{index}", "body": "x" * 1000})
+    one = ENTRY_OVERHEAD_BYTES + 3 + 1000
+    assert [e["path"] for e in journal.tail(10, max_bytes=2 * one)] == ["/p2", "/p3"]
+    assert [e["path"] for e in journal.tail(10, max_bytes=1)] == ["/p3"]  # the newest, even alone over it
+    assert [e["path"] for e in journal.tail(3, max_bytes=10**6)] == ["/p1", "/p2", "/p3"]
+    assert Journal(limit=10, max_bytes=100).tail(5, 100) == []
