@@ -269,3 +269,30 @@ def test_a_screenshot_of_the_dashboard_is_written_to_artifacts(open_page: Opener
     for path in (shot, full):
         assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and path.stat().st_size > 10_000
     assert dash.errors == []
+
+
+def test_filters_narrow_the_requests_and_a_violation_opens_its_request(open_page: Opener, server: Live) -> None:
+    auth = token(server)
+    post_petition(server, auth)
+    requests.get(f"{server.url}/api/petition_types", headers=auth, timeout=TIMEOUT)
+    requests.get(f"{server.url}/api/petition_types", headers={"Authorization": "dev-readwrite"}, timeout=TIMEOUT)
+    dash = open_page()
+    rows = dash.page.locator("#request-list > li")
+    expect(rows).to_have_count(4)
+    dash.page.get_by_label("Status").select_option("4")
+    expect(rows).to_have_count(1)
+    expect(rows.locator(".code")).to_have_text("401")
+    dash.page.get_by_label("Status").select_option("")
+    dash.page.get_by_label("Method").select_option("POST")
+    expect(rows.locator(".path")).to_have_text(["/api/academic/petitions", "/api/jwt"])
+    dash.page.get_by_label("Path contains").fill("JWT")
+    expect(rows.locator(".path")).to_have_text(["/api/jwt"])
+    expect(dash.page.locator("#requests-count")).to_have_text("1 of the 4 newest requests shown")
+    dash.page.get_by_role("button", name="Show request 4").click()  # strict mode: Authorization without Bearer
+    opened = dash.page.locator("#request-list > li[data-seq='4']")
+    expect(rows).to_have_count(4)
+    expect(opened.locator("details")).to_have_attribute("open", "")
+    expect(opened.locator("summary")).to_be_focused()
+    expect(opened.locator(".detail li")).to_have_text(
+        "auth_header: GET /api/petition_types needs 'Authorization: Bearer {jwt}' (documented)")
+    assert dash.errors == []

@@ -179,9 +179,21 @@
       el("h3", {}, "Undocumented requests"), el("p", {}, list(report.undocumented)));
   }
 
+  // Open the request a violation names: filters cleared, its row opened and focused.
+  function showRequest(seq) {
+    for (const id of ["filter-method", "filter-path", "filter-status"]) $(id).value = "";
+    drawRequests();
+    const item = [...$("request-list").children].find((li) => li.dataset.seq === String(seq));
+    if (!item) { say(`Request #${seq} is no longer among the newest ${REQUESTS_SHOWN}.`); return; }
+    item.querySelector("details").open = true;
+    item.querySelector("summary").focus();
+  }
+
   function violationRow(v) {
+    const open = el("button", { type: "button", class: "link", "aria-label": `Show request ${v.first_seq}`,
+      on: { click: () => showRequest(v.first_seq) } }, `#${v.first_seq}`);
     return el("tr", {}, el("td", {}, v.kind), el("td", {}, `${v.method} ${v.path}`), el("td", {}, v.message),
-      el("td", {}, String(v.count)), el("td", {}, `#${v.first_seq}`));
+      el("td", {}, String(v.count)), el("td", {}, open));
   }
 
   function drawViolations(found, dropped) {
