@@ -162,7 +162,8 @@ def test_switching_the_scenario_in_the_page_changes_get_mock_scenario(open_page:
 
 def test_freeze_then_advance_30_s_completes_a_slow_tasks_task(open_page: Opener, server: Live) -> None:
     server.state.set_scenario("slow_tasks")
-    task_id = post_petition(server, token(server))
+    auth = token(server)
+    task_id = post_petition(server, auth)
     dash = open_page()
     row = dash.page.locator("#task-list tr").filter(has_text=task_id)
     expect(row).to_contain_text("accepted")
@@ -175,6 +176,10 @@ def test_freeze_then_advance_30_s_completes_a_slow_tasks_task(open_page: Opener,
     expect(row.locator("td").nth(4)).to_contain_text("created /academic/petitions/")
     assert requests.get(f"{server.url}/_mock/clock", timeout=TIMEOUT).json()["frozen"] is True
     assert [t["status"] for t in server.state.backend.tasks(server.state.clock.now())] == ["complete"]
+    assert requests.get(f"{server.url}/api/tasks/{task_id}", headers=auth, timeout=TIMEOUT).status_code == 200
+    row.get_by_role("link", name=f"Requests of task {task_id}").click()  # the polls of this task
+    expect(dash.page.get_by_label("Path contains")).to_have_value(task_id)
+    expect(dash.page.locator("#request-list > li .path")).to_have_text([f"/api/tasks/{task_id}"])
 
 
 def test_script_markup_in_path_header_and_body_shows_as_text_and_runs_nothing(open_page: Opener,
