@@ -55,6 +55,7 @@ def _concrete_paths(template: str, task_id: str, mongo_id: str) -> list[str]:
         "/api/petition_types/{id}": ["Q25"],
         "/api/tasks/{id}": [task_id],
         "/_mock/sessions/{name}": ["walk"],
+        "/_mock/assets/{name}": ["dashboard.js", "dashboard.css"],
     }
     if "{" not in template:
         return [template]
@@ -83,7 +84,9 @@ def _answer(live: Live, method: str, template: str, path_index: int, slash: str)
         if template == "/api/jwt" else (auth, None)
     got = requests.request(method, f"{live.url}{path}", params=params, json=BODIES.get((method, template)),
                            headers=headers, timeout=TIMEOUT)
-    return got.status_code, {h: got.headers.get(h) for h in HEADERS_COMPARED}, _stable(got.json())
+    # The dashboard's page and assets are text; everything else answers JSON.
+    body = _stable(got.json()) if got.headers["Content-Type"] == "application/json" else got.text
+    return got.status_code, {h: got.headers.get(h) for h in HEADERS_COMPARED}, body
 
 
 @pytest.mark.parametrize(("method", "template"), OPERATIONS, ids=[f"{m} {t}" for m, t in OPERATIONS])
@@ -94,8 +97,9 @@ def test_every_operation_answers_the_same_with_one_trailing_slash(server: Live, 
     _, task_id, mongo_id = _fresh(server)
     for index, path in enumerate(_concrete_paths(template, task_id, mongo_id)):
         plain = _answer(server, method, template, index, "")
-        assert 200 <= plain[0] < 300, (path, plain)
-        assert _answer(server, method, template, index, "/") == plain, path
+        assert 200 <= plain[0] < 300, (path, plain)  # GET /_mock: its 308 followed to the page
+        if not path.endswith("/"):  # /_mock/ has its slash: a second one is another path
+            assert _answer(server, method, template, index, "/") == plain, path
 
 
 def test_the_walk_covers_the_documented_api() -> None:

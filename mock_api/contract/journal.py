@@ -169,6 +169,18 @@ class Journal:
                 total += size
         return [raw.entry(seq) for seq, raw in page], cursor
 
+    def tail(self, count: int, max_bytes: int) -> list[dict[str, Any]]:
+        """The newest `count` entries, oldest first; past `max_bytes` no more than the newest one."""
+        with self._lock:
+            kept: list[tuple[int, _Raw | _Plain]] = []
+            total = 0
+            for seq, raw, size in reversed(self._entries):
+                if len(kept) >= count or (kept and total + size > max_bytes):
+                    break
+                kept.append((seq, raw))
+                total += size
+        return [raw.entry(seq) for seq, raw in reversed(kept)]
+
     def clear(self) -> None:
         with self._lock:
             self._entries.clear()

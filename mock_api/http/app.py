@@ -12,7 +12,7 @@ from mock_api.config import MockConfig
 from mock_api.http.faults import FaultMiddleware
 from mock_api.http.observer import observe
 from mock_api.http.sessions import SessionRouting
-from mock_api.http.views import auth, contract, control, petitions, scenario, sessions, tasks
+from mock_api.http.views import auth, contract, control, dashboard, petitions, scenario, sessions, tasks
 from mock_api.http.views.common import Call, json_response, mock_state, plain_request
 from mock_api.http.wire import ApiRequest, StandardReasonPhrases
 from mock_api.service import errors
@@ -42,6 +42,7 @@ def create_app(config: MockConfig | None = None, state: MockState | None = None)
     if config.control_api:
         app.register_blueprint(control.blueprint)
         app.register_blueprint(sessions.blueprint)
+        app.register_blueprint(dashboard.blueprint)
     contract.install(app, config.control_api)
     _install_error_handlers(app)
     app.before_request(_begin)

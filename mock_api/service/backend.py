@@ -80,7 +80,8 @@ class Backend:
         self.found_sets = FoundSets(config.found_set_seconds, config.found_set_limit)
         # The store of record: every read comes from here (no second copy, see docs/fidelity.md).
         self._tasks: dict[str, dict[str, Any]] = {}  # every task by id, as served, in submit order
-        self._control: dict[str, tuple[int, int]] = {}  # task id -> (cursor, estimated bytes) for paging
+        # task id -> (cursor, estimated bytes, due clock time) for the control API's pages
+        self._control: dict[str, tuple[int, int, float]] = {}
         self._reasons: dict[str, str | None] = {}  # why a task failed; shown by the control API
         self._completed: deque[str] = deque()  # completed task ids, oldest first: dropped first past max_tasks
         self._heap: list[tuple[float, int, _Pending]] = []
@@ -140,8 +141,8 @@ class Backend:
                         request_date=iso_z(now),
                         worker_data={}, id=task_id)
             self._tasks[task_id] = task
-            self._control[task_id] = (next(self._cursors), size + TASK_OVERHEAD_BYTES)
             pending = _Pending(task_id, now + behaviour.seconds, behaviour)
+            self._control[task_id] = (next(self._cursors), size + TASK_OVERHEAD_BYTES, pending.due)
             heapq.heappush(self._heap, (pending.due, next(self._sequence), pending))
         return task_id
 
@@ -266,11 +267,29 @@ class Backend:
         with self.lock:
             last = cursor
             for task_id, task in self._tasks.items():
-                number, size = self._control[task_id]
+                number, size, due = self._control[task_id]
                 if number <= cursor:
                     continue
                 if len(page) >= limit or (page and max_bytes is not None and total + size > max_bytes):
                     return page, last
-                page.append({**task, "failure_reason": self._reasons.get(task_id)})
+                page.append(self._control_task(task_id, task, due, now))
                 total, last = total + size, number
         return page, None
+
+    def task_tail(self, now: float, count: int, max_bytes: int) -> list[dict[str, Any]]:
+        """The newest `count` tasks in submit order; past `max_bytes` (estimated) no more than the newest."""
+        self.settle(now)
+        kept: list[dict[str, Any]] = []
+        total = 0
+        with self.lock:
+            for task_id, task in reversed(self._tasks.items()):
+                _, size, due = self._control[task_id]
+                if len(kept) >= count or (kept and total + size > max_bytes):
+                    break
+                kept.append(self._control_task(task_id, task, due, now))
+                total += size
+        return kept[::-1]
+
+    def _control_task(self, task_id: str, task: dict[str, Any], due: float, now: float) -> dict[str, Any]:
+        """A task as the control API shows it: why it failed, and the clock seconds left until it completes."""
+        return {**task, "failure_reason": self._reasons.get(task_id), "due_in_seconds": round(max(0.0, due - now), 6)}

@@ -17,6 +17,8 @@ BAD_CONTINUATION_KEY = "Unknown or expired continuation_key"
 BAD_CLOCK_ADVANCE = "body must be {\"seconds\": N} with N a number >= 0"
 BAD_PAGE_LIMIT = "limit must be a whole number from 1 to {limit}"
 BAD_CURSOR = "cursor must be a whole number: the one in the previous page's Link header"
+BAD_TAIL = "tail must be a whole number from 1 to {limit}"
+TAIL_ALONE = "tail (the newest N items) cannot be combined with cursor or limit"
 CLOCK_PAST_LIMIT = "the clock cannot be advanced past 2100-01-01T00:00:00Z"
 INTERNAL_ERROR = "Internal Server Error"
 

@@ -3,11 +3,12 @@ from __future__ import annotations
 
 import hmac
 import math
+from collections.abc import Callable
 from importlib import metadata
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
-from flask import Blueprint, Response, request
+from flask import Blueprint, Response, current_app, request
 
 from mock_api.http.views.common import json_body, json_response, mock_state
 from mock_api.scenarios.catalog import Scenario, ScenarioError, looks_like_path
@@ -22,6 +23,7 @@ DEFAULT_PAGE_LIMIT = 1000
 MAX_PAGE_LIMIT = 100_000
 PAGE_BYTES = 8 * 1024 * 1024
 MAX_CURSOR_DIGITS = 18
+F = TypeVar("F", bound=Callable[..., Any])
 blueprint = Blueprint("control", __name__, url_prefix=PREFIX)
 # From the installed distribution, not `mock_api.__version__`: importing the package from here would
 # make an import cycle (mock_api lazily imports the app, which imports this module).
@@ -33,10 +35,19 @@ def is_control_path(path: str) -> bool:
     return path == PREFIX or path.startswith(PREFIX + "/")
 
 
+def without_token(view: F) -> F:
+    """Mark a /_mock view that needs no control token: the dashboard's shell, the same bytes for everyone."""
+    view.mock_api_without_token = True  # type: ignore[attr-defined]
+    return view
+
+
 def require_token() -> None:
     """A before_request hook: with --control-token, a /_mock call without the token is a 401."""
     expected = mock_state().config.control_token
     if expected is None or not is_control_path(request.path):
+        return
+    view = current_app.view_functions.get(request.endpoint or "")
+    if getattr(view, "mock_api_without_token", False):
         return
     sent = request.headers.get(TOKEN_HEADER, "")
     if not hmac.compare_digest(sent.encode("utf-8", "surrogateescape"), expected.encode("utf-8")):
@@ -145,12 +156,28 @@ def unfreeze_clock() -> Response:
     return json_response(clock_body())
 
 
+def _count(text: str) -> bool:
+    """Whether `text` is a whole number from 1 to MAX_PAGE_LIMIT (a `limit` or a `tail`)."""
+    return text.isascii() and text.isdigit() and len(text) <= 7 and 1 <= int(text) <= MAX_PAGE_LIMIT
+
+
+def tail_argument() -> int | None:
+    """`tail` from the query (the newest N items), None when absent; 400 naming the rule otherwise."""
+    text = request.args.get("tail")
+    if text is None:
+        return None
+    if "cursor" in request.args or "limit" in request.args:
+        raise errors.detail(400, errors.TAIL_ALONE)
+    if not _count(text):
+        raise errors.detail(400, errors.BAD_TAIL.format(limit=MAX_PAGE_LIMIT))
+    return int(text)
+
+
 def page_arguments() -> tuple[int, int]:
     """(cursor, limit) from the query; 400 naming the rule for anything else."""
     limit_text = request.args.get("limit", str(DEFAULT_PAGE_LIMIT))
     cursor_text = request.args.get("cursor", "0")
-    if not (limit_text.isascii() and limit_text.isdigit() and len(limit_text) <= 7
-            and 1 <= int(limit_text) <= MAX_PAGE_LIMIT):
+    if not _count(limit_text):
         raise errors.detail(400, errors.BAD_PAGE_LIMIT.format(limit=MAX_PAGE_LIMIT))
     if not (cursor_text.isascii() and cursor_text.isdigit() and len(cursor_text) <= MAX_CURSOR_DIGITS):
         raise errors.detail(400, errors.BAD_CURSOR)
@@ -167,6 +194,9 @@ def page_response(items: list[dict[str, Any]], next_cursor: int | None, limit: i
 
 @blueprint.get("/requests")
 def journal() -> Response:
+    tail = tail_argument()
+    if tail is not None:
+        return json_response(mock_state().journal.tail(tail, PAGE_BYTES))
     cursor, limit = page_arguments()
     return page_response(*mock_state().journal.page(cursor, limit, PAGE_BYTES), limit)
 
@@ -174,5 +204,8 @@ def journal() -> Response:
 @blueprint.get("/tasks")
 def tasks() -> Response:
     state = mock_state()
+    tail = tail_argument()
+    if tail is not None:
+        return json_response(state.backend.task_tail(state.clock.now(), tail, PAGE_BYTES))
     cursor, limit = page_arguments()
     return page_response(*state.backend.task_page(state.clock.now(), cursor, limit, PAGE_BYTES), limit)
