@@ -55,6 +55,7 @@ class MockConfig:
     coverage_limit: int = 100  # distinct values per coverage set (scopes, scenarios, undocumented requests)
     violations_limit: int = 1000  # distinct strict-mode violations kept; later new ones are only counted
     max_tasks: int = 100_000  # tasks held; past it the oldest completed ones are dropped (then 404)
+    render_cache_limit: int = 20_000  # petition records kept as JSON bytes, oldest rendered dropped first
     frozen_clock_at: float | None = None  # epoch seconds; None: the clock follows real time
     control_api: bool = True
     control_token: str | None = None  # set: every /_mock call must send X-Mock-Control-Token with it

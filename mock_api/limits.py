@@ -41,6 +41,8 @@ LIMITS = (
     Limit("coverage_limit", "distinct values kept per coverage set (scopes, scenarios, undocumented requests)"),
     Limit("violations_limit", "distinct strict-mode violations kept; later new ones are only counted"),
     Limit("max_tasks", "tasks held; past it the oldest completed ones are dropped and answer 404"),
+    Limit("render_cache_limit", "petition records kept rendered as JSON bytes; the oldest rendered is dropped "
+                                "first and renders again when read"),
 )
 
 
