@@ -59,7 +59,9 @@ GRANIAN_ARGS = "BENCH_SERVE_ARGS"  # granian builds the app in its worker proces
 def granian_factory() -> Any:
     """The app for granian's worker (it imports a target rather than taking an object)."""
     args = argparse.Namespace(**json.loads(os.environ[GRANIAN_ARGS]))
-    return bare_app() if args.app == "bare" else mock_app(args)
+    app = bare_app() if args.app == "bare" else mock_app(args)
+    gc.freeze()  # here, in the worker that holds the data: as serve() does after loading
+    return app
 
 
 def serve_granian(args: argparse.Namespace) -> None:
