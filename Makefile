@@ -59,9 +59,10 @@ bench: $(VENV)/.bench-installed
 BENCH_TOOLS ?= .bench-tools
 BENCH_PEERS_ARGS ?=
 $(BENCH_TOOLS)/.installed:
-	@if command -v npm >/dev/null; then npm install --silent --no-audit --no-fund --prefix $(BENCH_TOOLS) wiremock@3; \
-	else echo "npm not found: WireMock will be skipped"; fi
-	mkdir -p $(BENCH_TOOLS) && touch $@
+	@mkdir -p $(BENCH_TOOLS)
+	@if ! command -v npm >/dev/null; then echo "npm not found: WireMock will be skipped"; \
+	elif npm install --silent --no-audit --no-fund --prefix $(BENCH_TOOLS) wiremock@3; then touch $@; \
+	else echo "npm install wiremock@3 failed: WireMock will be skipped"; fi
 
 bench-peers: $(VENV)/.bench-installed $(BENCH_TOOLS)/.installed
 	@command -v wrk >/dev/null || apt-get install -y wrk || { apt-get update && apt-get install -y wrk; }
