@@ -276,7 +276,7 @@ def report(results: dict[str, Figures], rounds: int, seconds: float, students: i
             if not theirs:
                 continue
             rows = [f"{a / b:.2f}" for a, b in zip(ours.samples[measure_name], theirs, strict=True) if b]
-            print(f"  {name:10s} {measure_name:9s} rounds {', '.join(rows)}  median "
+            print(f"  {name:10s} {measure_name:9s} rounds {', '.join(rows)}  ratio of medians "
                   f"{ratio(ours.median(measure_name), got.median(measure_name))}")
     targets(results)
 
@@ -302,10 +302,11 @@ def targets(results: dict[str, Figures]) -> None:
         (f"start -> first 200 <= {START_VS_WIREMOCK}x WireMock", *vs(wm, "start", START_VS_WIREMOCK, False)),
         (f"start -> first 200 <= {START_VS_BARE}x bare Flask", *vs(bare, "start", START_VS_BARE, False)),
     ]
-    p99, worst, rss = ours.median("read p99"), max(ours.samples.get("read max", [0.0])), ours.median("rss")
+    p99, rss = ours.median("read p99"), ours.median("rss")
+    worst = max([*ours.samples.get("read max", [0.0]), *ours.samples.get("task max", [])])
     lines += [
         (f"read p99 <= {P99_MS:g} ms at 16 connections", f"{p99:.1f} ms", p99 is not None and p99 <= P99_MS),
-        (f"no read over {MAX_MS:g} ms (worst max of all rounds)", f"{worst:.0f} ms", worst <= MAX_MS),
+        (f"no read or poll over {MAX_MS:g} ms (worst of all rounds)", f"{worst:.0f} ms", worst <= MAX_MS),
         (f"RSS at ~100,000 petitions <= {RSS_MB:g} MB", f"{rss:.0f} MB", rss is not None and rss <= RSS_MB),
     ]
     for text, figure, ok in lines:
