@@ -7,7 +7,7 @@ PY := $(VENV)/bin/python
 ARGS ?=
 PYTEST_ARGS ?=
 
-.PHONY: serve lint test test-fast bench clean nginx
+.PHONY: serve lint test test-fast bench bench-peers clean nginx
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -61,5 +61,21 @@ $(VENV)/.bench-installed: $(VENV)/.installed
 bench: $(VENV)/.bench-installed
 	$(PY) benchmarks/run.py $(BENCH)
 
+# mock_api side by side with WireMock (its jar from the npm package, run by java), moto's server and a bare
+# Flask app: alternating rounds, medians, ratios and the issue-12 targets (docs/performance.md).
+# Installs wrk (Debian) and WireMock (npm, into .bench-tools/) when missing; a peer whose tool cannot be
+# installed is skipped with a line. BENCH_PEERS_ARGS=--quick for a short run.
+BENCH_TOOLS ?= .bench-tools
+BENCH_PEERS_ARGS ?=
+$(BENCH_TOOLS)/.installed:
+	@mkdir -p $(BENCH_TOOLS)
+	@if ! command -v npm >/dev/null; then echo "npm not found: WireMock will be skipped"; \
+	elif npm install --silent --no-audit --no-fund --prefix $(BENCH_TOOLS) wiremock@3; then touch $@; \
+	else echo "npm install wiremock@3 failed: WireMock will be skipped"; fi
+
+bench-peers: $(VENV)/.bench-installed $(BENCH_TOOLS)/.installed
+	@command -v wrk >/dev/null || apt-get install -y wrk || { apt-get update && apt-get install -y wrk; }
+	cd benchmarks && ../$(PY) bench_peers.py $(BENCH_PEERS_ARGS)
+
 clean:
-	rm -rf $(VENV) build *.egg-info .pytest_cache .hypothesis .mypy_cache .ruff_cache
+	rm -rf $(BENCH_TOOLS) $(VENV) build *.egg-info .pytest_cache .hypothesis .mypy_cache .ruff_cache

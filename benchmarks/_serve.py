@@ -3,8 +3,11 @@ from __future__ import annotations
 
 import argparse
 import gc
+import json
+import os
 import signal
 import sys
+from pathlib import Path
 from typing import Any
 
 from mock_api.http.server import DEFAULT_THREADS
@@ -50,15 +53,40 @@ def serve_gunicorn(app: Any, port: int, threads: int) -> None:
     Single().run()
 
 
+GRANIAN_ARGS = "BENCH_SERVE_ARGS"  # granian builds the app in its worker process, from these arguments
+
+
+def granian_factory() -> Any:
+    """The app for granian's worker (it imports a target rather than taking an object)."""
+    args = argparse.Namespace(**json.loads(os.environ[GRANIAN_ARGS]))
+    app = bare_app() if args.app == "bare" else mock_app(args)
+    gc.freeze()  # here, in the worker that holds the data: as serve() does after loading
+    return app
+
+
+def serve_granian(args: argparse.Namespace) -> None:
+    from granian.constants import Interfaces
+    from granian.server import Server
+
+    os.environ[GRANIAN_ARGS] = json.dumps(vars(args))
+    print(f"ready http://127.0.0.1:{args.port}", flush=True)
+    # One worker (state in one process), WSGI on blocking threads: the mode the issue measured.
+    Server("_serve:granian_factory", address="127.0.0.1", port=args.port, interface=Interfaces.WSGI, workers=1,
+           blocking_threads=args.threads, factory=True, working_dir=Path(__file__).resolve().parent,
+           log_enabled=False).serve()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--server", choices=("waitress", "werkzeug", "gunicorn"), default="waitress")
+    parser.add_argument("--server", choices=("waitress", "werkzeug", "gunicorn", "granian"), default="waitress")
     parser.add_argument("--app", choices=("mock", "bare"), default="mock")
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--threads", type=int, default=DEFAULT_THREADS)  # the CLI's, for every server
     parser.add_argument("--students", type=int)
     parser.add_argument("--task-seconds", type=float)
     args = parser.parse_args()
+    if args.server == "granian":
+        return serve_granian(args)
     app = bare_app() if args.app == "bare" else mock_app(args)
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     gc.freeze()  # as mock_api.http.server.serve does, so that every server runs the same process set-up

@@ -16,8 +16,7 @@ WARM_UP_SECONDS = 2.0
 
 def servers() -> list[str]:
     names = ["waitress", "werkzeug"]
-    if importlib.util.find_spec("gunicorn"):
-        names.append("gunicorn")
+    names += [name for name in ("gunicorn", "granian") if importlib.util.find_spec(name)]
     chosen = os.environ.get("BENCH_SERVERS")
     return [n for n in names if not chosen or n in chosen.split(",")]
 
@@ -34,11 +33,11 @@ def measure(server: str, students: int) -> dict[str, Load]:
     with serving(server, "mock", students=students) as (port, _):
         auth = {"Authorization": f"Bearer {token(port)}"}
         status, headers, _ = request(port, "GET", "/api/academic/petitions?pagesize=1", headers=auth)
-        count = int(headers["X-Count"])
+        count = int({k.lower(): v for k, v in headers.items()}["x-count"])  # granian sends lower-case names
         status, headers, _ = request(port, "POST", "/api/academic/petitions", {"petition": NEW_PETITION}, auth)
         assert status == 202, status
         netid = warm_then_load(port, f"/api/academic/petitions?netid={NETID}", auth)
-        task = warm_then_load(port, headers["Location"], auth)
+        task = warm_then_load(port, {k.lower(): v for k, v in headers.items()}["location"], auth)
         status, _, body = request(port, "GET", f"/api/academic/petitions?netid={NETID}", headers=auth)
         assert status == 200 and len(json.loads(body)) == 2, body
     print(f"  {server:9s} bare Flask JSON  {bare.row()}")

@@ -20,6 +20,7 @@ from mock_api.service.ids import IdSource
 from mock_api.service.indexes import FoundSets, PetitionIndex
 from mock_api.service.query import Term, apply_terms
 from mock_api.service.records import StoredPetition, build_record
+from mock_api.service.rendered import RenderedRecords
 from mock_api.service.tokens import requester_copy
 from mock_api.service.worker import row_from_payload, task_failure_reason
 
@@ -78,6 +79,7 @@ class Backend:
         self.created = PetitionIndex()
         self.extra_students: dict[str, Student] = {}
         self.found_sets = FoundSets(config.found_set_seconds, config.found_set_limit)
+        self.rendered = RenderedRecords(config.render_cache_limit)
         # The store of record: every read comes from here (no second copy, see docs/fidelity.md).
         self._tasks: dict[str, dict[str, Any]] = {}  # every task by id, as served, in submit order
         # task id -> (cursor, estimated bytes, due clock time) for the control API's pages
@@ -103,6 +105,10 @@ class Backend:
 
     def render(self, entry: StoredPetition, now: float) -> dict[str, Any]:
         return {**entry.record, "cache_date": iso_z(self.cache_date(entry, now))}
+
+    def render_json(self, entry: StoredPetition, now: float) -> bytes:
+        """The record as JSON bytes: rendered once per cache refresh, then reused (rendered.py)."""
+        return self.rendered.get(entry.mongo_id, self.cache_date(entry, now), lambda: self.render(entry, now))
 
     def find_petitions(self, terms: Sequence[Term], now: float) -> list[StoredPetition]:
         self.settle(now)

@@ -68,6 +68,11 @@ def json_response(body: Any, status: int = 200, headers: dict[str, str] | None =
     return response
 
 
+def json_bytes_response(body: bytes, headers: dict[str, str] | None = None) -> Response:
+    """A 200 of JSON already encoded (records rendered once per cache refresh, service/rendered.py)."""
+    return Response(body, 200, headers, mimetype="application/json")
+
+
 def reply_response(reply: Reply) -> Response:
     """A scenario's plain reply as a response: text as text/plain, bytes as they are, anything else as JSON."""
     if isinstance(reply.body, (str, bytes)):

@@ -6,13 +6,21 @@ from typing import Any
 
 from flask import Blueprint, Response, request
 
-from mock_api.http.views.common import current_call, json_body, json_response, mock_state, requires_scopes
+from mock_api.http.views.common import (
+    current_call,
+    json_body,
+    json_bytes_response,
+    json_response,
+    mock_state,
+    requires_scopes,
+)
 from mock_api.scenarios.effects import READ_CHOICES
 from mock_api.service import errors
 from mock_api.service.backend import Backend
 from mock_api.service.clock import iso_z
 from mock_api.service.query import Term, apply_terms, parse_page, parse_terms
 from mock_api.service.records import PETITION_FIELDS, PETITION_TYPE_FIELDS, StoredPetition
+from mock_api.service.rendered import json_array, to_json
 from mock_api.service.scopes import READ, WRITE
 
 blueprint = Blueprint("petitions", __name__)
@@ -24,14 +32,14 @@ def lenient(choice: str) -> bool:
     return current_call().decision.reads.get(choice, True)
 
 
-def render_petition(backend: Backend, entry: StoredPetition, now: float) -> dict[str, Any]:
-    """The record; one served before the refresh the real API promises is noted for strict mode."""
+def render_petition(backend: Backend, entry: StoredPetition, now: float) -> bytes:
+    """The record's JSON; one served before the refresh the real API promises is noted for strict mode."""
     if entry.promised_from > now:
         current_call().unpromised.append((entry.record["id"], iso_z(entry.promised_from)))
-    return backend.render(entry, now)
+    return backend.render_json(entry, now)
 
 
-def collection(find: Callable[[], Sequence[Any]], render: Callable[[Any], dict[str, Any]]) -> Response:
+def collection(find: Callable[[], Sequence[Any]], render: Callable[[Any], bytes]) -> Response:
     """One page of a found set; a first call stores the set under its X-Request-ID for later pages."""
     state = mock_state()
     backend, now = state.backend, state.clock.now()
@@ -52,7 +60,7 @@ def collection(find: Callable[[], Sequence[Any]], render: Callable[[Any], dict[s
         backend.found_sets.put(scope + call.request_id, now, found)
     page = parse_page(request.args, state.config.default_pagesize, state.config.max_pagesize)
     headers = {"X-Count": str(len(found))} if lenient("count_header") else {}
-    return json_response([render(item) for item in page.cut(found)], headers=headers)
+    return json_bytes_response(json_array([render(item) for item in page.cut(found)]), headers)
 
 
 def petition_collection(extra_terms: Sequence[Any] = ()) -> Response:
@@ -84,7 +92,7 @@ def get_petition(key: str) -> Response:
     # A key other than the record's id is the Mongo id of a task's path: resolving it is our lenient choice.
     if entry is None or (entry.record["id"] != key and not lenient("by_mongo_id")):
         raise errors.not_found()
-    return json_response(render_petition(state.backend, entry, now))
+    return json_bytes_response(render_petition(state.backend, entry, now) + b"\n")
 
 
 @blueprint.get("/api/students/<netid>/petitions")
@@ -100,7 +108,7 @@ def student_petitions(netid: str) -> Response:
 def list_petition_types() -> Response:
     types = mock_state().dataset.petition_types
     terms = parse_terms(request.args, PETITION_TYPE_FIELDS)
-    return collection(lambda: apply_terms(types, terms, lambda r, f: r.get(f)), dict)
+    return collection(lambda: apply_terms(types, terms, lambda r, f: r.get(f)), to_json)
 
 
 @blueprint.get("/api/petition_types/<code>")

@@ -1,0 +1,74 @@
+"""Petition records rendered to JSON bytes once per cache refresh: same bytes as Flask's, bounded, refreshed."""
+from __future__ import annotations
+
+from typing import Any, cast
+
+from flask import Flask, Response
+
+from mock_api.config import MockConfig
+from mock_api.http.app import create_app
+from mock_api.service.dataset import Dataset
+from mock_api.service.rendered import RenderedRecords, json_array, to_json
+from mock_api.state import MockState
+from support import FROZEN_AT, bearer, token_for, validating
+
+RECORD = {"id": "1-Q1-24W-APPV", "netid": "f0027k4", "petition_name": "Café \u2013 \"quoted\"", "school": None,
+          "z_first": 1, "a_last": [1, 2]}
+
+
+def test_bytes_are_what_flask_writes_for_the_same_value_field_order_and_escapes_included() -> None:
+    app = Flask("reference")
+    app.json.sort_keys = False  # type: ignore[attr-defined]  # as create_app sets it
+    with app.app_context():
+        reference = cast(Response, app.json.response([RECORD, RECORD]))
+        assert json_array([to_json(RECORD), to_json(RECORD)]) == reference.get_data()
+        assert json_array([]) == cast(Response, app.json.response([])).get_data() == b"[]\n"
+    assert to_json(RECORD).startswith(b'{"id":"1-Q1-24W-APPV","netid":"f0027k4","petition_name":"Caf\\u00e9 \\u2013')
+
+
+def test_a_record_renders_once_per_cache_date_and_again_when_it_moves() -> None:
+    rendered = RenderedRecords(limit=10)
+    calls: list[float] = []
+
+    def render(at: float) -> Any:
+        def one() -> dict[str, Any]:
+            calls.append(at)
+            return {"cache_date": at}
+        return one
+    first = rendered.get("a", 100.0, render(100.0))
+    assert rendered.get("a", 100.0, render(100.0)) is first and calls == [100.0]
+    assert rendered.get("a", 3700.0, render(3700.0)) == b'{"cache_date":3700.0}' and calls == [100.0, 3700.0]
+    assert len(rendered) == 1
+
+
+def test_past_the_limit_the_record_rendered_longest_ago_is_dropped_and_renders_again() -> None:
+    rendered = RenderedRecords(limit=2)
+    calls: list[str] = []
+
+    def render(key: str) -> Any:
+        def one() -> dict[str, Any]:
+            calls.append(key)
+            return {"id": key}
+        return one
+    for key in ("a", "b", "c"):
+        rendered.get(key, 0.0, render(key))
+    assert len(rendered) == 2
+    rendered.get("b", 0.0, render("b"))  # still held
+    rendered.get("a", 0.0, render("a"))  # dropped: rendered again
+    assert calls == ["a", "b", "c", "a"] and len(rendered) == 2
+
+
+def test_reads_over_http_show_the_new_cache_date_after_a_refresh_with_a_tiny_render_cache(dataset: Dataset) -> None:
+    state = MockState(MockConfig(frozen_clock_at=FROZEN_AT, render_cache_limit=1), dataset=dataset)
+    client = validating(create_app(state=state)).test_client()
+    auth = bearer(token_for(client))
+    before = client.get("/api/academic/petitions?netid=f0027k4", headers=auth)
+    again = client.get("/api/academic/petitions?netid=f0027k4", headers=auth)
+    assert before.status_code == again.status_code == 200 and before.get_data() == again.get_data()
+    assert len(before.get_json()) == 2 and len(state.backend.rendered) == 1
+    state.clock.advance(3600)
+    after = client.get("/api/academic/petitions?netid=f0027k4", headers=auth).get_json()
+    old = before.get_json()
+    assert [r["cache_date"] for r in after] != [r["cache_date"] for r in old]
+    assert [{**r, "cache_date": None} for r in after] == [{**r, "cache_date": None} for r in old]
+    assert list(after[0]) == list(old[0])  # field order kept
