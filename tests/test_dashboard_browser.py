@@ -301,3 +301,21 @@ def test_filters_narrow_the_requests_and_a_violation_opens_its_request(open_page
     expect(opened.locator(".detail li")).to_have_text(
         "auth_header: GET /api/petition_types needs 'Authorization: Bearer {jwt}' (documented)")
     assert dash.errors == []
+
+
+def test_under_a_session_prefix_the_page_shows_that_sessions_requests_only(open_page: Opener, server: Live) -> None:
+    # /s/{name}/_mock/ is the dashboard of session {name}: its relative fetches stay under the prefix.
+    session = f"{server.url}/s/alice"
+    auth = token(server)  # one signing key for every session: a default-session token works in alice
+    got = requests.get(f"{session}/api/petition_types/Q25", headers=auth, timeout=10)
+    assert got.status_code == 200, got.text
+    dash = open_page(session)
+    dash.loaded()
+    rows = dash.page.locator("#request-list > li")
+    expect(rows.filter(has_text="/api/petition_types/Q25")).to_have_count(1)
+    expect(rows.filter(has_text="/api/jwt")).to_have_count(0)  # the token was asked of `default`
+    default = open_page()
+    default.loaded()
+    expect(default.page.locator("#request-list > li").filter(has_text="/api/jwt")).to_have_count(1)
+    expect(default.page.locator("#request-list > li").filter(has_text="/api/petition_types/Q25")).to_have_count(0)
+    assert dash.errors == [] and default.errors == []
