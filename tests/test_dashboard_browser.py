@@ -19,7 +19,7 @@ from mock_api.testing.harness import ServerThread
 from support import ROOT, SEED_PAYLOAD
 
 pytestmark = pytest.mark.slow  # a browser and a server per test
-CHROMIUM = Path("/usr/bin/chromium")  # Debian's package; .ci/run installs it when missing
+CHROMIUM = Path("/usr/bin/chromium")  # Debian's package; `make test` installs it when missing
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
                  "--no-first-run"]
 ARTIFACTS = ROOT / "artifacts"
@@ -32,7 +32,7 @@ PHONE = {"width": 390, "height": 844}
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
     if not CHROMIUM.exists():
-        message = f"{CHROMIUM} is missing (apt-get install -y chromium; .ci/run does it)"
+        message = f"{CHROMIUM} is missing (apt-get install -y chromium; `make test` does it as root)"
         if os.environ.get("CI"):
             pytest.fail(message)  # in CI a missing browser fails, it never skips the browser tests
         pytest.skip(message)
