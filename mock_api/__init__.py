@@ -1,14 +1,7 @@
 """mock_api: a local emulator of the Dartmouth API's academic petitions slice, for integration tests."""
 from __future__ import annotations
 
-import importlib.metadata
-
-# pyproject.toml holds the one version literal; the installed metadata carries it here. A source tree
-# put on sys.path without installing has no metadata: it still runs, and says its version is unknown.
-try:
-    __version__ = importlib.metadata.version("mock_api")
-except importlib.metadata.PackageNotFoundError:
-    __version__ = "0+unknown"
+from mock_api.config import VERSION as __version__
 
 __all__ = ["__version__", "create_app"]
 

@@ -1,6 +1,7 @@
 """Start-up settings of one emulator instance, with the embedded defaults."""
 from __future__ import annotations
 
+import importlib.metadata
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -30,6 +31,18 @@ def default_scenarios_dir() -> Path:
         return source_tree
     return PACKAGE_DIR / "_data" / "scenarios"
 
+
+
+def _installed_version() -> str:
+    """pyproject.toml holds the one version literal; the installed metadata carries it here. A source tree
+    put on sys.path without installing has no metadata: it still runs, and says its version is unknown."""
+    try:
+        return importlib.metadata.version("mock_api")
+    except importlib.metadata.PackageNotFoundError:
+        return "0+unknown"
+
+
+VERSION = _installed_version()
 
 @dataclass(frozen=True)
 class MockConfig:

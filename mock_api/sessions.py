@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import hashlib
-import re
 import threading
 import time
 from collections.abc import Callable
@@ -11,9 +10,9 @@ from typing import Any
 
 from mock_api.service import errors
 from mock_api.service.clock import iso_micro
+from mock_api.service.names import NAME_PATTERN
 from mock_api.state import MockState
 
-NAME_PATTERN = re.compile(r"[A-Za-z0-9_-]{1,64}")
 DEFAULT = "default"
 # Idle sessions are looked for at most this often (real seconds): a sweep walks every session.
 SWEEP_SECONDS = 1.0
@@ -73,8 +72,9 @@ class Sessions:
         self._sessions = {DEFAULT: Session(DEFAULT, default, wall(), now, wall())}
         self._swept = now
 
-    def use(self, name: str) -> MockState:
-        """The state of session `name`, created on first use; counts the request. SessionError if refused."""
+    def use(self, name: str, may_create: bool = True) -> MockState:
+        """The state of session `name`, created on first use (when `may_create`: with a control token set,
+        only a caller who sends it creates sessions); counts the request. SessionError if refused."""
         check_name(name)
         now = self._monotonic()
         with self._lock:
@@ -84,6 +84,8 @@ class Sessions:
                 session = None  # ended while idle: this request starts a fresh one
                 del self._sessions[name]
             if session is None:
+                if not may_create:
+                    raise SessionError(401, errors.CONTROL_TOKEN)
                 session = self._create(name, now)
             session.requests += 1
             session.last_used, session.last_used_at = now, self._wall()

@@ -12,7 +12,7 @@ from mock_api.contract.observation import Observation
 from mock_api.service.clock import iso_micro
 from mock_api.service.requests import parse_authorization
 
-SECRET_HEADERS = frozenset({"authorization", "cookie", "proxy-authorization"})
+SECRET_HEADERS = frozenset({"authorization", "cookie", "proxy-authorization", "x-mock-control-token"})
 # An entry's bytes beside its texts (the dict, time, status, numbers): a journal of tiny requests is
 # bounded by bytes too.
 ENTRY_OVERHEAD_BYTES = 512

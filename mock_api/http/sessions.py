@@ -6,18 +6,21 @@ from collections.abc import Iterable
 from typing import Any
 
 from mock_api.http.views.common import STATE_KEY
+from mock_api.http.views.control import token_matches
 from mock_api.sessions import DEFAULT, SessionError, Sessions
 
 PREFIX = "/s/"
 HEADER_KEY = "HTTP_X_MOCK_SESSION"  # the X-Mock-Session header in the WSGI environ
+TOKEN_KEY = "HTTP_X_MOCK_CONTROL_TOKEN"
 
 
 class SessionRouting:
     """WSGI middleware: `/s/{name}` moves from PATH_INFO to SCRIPT_NAME (so Flask's `request.script_root`
     carries it into every URL the app builds) and the session's state goes into the environ.
 
-    The prefix wins over the header. A bad name (400) or a full registry (503) is answered here as JSON,
-    before any state is touched, so a refused request is in no session's journal."""
+    The prefix wins over the header. A bad name (400), a new session without the control token when one
+    is set (401) or a full registry (503) is answered here as JSON, before any state is touched, so a
+    refused request is in no session's journal."""
 
     def __init__(self, app: Any, sessions: Sessions) -> None:
         self.app, self.sessions = app, sessions
@@ -30,8 +33,11 @@ class SessionRouting:
             environ["PATH_INFO"] = slash + rest
         else:
             name = environ.get(HEADER_KEY, DEFAULT)
+        expected = self.sessions.default.config.control_token
+        # A session is a whole emulator: with a control token set, only a caller holding it creates one.
+        may_create = expected is None or token_matches(environ.get(TOKEN_KEY, ""), expected)
         try:
-            environ[STATE_KEY] = self.sessions.use(wsgi_text(name))
+            environ[STATE_KEY] = self.sessions.use(wsgi_text(name), may_create)
         except SessionError as exc:
             return refusal(exc, start_response)
         return self.app(environ, start_response)  # type: ignore[no-any-return]

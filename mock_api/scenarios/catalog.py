@@ -14,8 +14,7 @@ from mock_api.data.fixtures import load_yaml, yaml_problem
 from mock_api.data.yaml_schema import check
 from mock_api.scenarios.effects import REGISTRY, Context, Effect, ParamError, Reply
 from mock_api.scenarios.rules import Counting, Targets, counting_key, parse_targets
-
-NAME_PATTERN = re.compile(r"[A-Za-z0-9_-]+")
+from mock_api.service.names import NAME_PATTERN
 
 
 class ScenarioError(Exception):
@@ -118,9 +117,9 @@ SCHEMA = Path(__file__).resolve().parent / "scenario.schema.json"
 
 def _read(path: Path) -> dict[str, Any]:
     """The parsed file, checked against scenario.schema.json; ScenarioError names the file and the key."""
-    if not path.is_file():
-        raise ScenarioError.in_file(path, "(file)", "not found")
     try:
+        if not path.is_file():
+            raise ScenarioError.in_file(path, "(file)", "not found")
         text = path.read_text(encoding="utf-8")
         data = load_yaml(text)
     except (yaml.YAMLError, ValueError) as exc:  # ValueError: a bad encoding, or a date like 2021-02-30

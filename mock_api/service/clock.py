@@ -30,9 +30,11 @@ class Clock:
 
     def now(self) -> float:
         with self._lock:
-            if self._frozen_at is not None:
-                return self._frozen_at
-            return self._source() + self._offset
+            return self._now()
+
+    def _now(self) -> float:
+        """The time; the caller holds the lock."""
+        return self._frozen_at if self._frozen_at is not None else self._source() + self._offset
 
     @property
     def frozen(self) -> bool:
@@ -43,7 +45,7 @@ class Clock:
         if not seconds >= 0:
             raise ValueError("the clock only moves forward")
         with self._lock:
-            current = self._frozen_at if self._frozen_at is not None else self._source() + self._offset
+            current = self._now()
             if current + seconds > MAX_EPOCH:
                 raise ValueError("the clock cannot pass 2100-01-01")
             if self._frozen_at is not None:
@@ -53,9 +55,9 @@ class Clock:
         return self.now()
 
     def freeze(self) -> float:
-        now = self.now()
+        # Read and frozen under one lock: an advance() between the two would otherwise be lost.
         with self._lock:
-            self._frozen_at = now
+            self._frozen_at = now = self._now()
         return now
 
     def unfreeze(self) -> float:

@@ -92,6 +92,7 @@ class ServerThread:
             if problem is None:
                 return
             if not self.thread.is_alive():
+                self.stop()  # closes the listening socket the dead thread leaves behind
                 raise MockApiStartupError(f"mock_api server thread stopped before {target} answered: {problem}")
             if remaining <= 0:
                 self.stop()

@@ -4,12 +4,12 @@ from __future__ import annotations
 import hmac
 import math
 from collections.abc import Callable
-from importlib import metadata
 from pathlib import Path
 from typing import Any, TypeVar
 
 from flask import Blueprint, Response, current_app, request
 
+from mock_api.config import VERSION
 from mock_api.http.views.common import json_body, json_response, mock_state
 from mock_api.scenarios.catalog import Scenario, ScenarioError, looks_like_path
 from mock_api.service import errors
@@ -25,9 +25,6 @@ PAGE_BYTES = 8 * 1024 * 1024
 MAX_CURSOR_DIGITS = 18
 F = TypeVar("F", bound=Callable[..., Any])
 blueprint = Blueprint("control", __name__, url_prefix=PREFIX)
-# From the installed distribution, not `mock_api.__version__`: importing the package from here would
-# make an import cycle (mock_api lazily imports the app, which imports this module).
-VERSION = metadata.version("mock_api")
 
 
 def is_control_path(path: str) -> bool:
@@ -49,9 +46,13 @@ def require_token() -> None:
     view = current_app.view_functions.get(request.endpoint or "")
     if getattr(view, "mock_api_without_token", False):
         return
-    sent = request.headers.get(TOKEN_HEADER, "")
-    if not hmac.compare_digest(sent.encode("utf-8", "surrogateescape"), expected.encode("utf-8")):
+    if not token_matches(request.headers.get(TOKEN_HEADER, ""), expected):
         raise errors.detail(401, errors.CONTROL_TOKEN)
+
+
+def token_matches(sent: str, expected: str) -> bool:
+    """The one comparison of a sent control token (constant time): /_mock calls, sessions, X-Mock-Scenario."""
+    return hmac.compare_digest(sent.encode("utf-8", "surrogateescape"), expected.encode("utf-8"))
 
 
 def allowed_scenario_path(name: str) -> str:

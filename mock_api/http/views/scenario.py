@@ -5,7 +5,7 @@ from flask import Response, request
 
 from mock_api.http.faults import request_fault
 from mock_api.http.views.common import current_call, mock_state, reply_response
-from mock_api.http.views.control import is_control_path
+from mock_api.http.views.control import TOKEN_HEADER, is_control_path, token_matches
 from mock_api.scenarios.catalog import ScenarioError, looks_like_path
 from mock_api.scenarios.effects import Context
 from mock_api.service import errors
@@ -22,6 +22,9 @@ def apply_scenario() -> Response | None:
     # The header is a control lever: with the control API off it is ignored, as the real API would.
     override = request.headers.get(HEADER) if state.config.control_api else None
     if override is not None:
+        expected = state.config.control_token
+        if expected is not None and not token_matches(request.headers.get(TOKEN_HEADER, ""), expected):
+            raise errors.detail(401, errors.CONTROL_TOKEN)  # a control lever: guarded as /_mock is
         name = override.strip()
         try:
             if looks_like_path(name):  # a header must not make the server read files
