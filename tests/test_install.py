@@ -6,6 +6,7 @@ import re
 import shutil
 import subprocess
 import sys
+import sysconfig
 from pathlib import Path
 
 import pytest
@@ -72,10 +73,13 @@ def test_each_install_line_installs_a_working_mock_api(doc: str, line: str, cons
     done = subprocess.run(["bash", "-e", "-c", line.replace(PLACEHOLDER, git_url)], cwd=home, env=env,
                           capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stdout + done.stderr
-    check = subprocess.run([sys.executable, "-c", "import mock_api, sys; print(mock_api.__file__); "
+    # -S: no .pth files, so this checkout's editable install (a finder that serves any mock_api module
+    # from here) cannot hide a module the install left out; the dependencies come from site-packages.
+    site_packages = sysconfig.get_paths()["purelib"]
+    check = subprocess.run([sys.executable, "-S", "-c", "import mock_api, sys; print(mock_api.__file__); "
                             "from mock_api.cli import main; sys.exit(main(['scenarios']))"],
-                           cwd=tmp_path, env={**os.environ, "PYTHONPATH": str(target)}, capture_output=True,
-                           text=True, timeout=60)
+                           cwd=tmp_path, env={**os.environ, "PYTHONPATH": f"{target}{os.pathsep}{site_packages}"},
+                           capture_output=True, text=True, timeout=60)
     assert check.returncode == 0, check.stderr
     first, *scenarios = check.stdout.splitlines()
     assert first == str(target / "mock_api" / "__init__.py")  # the installed copy, not this checkout
