@@ -67,7 +67,8 @@ class MockConfig:
     journal_body_bytes: int = 65536  # a body longer than this is cut in the journal, with a marker
     coverage_limit: int = 100  # distinct values per coverage set (scopes, scenarios, undocumented requests)
     violations_limit: int = 1000  # distinct strict-mode violations kept; later new ones are only counted
-    max_tasks: int = 100_000  # tasks held; past it the oldest completed ones are dropped (then 404)
+    max_tasks: int = 100_000  # tasks held; past it the oldest, whatever their status, are dropped (then 404)
+    max_written_petitions: int = 100_000  # petitions written since start/reset; past it the oldest is dropped (404)
     counters_limit: int = 10_000  # scenario rule counters (per rule, token sub or task); least recent dropped
     max_sessions: int = 1000  # sessions (/s/{name}/...) held at once, `default` included; past it 503, none evicted
     session_idle_seconds: int = 3600  # a session unused this long (real time) is ended; `default` never is

@@ -40,7 +40,10 @@ LIMITS = (
     Limit("journal_body_bytes", "a request body longer than this is cut in the journal, with a marker"),
     Limit("coverage_limit", "distinct values kept per coverage set (scopes, scenarios, undocumented requests)"),
     Limit("violations_limit", "distinct strict-mode violations kept; later new ones are only counted"),
-    Limit("max_tasks", "tasks held; past it the oldest completed ones are dropped and answer 404"),
+    Limit("max_tasks", "tasks held; past it the oldest are dropped whatever their status and answer 404 (a dropped "
+                       "accepted task never completes)"),
+    Limit("max_written_petitions", "petitions written by tasks or add_petition; past it the oldest is dropped: "
+                                   "404 by id, gone from collections"),
     Limit("counters_limit", "scenario rule counters kept (one per rule, token sub or task); the least recently "
                             "counted is dropped first and counts from 1 again"),
     Limit("max_sessions", "sessions held at once (default included); past it a new session gets 503, none is evicted"),

@@ -15,11 +15,12 @@ from mock_api.contract.strict import ViolationLog
 from mock_api.data.fixtures import load_fixtures
 from mock_api.scenarios.catalog import Scenario, ScenarioCatalog
 from mock_api.scenarios.counters import RuleCounters
-from mock_api.service.backend import Backend, TaskBehaviour
+from mock_api.service.backend import Backend
 from mock_api.service.clock import Clock
 from mock_api.service.dataset import Dataset, build_dataset
 from mock_api.service.ids import IdSource
 from mock_api.service.randomness import SeededRandom
+from mock_api.service.taskqueue import TaskBehaviour
 
 
 class MockState:

@@ -16,6 +16,9 @@ from mock_api.contract.journal import Journal
 from mock_api.http.app import create_app
 from mock_api.service import tokens
 from mock_api.service.dataset import Dataset
+from mock_api.service.indexes import PetitionIndex
+from mock_api.service.query import Term
+from mock_api.service.records import StoredPetition
 from mock_api.service.scopes import READ, WRITE
 from mock_api.state import MockState
 from support import FROZEN_AT, ROOT, bearer, token_for, validating
@@ -111,13 +114,21 @@ def test_completed_tasks_past_the_cap_are_dropped_oldest_first_and_answer_404(da
     assert client.get("/api/academic/petitions?netid=f006s0b&decision=D0", headers=auth).get_json() != []
 
 
-def test_accepted_tasks_are_never_dropped(dataset: Dataset) -> None:
-    client, state = make(dataset, max_tasks=2)
+def test_accepted_tasks_past_the_cap_are_dropped_too_and_never_write(dataset: Dataset) -> None:
+    client, state = make(dataset, max_tasks=5)  # the clock is frozen: no task completes on its own
     auth = bearer(token_for(client, "dev-readwrite", (READ, WRITE)))
-    locations = [_post(client, auth, number) for number in range(4)]
-    assert [client.get(loc, headers=auth).get_json()["status"] for loc in locations] == ["accepted"] * 4
-    state.clock.advance(2)  # all four complete at once: the two oldest are then dropped
-    assert [client.get(loc, headers=auth).status_code for loc in locations] == [404, 404, 200, 200]
+    locations = [_post(client, auth, number) for number in range(50)]
+    assert state.backend.task_count() == 5
+    assert [client.get(loc, headers=auth).status_code for loc in locations[:45]] == [404] * 45
+    assert [client.get(loc, headers=auth).get_json()["status"] for loc in locations[45:]] == ["accepted"] * 5
+    assert [t["id"] for t in client.get("/_mock/tasks").get_json()] == [loc.rsplit("/", 1)[1] for loc in locations[45:]]
+    # The dropped tasks' runs are purged from the queue, not kept until their due time: at most twice the live.
+    assert len(state.backend._queue) <= 10
+    state.clock.advance(2)
+    assert [client.get(loc, headers=auth).get_json()["status"] for loc in locations[45:]] == ["complete"] * 5
+    assert client.get(locations[0], headers=auth).get_json() == {"detail": "Not Found"}
+    written = client.get("/api/academic/petitions?netid=f006s0b", headers=auth).get_json()
+    assert sorted(r["decision"] for r in written if r["decision"].startswith("D")) == [f"D{n}" for n in range(45, 50)]
 
 
 def test_tasks_page_by_limit_and_cursor(dataset: Dataset) -> None:
@@ -132,6 +143,60 @@ def test_tasks_page_by_limit_and_cursor(dataset: Dataset) -> None:
     assert [t["id"] for t in second.get_json()] == ids[2:4]
     last = client.get(re.findall(r"<(.*)>", second.headers["Link"])[0])
     assert [t["id"] for t in last.get_json()] == ids[4:] and "Link" not in last.headers
+
+
+# -- written petitions ------------------------------------------------------------------------------
+def test_written_petitions_past_the_cap_drop_the_oldest_which_then_answer_404(dataset: Dataset) -> None:
+    client, state = make(dataset, max_written_petitions=3)
+    auth = bearer(token_for(client, "dev-readonly", (READ,)))
+    added = [state.backend.add_petition({**PETITION, "decision": f"W{number}"}) for number in range(5)]
+    for record in added[:2]:
+        got = client.get(f"/api/academic/petitions/{record['id']}", headers=auth)
+        assert (got.status_code, got.get_json()) == (404, {"detail": "Not Found"})
+    for record in added[2:]:
+        got = client.get(f"/api/academic/petitions/{record['id']}", headers=auth)
+        assert (got.status_code, got.get_json()) == (200, record)
+    listed = client.get("/api/academic/petitions?netid=f006s0b&decision=W*", headers=auth).get_json()
+    assert listed == added[2:]
+    assert len(state.backend.created) == 3
+    # A dropped petition's id is free again: the worker's duplicate check no longer sees it.
+    assert not state.backend.contains_petition_id(added[0]["id"])
+    assert state.backend.add_petition({**PETITION, "decision": "W0"}) == added[0]
+    assert [r["decision"] for r in client.get("/api/academic/petitions?netid=f006s0b&decision=W*",
+                                              headers=auth).get_json()] == ["W3", "W4", "W0"]
+
+
+def test_petitions_written_by_tasks_are_bounded_too(dataset: Dataset) -> None:
+    client, state = make(dataset, max_written_petitions=2)
+    auth = bearer(token_for(client, "dev-readwrite", (READ, WRITE)))
+    locations = []
+    for number in range(4):
+        locations.append(_post(client, auth, number))
+        state.clock.advance(2)
+    paths = [client.get(loc, headers=auth).get_json()["path"] for loc in locations]
+    statuses = [client.get(f"/api{path}", headers=auth).status_code for path in paths]  # by Mongo id
+    assert statuses == [404, 404, 200, 200]
+    listed = client.get("/api/academic/petitions?netid=f006s0b&decision=D*", headers=auth).get_json()
+    assert [r["decision"] for r in listed] == ["D2", "D3"]
+
+
+def test_a_bounded_index_stays_correct_across_many_drops_and_compactions() -> None:
+    index = PetitionIndex(limit=3)
+    added = []
+    for number in range(20):
+        entry = StoredPetition({"id": f"p{number}", "school": "UG" if number % 2 else "GR", "decision": "APPV"},
+                               f"m{number}", 0.0)
+        index.add(entry)
+        added.append(entry)
+        kept = added[-3:]
+        assert index.entries == kept and len(index) == len(kept)
+        gone = [None] * (len(added) - len(kept))
+        assert [index.lookup(e.record["id"]) for e in added] == gone + kept
+        assert [index.lookup(e.mongo_id) for e in added] == gone + kept
+        for school in ("UG", "GR"):
+            got = list(index.candidates([Term("school", "eq", school)]))
+            assert got == [e for e in kept if e.record["school"] == school]
+    assert set(index.by_field["id"]) == {"p17", "p18", "p19"} and set(index.by_mongo_id) == {"m17", "m18", "m19"}
 
 
 # -- coverage ----------------------------------------------------------------------------------------

@@ -101,7 +101,7 @@ def test_a_write_keeps_one_copy_and_imports_no_mongo_emulation() -> None:
     code = """if True:
         import sys
         from mock_api.config import MockConfig
-        from mock_api.service.backend import TaskBehaviour
+        from mock_api.service.taskqueue import TaskBehaviour
         from mock_api.state import MockState
         state = MockState(MockConfig(frozen_clock_at=1732131053.0))
         payload = {"netid": "f006s0b", "petition_code": "Q41", "origin_code": "UREG", "school": "UG",

@@ -1,14 +1,12 @@
 """The emulated service's runtime state and rules: written petitions and the task lifecycle; no HTTP."""
 from __future__ import annotations
 
-import heapq
 import itertools
 import logging
 import sys
 import threading
 from collections import deque
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Any
 
 from mock_api.config import MockConfig
@@ -21,6 +19,7 @@ from mock_api.service.indexes import FoundSets, PetitionIndex
 from mock_api.service.query import Term, apply_terms
 from mock_api.service.records import StoredPetition, build_record
 from mock_api.service.rendered import RenderedRecords
+from mock_api.service.taskqueue import Pending, TaskBehaviour, TaskQueue
 from mock_api.service.tokens import requester_copy
 from mock_api.service.worker import row_from_payload, task_failure_reason
 
@@ -34,22 +33,6 @@ SHARED_TEXT_CHARS = 64
 SHARED_REQUESTERS = 1024
 # A task's bytes beside its payload (dict, requester, dates, message), to bound a page of the control API.
 TASK_OVERHEAD_BYTES = 1024
-
-
-@dataclass(frozen=True)
-class TaskBehaviour:
-    """How one task runs, fixed when it is queued (a scenario may change it)."""
-
-    seconds: float = 1.0
-    fail: bool = False  # end with the seed's failure shape whatever the payload
-    stale_cache: bool = False  # the new petition is readable only after the next cache refresh
-
-
-@dataclass
-class _Pending:
-    task_id: str
-    due: float
-    behaviour: TaskBehaviour
 
 
 def _shared(value: Any) -> Any:
@@ -76,18 +59,17 @@ class Backend:
         self.dataset, self.clock, self.ids, self.config = dataset, clock, ids, config
         self.started_at = clock.now()
         self.lock = threading.RLock()
-        self.created = PetitionIndex()
+        self.created = PetitionIndex(limit=config.max_written_petitions)  # oldest dropped past it
         self.extra_students: dict[str, Student] = {}
         self.found_sets = FoundSets(config.found_set_seconds, config.found_set_limit)
         self.rendered = RenderedRecords(config.render_cache_limit)
         # The store of record: every read comes from here (no second copy, see docs/fidelity.md).
         self._tasks: dict[str, dict[str, Any]] = {}  # every task by id, as served, in submit order
-        # task id -> (cursor, estimated bytes, due clock time) for the control API's pages
-        self._control: dict[str, tuple[int, int, float]] = {}
+        # task id -> (cursor, estimated bytes, its run) for the control API's pages and for dropping
+        self._control: dict[str, tuple[int, int, Pending]] = {}
         self._reasons: dict[str, str | None] = {}  # why a task failed; shown by the control API
-        self._completed: deque[str] = deque()  # completed task ids, oldest first: dropped first past max_tasks
-        self._heap: list[tuple[float, int, _Pending]] = []
-        self._sequence = itertools.count()
+        self._submitted: deque[str] = deque()  # task ids, oldest first: dropped first past max_tasks
+        self._queue = TaskQueue()
         self._cursors = itertools.count(1)
         self._requesters: dict[tuple[tuple[str, Any], ...], dict[str, Any]] = {}
 
@@ -139,6 +121,7 @@ class Backend:
         `task_id` one reserved for it before (a scenario counting per task), else a new one.
         """
         now = self.clock.now()
+        self.settle(now)  # tasks due by now complete (and write) before the cap may drop the oldest
         with self.lock:
             task_id = task_id or str(self.ids.object_id(now))
             task = dict.fromkeys(TASK_FIELDS)
@@ -147,9 +130,11 @@ class Backend:
                         request_date=iso_z(now),
                         worker_data={}, id=task_id)
             self._tasks[task_id] = task
-            pending = _Pending(task_id, now + behaviour.seconds, behaviour)
-            self._control[task_id] = (next(self._cursors), size + TASK_OVERHEAD_BYTES, pending.due)
-            heapq.heappush(self._heap, (pending.due, next(self._sequence), pending))
+            pending = Pending(task_id, now + behaviour.seconds, behaviour)
+            self._control[task_id] = (next(self._cursors), size + TASK_OVERHEAD_BYTES, pending)
+            self._submitted.append(task_id)
+            self._queue.push(pending)
+            self._drop_over_cap()
         return task_id
 
     def _requester(self, claims: dict[str, Any]) -> dict[str, Any]:
@@ -167,19 +152,18 @@ class Backend:
 
     def settle(self, now: float) -> None:
         """Run the worker for every task due by now, in due order, each exactly once."""
-        try:
-            if self._heap[0][0] > now:  # lock-free fast path; another thread may empty the heap meanwhile
-                return
-        except IndexError:
+        due = self._queue.next_due()  # lock-free fast path; another thread may empty the queue meanwhile
+        if due is None or due > now:
             return
         with self.lock:
-            while self._heap and self._heap[0][0] <= now:
-                _, _, pending = heapq.heappop(self._heap)
+            for pending in self._queue.pop_due(now):
                 self._complete(pending)
 
-    def _complete(self, pending: _Pending) -> None:
+    def _complete(self, pending: Pending) -> None:
         """Always ends the task `complete`: whatever was posted, the read that runs the worker succeeds."""
-        task = self._tasks[pending.task_id]
+        task = self._tasks.get(pending.task_id)
+        if task is None:  # dropped past max_tasks (its run is normally marked dropped and never popped)
+            return
         try:
             reason = "the scenario fails every task" if pending.behaviour.fail else task_failure_reason(
                 task["payload"], self)
@@ -195,16 +179,21 @@ class Backend:
             task.update(path=f"/academic/petitions/{pending.task_id}", message=errors.TASK_FAILURE_MESSAGE)
         task.update(status="complete", completed_date=iso_micro(pending.due))
         self._reasons[pending.task_id] = reason
-        self._completed.append(pending.task_id)
-        self._drop_over_cap()
 
     def _drop_over_cap(self) -> None:
-        """Past max_tasks, the oldest completed tasks go (then 404, as unknown); accepted ones never do."""
-        while len(self._tasks) > self.config.max_tasks and self._completed:
-            task_id = self._completed.popleft()
-            del self._tasks[task_id], self._control[task_id], self._reasons[task_id]
+        """Past max_tasks, the oldest submitted tasks go whatever their status (then 404, as unknown);
+        a dropped accepted one never runs, so it writes no petition."""
+        while len(self._tasks) > self.config.max_tasks and self._submitted:
+            task_id = self._submitted.popleft()
+            task = self._tasks.pop(task_id, None)
+            if task is None:  # defensive: ids are unique, but a reused one must not stop the loop
+                continue
+            pending = self._control.pop(task_id)[2]
+            self._reasons.pop(task_id, None)
+            if task["status"] == "accepted":
+                self._queue.drop(pending)
 
-    def _insert_petition(self, payload: dict[str, Any], pending: _Pending) -> str:
+    def _insert_petition(self, payload: dict[str, Any], pending: Pending) -> str:
         # The real API promises a new petition only from the next hourly refresh (documented); the
         # default shows it at once, stale_cache not before the promise.
         promised_from = self.cache_refreshed_at(pending.due) + self.config.cache_refresh_seconds
@@ -273,12 +262,12 @@ class Backend:
         with self.lock:
             last = cursor
             for task_id, task in self._tasks.items():
-                number, size, due = self._control[task_id]
+                number, size, pending = self._control[task_id]
                 if number <= cursor:
                     continue
                 if len(page) >= limit or (page and max_bytes is not None and total + size > max_bytes):
                     return page, last
-                page.append(self._control_task(task_id, task, due, now))
+                page.append(self._control_task(task_id, task, pending.due, now))
                 total, last = total + size, number
         return page, None
 
@@ -289,10 +278,10 @@ class Backend:
         total = 0
         with self.lock:
             for task_id, task in reversed(self._tasks.items()):
-                _, size, due = self._control[task_id]
+                _, size, pending = self._control[task_id]
                 if len(kept) >= count or (kept and total + size > max_bytes):
                     break
-                kept.append(self._control_task(task_id, task, due, now))
+                kept.append(self._control_task(task_id, task, pending.due, now))
                 total += size
         return kept[::-1]
 

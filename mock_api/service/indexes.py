@@ -17,25 +17,59 @@ INDEXED_FIELDS = ("id", "netid", "petition_code", "origin_code", "school", "deci
 DISTINCT_VALUES_RATIO = 4
 
 
-class PetitionIndex:
-    """Petitions in read order with a hash index per field, so lookups never scan every record."""
+# Holds a dropped entry's slot until the slots are cut from the front in one move (PetitionIndex).
+_DROPPED = StoredPetition({}, "", float("inf"))
 
-    def __init__(self, entries: Iterable[StoredPetition] = ()) -> None:
-        self.entries: list[StoredPetition] = []
+
+class PetitionIndex:
+    """Petitions in read order with a hash index per field, so lookups never scan every record.
+
+    With a `limit`, adding past it drops the oldest entry from every index (then unknown, as never added).
+    Positions are absolute (the n-th entry ever added); dropped slots are cut from the front of the list
+    once they are as many as the kept ones, so a drop costs O(1) amortised and no position changes.
+    """
+
+    def __init__(self, entries: Iterable[StoredPetition] = (), limit: int | None = None) -> None:
+        self.limit = limit
+        self._entries: list[StoredPetition] = []
+        self._base = 0  # the absolute position of _entries[0]
+        self._dropped = 0  # slots at the front of _entries whose entry was dropped
         self.by_field: dict[str, dict[Any, list[int]]] = {f: {} for f in INDEXED_FIELDS}
         self.by_mongo_id: dict[str, int] = {}
         for entry in entries:
             self.add(entry)
 
     def __len__(self) -> int:
-        return len(self.entries)
+        return len(self._entries) - self._dropped
+
+    @property
+    def entries(self) -> list[StoredPetition]:
+        """The kept entries in read order (the list itself while none was dropped: do not change it)."""
+        return self._entries[self._dropped:] if self._dropped else self._entries
 
     def add(self, entry: StoredPetition) -> None:
-        position = len(self.entries)
-        self.entries.append(entry)
+        position = self._base + len(self._entries)
+        self._entries.append(entry)
         for field, index in self.by_field.items():
             index.setdefault(entry.get(field), []).append(position)
         self.by_mongo_id[entry.mongo_id] = position
+        if self.limit is not None and len(self) > self.limit:
+            self._drop_oldest()
+
+    def _drop_oldest(self) -> None:
+        entry = self._entries[self._dropped]
+        for field, index in self.by_field.items():
+            positions = index[entry.get(field)]
+            del positions[0]  # the oldest kept entry is first in every list that holds it
+            if not positions:
+                del index[entry.get(field)]
+        del self.by_mongo_id[entry.mongo_id]
+        self._entries[self._dropped] = _DROPPED
+        self._dropped += 1
+        if self._dropped * 2 >= len(self._entries):
+            del self._entries[:self._dropped]
+            self._base += self._dropped
+            self._dropped = 0
 
     def contains_id(self, petition_id: str) -> bool:
         return petition_id in self.by_field["id"]
@@ -44,9 +78,9 @@ class PetitionIndex:
         """By the record id, or by the Mongo id that a task's `path` names."""
         positions = self.by_field["id"].get(key)
         if positions:
-            return self.entries[positions[0]]
+            return self._entries[positions[0] - self._base]
         position = self.by_mongo_id.get(key)
-        return None if position is None else self.entries[position]
+        return None if position is None else self._entries[position - self._base]
 
     def candidates(self, terms: Sequence[Term]) -> Iterable[StoredPetition]:
         """The entries that can match, in read order: the shortest index list among the terms, else all.
@@ -61,12 +95,13 @@ class PetitionIndex:
             lists = [positions for positions in ranged if positions is not None]
         if not lists:
             return self.entries
-        return (self.entries[i] for i in min(lists, key=len))
+        entries, base = self._entries, self._base
+        return (entries[i - base] for i in min(lists, key=len))
 
     def _positions_matching(self, term: Term) -> list[int] | None:
         """Positions whose value matches a prefix or range term; None where that would be a scan."""
         index = self.by_field[term.field]
-        if len(index) * DISTINCT_VALUES_RATIO > len(self.entries):
+        if len(index) * DISTINCT_VALUES_RATIO > len(self):
             return None
         return sorted(i for value, positions in index.items() if value is not None and term.matches(value)
                       for i in positions)
