@@ -9,11 +9,13 @@ PYTEST_ARGS ?=
 
 .PHONY: serve lint test test-fast bench bench-peers clean nginx chromium
 
+# The install talks on stderr only: stdout's first line stays the server's ready line, even the first time.
 $(VENV)/.installed: pyproject.toml
-	$(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[dev]'
-	touch $@
+	@echo "make: installing mock_api into $(VENV) (first use, or pyproject.toml changed)" >&2
+	@$(PYTHON) -m venv $(VENV) >&2
+	@$(PY) -m pip install --quiet --upgrade pip >&2
+	@$(PY) -m pip install --quiet -e '.[dev]' >&2
+	@touch $@
 
 # Quiet before the ready line (@, and the venv step only says something the first time); the server takes
 # the terminal's foreground so that Ctrl-C stops it with exit status 0 (mock_api/cli/foreground.py).

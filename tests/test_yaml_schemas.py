@@ -69,7 +69,7 @@ def test_the_scenario_schema_knows_every_effect_and_no_other() -> None:
 
 def test_the_schemas_ship_in_the_package() -> None:
     pyproject = (ROOT / "pyproject.toml").read_text(encoding="utf-8")
-    assert '\n"mock_api.data" = ["schemas/*.schema.json"]\n' in pyproject
+    assert '\n"mock_api.data.schemas" = ["*.schema.json"]\n' in pyproject
     assert '\n"mock_api.scenarios" = ["scenario.schema.json"]\n' in pyproject
     assert SCHEMAS == ROOT / "mock_api" / "data" / "schemas" and SCHEMA.parent == ROOT / "mock_api" / "scenarios"
 
