@@ -64,6 +64,32 @@ def time_calls(app: WsgiApp, env: dict[str, Any], calls: int) -> float:
     return (time.perf_counter() - started) / calls * 1e6
 
 
+Cases = dict[str, tuple[WsgiApp, dict[str, Any]]]
+
+
+def timed_rounds(cases: Cases, calls: int, rounds: int) -> dict[str, list[float]]:
+    """Each case warmed up once (caches, the journal's first entries, the heap), then `rounds` rounds of
+    `calls` calls, the cases interleaved so that a slow moment of the machine hits them all alike."""
+    gc.freeze()  # as the server does: the loaded snapshot is not scanned by every collection
+    for app, env in cases.values():
+        time_calls(app, env, calls)
+    samples: dict[str, list[float]] = {name: [] for name in cases}
+    for _ in range(rounds):
+        for name, (app, env) in cases.items():
+            samples[name].append(time_calls(app, env, calls))
+    return samples
+
+
+def print_medians(title: str, samples: dict[str, list[float]], base: str, width: int, digits: int) -> None:
+    """One line a case: median and min µs per request, and the median's ratio to the `base` case's."""
+    print(f"{title} ({machine()})")
+    base_us = statistics.median(samples[base])
+    for name, values in samples.items():
+        median = statistics.median(values)
+        print(f"  {name:{width}s} {median:7.1f} µs/request  (min {min(values):6.1f})   "
+              f"{median / base_us:4.{digits}f}x {base}", flush=True)
+
+
 def mock_requests(strict: bool) -> tuple[WsgiApp, dict[str, dict[str, Any]]]:
     """A mock_api app and the environs of its two measured reads (with a token, and a task to poll)."""
     app = create_app(MockConfig(strict=strict))
@@ -94,20 +120,9 @@ def main() -> None:
         mode = " (strict)" if strict else ""
         cases[f"petitions?netid={NETID}{mode}"] = (app, envs["netid"])
         cases[f"tasks/{{id}} poll{mode}"] = (app, envs["task"])
-    gc.freeze()  # as the server does: the loaded snapshot is not scanned by every collection
-    for app, env in cases.values():  # warm up: caches, the journal's first entries, the heap
-        time_calls(app, env, CALLS_PER_ROUND)
-    samples: dict[str, list[float]] = {name: [] for name in cases}
-    for _ in range(ROUNDS):
-        for name, (app, env) in cases.items():
-            samples[name].append(time_calls(app, env, CALLS_PER_ROUND))
-    print(f"== pipeline: the app's own cost per request, in-process WSGI calls, no socket; median of {ROUNDS} "
-          f"rounds of {CALLS_PER_ROUND:,} calls ({machine()})")
-    bare_us = statistics.median(samples["bare Flask JSON view"])
-    for name, values in samples.items():
-        median = statistics.median(values)
-        print(f"  {name:34s} {median:7.1f} µs/request  (min {min(values):6.1f})   {median / bare_us:4.1f}x bare",
-              flush=True)
+    samples = timed_rounds(cases, CALLS_PER_ROUND, ROUNDS)
+    print_medians(f"== pipeline: the app's own cost per request, in-process WSGI calls, no socket; median of "
+                  f"{ROUNDS} rounds of {CALLS_PER_ROUND:,} calls", samples, "bare Flask JSON view", 34, 1)
 
 
 if __name__ == "__main__":

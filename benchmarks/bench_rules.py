@@ -7,18 +7,15 @@ Rounds alternate between the apps; medians are printed, with the ratio to the de
 """
 from __future__ import annotations
 
-import gc
 import json
 import os
-import statistics
 import tempfile
 from pathlib import Path
 from typing import Any
 
 import yaml
 
-from _common import machine
-from bench_pipeline import WsgiApp, call, environ, time_calls
+from bench_pipeline import WsgiApp, call, environ, print_medians, timed_rounds
 from mock_api.config import MockConfig
 from mock_api.http.app import create_app
 from mock_api.service.scopes import READ
@@ -51,20 +48,9 @@ def app_for(folder: Path, name: str, rules: list[dict[str, Any]]) -> tuple[WsgiA
 def main() -> None:
     with tempfile.TemporaryDirectory() as folder:
         cases = {name: app_for(Path(folder), name, rules) for name, rules in RULES.items()}
-    gc.freeze()
-    for app, env in cases.values():
-        time_calls(app, env, CALLS_PER_ROUND)
-    samples: dict[str, list[float]] = {name: [] for name in cases}
-    for _ in range(ROUNDS):
-        for name, (app, env) in cases.items():
-            samples[name].append(time_calls(app, env, CALLS_PER_ROUND))
-    print(f"== rules: cost of targeting and counting per request, in-process WSGI calls; median of {ROUNDS} "
-          f"rounds of {CALLS_PER_ROUND:,} calls ({machine()})")
-    base = statistics.median(samples["default (no rule)"])
-    for name, values in samples.items():
-        median = statistics.median(values)
-        print(f"  {name:24s} {median:7.1f} µs/request  (min {min(values):6.1f})   {median / base:4.2f}x default",
-              flush=True)
+    samples = timed_rounds(cases, CALLS_PER_ROUND, ROUNDS)
+    print_medians(f"== rules: cost of targeting and counting per request, in-process WSGI calls; median of "
+                  f"{ROUNDS} rounds of {CALLS_PER_ROUND:,} calls", samples, "default (no rule)", 24, 2)
 
 
 if __name__ == "__main__":
