@@ -67,6 +67,9 @@ class MockConfig:
     journal_body_bytes: int = 65536  # a body longer than this is cut in the journal, with a marker
     coverage_limit: int = 100  # distinct values per coverage set (scopes, scenarios, undocumented requests)
     violations_limit: int = 1000  # distinct strict-mode violations kept; later new ones are only counted
+    polled_tasks_limit: int = 10_000  # strict mode's poll-rate check: tasks whose last poll time is kept
+    # Found sets hold references, 8 bytes an item: 4,000,000 bounds them to ~32 MB whatever the data size.
+    found_set_items: int = 4_000_000
     max_tasks: int = 100_000  # tasks held; past it the oldest, whatever their status, are dropped (then 404)
     max_written_petitions: int = 100_000  # petitions written since start/reset; past it the oldest is dropped (404)
     counters_limit: int = 10_000  # scenario rule counters (per rule, token sub or task); least recent dropped

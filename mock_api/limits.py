@@ -40,6 +40,10 @@ LIMITS = (
     Limit("journal_body_bytes", "a request body longer than this is cut in the journal, with a marker"),
     Limit("coverage_limit", "distinct values kept per coverage set (scopes, scenarios, undocumented requests)"),
     Limit("violations_limit", "distinct strict-mode violations kept; later new ones are only counted"),
+    Limit("polled_tasks_limit", "tasks whose last poll time strict mode keeps for its poll-rate check; the "
+                                "least recently polled is forgotten first (its next poll counts as a first)"),
+    Limit("found_set_items", "records held in all found sets together; past it the oldest sets are dropped "
+                             "(the newest is always kept)"),
     Limit("max_tasks", "tasks held; past it the oldest are dropped whatever their status and answer 404 (a dropped "
                        "accepted task never completes)"),
     Limit("max_written_petitions", "petitions written by tasks or add_petition; past it the oldest is dropped: "

@@ -48,7 +48,8 @@ class MockState:
         self.journal = Journal(config.journal_limit, config.journal_bytes, config.journal_header_bytes,
                                config.journal_body_bytes)
         self.backend = Backend(self.dataset, self.clock, self.ids, config)
-        self.violations = ViolationLog(config.violations_limit)  # strict mode's findings; cleared by reset
+        # Strict mode's findings; cleared by reset.
+        self.violations = ViolationLog(config.violations_limit, config.polled_tasks_limit)
         self.request_log = RequestLog(config.request_log)  # stderr, one line a request; "off" by default
         self.coverage = Coverage(config.coverage_limit)  # kept across resets: it describes a whole test session
 

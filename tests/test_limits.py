@@ -282,3 +282,19 @@ def test_the_reference_limits_table_lists_every_limit_with_its_flag_ini_and_defa
         row = next((line for line in section.splitlines() if f"`{limit.flag}`" in line), None)
         assert row is not None, limit.flag
         assert f"`{limit.ini}`" in row and f"{limit.default:,}" in row, row
+
+
+def test_strict_poll_rate_memory_forgets_the_least_recently_polled_task(dataset: Dataset) -> None:
+    state = MockState(MockConfig(polled_tasks_limit=2, frozen_clock_at=FROZEN_AT), dataset=dataset)
+    log = state.violations
+    assert [log.poll_interval(task, 100.0) for task in ("a", "b", "c")] == [None, None, None]
+    assert log.poll_interval("c", 101.5) == 1.5  # remembered: one of the two most recent
+    assert log.poll_interval("a", 102.0) is None  # forgotten when c came: its poll counts as a first one
+
+
+def test_found_set_items_bound_comes_from_the_config(dataset: Dataset) -> None:
+    state = MockState(MockConfig(found_set_items=3, frozen_clock_at=FROZEN_AT), dataset=dataset)
+    sets = state.backend.found_sets
+    sets.put("first", FROZEN_AT, ["r1", "r2"])
+    sets.put("second", FROZEN_AT, ["r3", "r4"])  # 4 items in all: the oldest set goes
+    assert (sets.get("first", FROZEN_AT), sets.get("second", FROZEN_AT)) == (None, ["r3", "r4"])

@@ -28,7 +28,6 @@ COLLECTION_FIELDS: dict[str, Sequence[str]] = {
 JWT_PATH = "/api/jwt"
 TASK_PATH = "/api/tasks/{id}"
 # Tasks whose last poll time is kept for the poll-rate check; the least recently polled is forgotten first.
-POLLED_TASKS_LIMIT = 10_000
 # A violation's path and message are cut to this (with the journal's marker): a hostile path or query
 # name must not make each of the kept violations large.
 VIOLATION_TEXT_CHARS = 1024
@@ -39,11 +38,12 @@ MONGO_ID = re.compile(r"[0-9a-fA-F]{24}")
 class ViolationLog:
     """Violations in the order first seen; a repeat of the same one only counts up (list-like, thread-safe).
 
-    At most `limit` distinct violations are kept: a new one past it is only counted in `dropped`.
+    At most `limit` distinct violations are kept: a new one past it is only counted in `dropped`; the last
+    poll time of at most `polled_limit` tasks, the least recently polled forgotten first.
     """
 
-    def __init__(self, limit: int) -> None:
-        self.limit = limit
+    def __init__(self, limit: int, polled_limit: int = 10_000) -> None:
+        self.limit, self.polled_limit = limit, polled_limit
         self._lock = threading.Lock()
         self._items: dict[tuple[str, str, str, str], dict[str, Any]] = {}
         self._last_poll: OrderedDict[str, float] = OrderedDict()
@@ -66,7 +66,7 @@ class ViolationLog:
         with self._lock:
             last = self._last_poll.pop(task_id, None)
             self._last_poll[task_id] = now
-            if len(self._last_poll) > POLLED_TASKS_LIMIT:
+            if len(self._last_poll) > self.polled_limit:
                 self._last_poll.popitem(last=False)
         return None if last is None else now - last
 

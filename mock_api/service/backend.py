@@ -61,7 +61,7 @@ class Backend:
         self.lock = threading.RLock()
         self.created = PetitionIndex(limit=config.max_written_petitions)  # oldest dropped past it
         self.extra_students: dict[str, Student] = {}
-        self.found_sets = FoundSets(config.found_set_seconds, config.found_set_limit)
+        self.found_sets = FoundSets(config.found_set_seconds, config.found_set_limit, config.found_set_items)
         self.rendered = RenderedRecords(config.render_cache_limit)
         # The store of record: every read comes from here (no second copy, see docs/fidelity.md).
         self._tasks: dict[str, dict[str, Any]] = {}  # every task by id, as served, in submit order

@@ -107,9 +107,8 @@ class PetitionIndex:
                       for i in positions)
 
 
-# Found sets hold references, 8 bytes an item: this bounds them to ~32 MB whatever the data size
-# (64 unfiltered lists of 100,000 petitions would otherwise hold ~50 MB, more with a higher
-# found_set_limit).
+# Found sets hold references, 8 bytes an item: the default (config.found_set_items) bounds them to ~32 MB
+# whatever the data size (64 unfiltered lists of 100,000 petitions would otherwise hold ~50 MB).
 FOUND_SET_ITEM_BUDGET = 4_000_000
 
 
