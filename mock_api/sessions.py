@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from mock_api.service import errors
-from mock_api.service.clock import iso_micro
+from mock_api.service.clock import iso_micro_z
 from mock_api.service.names import NAME_PATTERN
 from mock_api.state import MockState
 
@@ -54,8 +54,8 @@ class Session:
 
     def describe(self) -> dict[str, Any]:
         state = self.state
-        return {"name": self.name, "created": iso_micro(self.created) + "Z",
-                "last_used": iso_micro(self.last_used_at) + "Z", "requests": self.requests,
+        return {"name": self.name, "created": iso_micro_z(self.created),
+                "last_used": iso_micro_z(self.last_used_at), "requests": self.requests,
                 "tasks": state.backend.task_count()}
 
 

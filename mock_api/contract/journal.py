@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from mock_api.contract.observation import Observation
-from mock_api.service.clock import iso_micro
+from mock_api.service.clock import iso_micro_z
 from mock_api.service.requests import parse_authorization
 
 SECRET_HEADERS = frozenset({"authorization", "cookie", "proxy-authorization", "x-mock-control-token"})
@@ -76,7 +76,7 @@ class _Raw:
     duration_seconds: float
 
     def entry(self, seq: int) -> dict[str, Any]:
-        return {"seq": seq, "time": iso_micro(self.time) + "Z", "method": self.method, "path": self.path,
+        return {"seq": seq, "time": iso_micro_z(self.time), "method": self.method, "path": self.path,
                 "query": self.query, "headers": journal_headers(self.headers, self.header_limit),
                 "body": self.body, "status": self.status, "scenario": self.scenario, "fault": self.fault,
                 "duration_ms": round(self.duration_seconds * 1000, 3)}

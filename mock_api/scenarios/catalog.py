@@ -12,7 +12,7 @@ import yaml
 
 from mock_api.data.fixtures import load_yaml, yaml_problem
 from mock_api.data.yaml_schema import check
-from mock_api.scenarios.effects import REGISTRY, Context, Effect, ParamError, Reply
+from mock_api.scenarios.effects import REGISTRY, Context, Effect, ParamError, Reply, one_or_many
 from mock_api.scenarios.rules import Counting, Targets, counting_key, parse_targets
 from mock_api.service.names import NAME_PATTERN
 
@@ -132,10 +132,6 @@ def _read(path: Path) -> dict[str, Any]:
     return dict(data)
 
 
-def _one_or_many(value: Any) -> list[Any]:
-    return value if isinstance(value, list) else [value]
-
-
 def _effect(path: Path, item: Any, where: str) -> Effect:
     name, params = (item, None) if isinstance(item, str) else next(iter(item.items()))
     try:
@@ -146,7 +142,7 @@ def _effect(path: Path, item: Any, where: str) -> Effect:
 
 def _rule(path: Path, item: dict[str, Any], where: str) -> Rule:
     match = item.get("match") or {}
-    methods = {method.upper() for method in _one_or_many(match.get("method", "*"))}
+    methods = {method.upper() for method in one_or_many(match.get("method", "*"))}
     probability = match.get("probability")
     try:
         targets = parse_targets(match)
@@ -155,7 +151,7 @@ def _rule(path: Path, item: dict[str, Any], where: str) -> Rule:
     times = item.get("times")
     counting = Counting(item.get("per", "all"), int(item.get("after", 0)), None if times is None else int(times))
     return Rule(None if "*" in methods else frozenset(methods),
-                tuple(_glob(pattern) for pattern in _one_or_many(match.get("path", "**"))),
+                tuple(_glob(pattern) for pattern in one_or_many(match.get("path", "**"))),
                 None if probability is None else float(probability),
                 tuple(_effect(path, e, f"{where}.effects[{i}]") for i, e in enumerate(item["effects"])),
                 targets, counting)

@@ -94,7 +94,8 @@ def _params(params: Any, scalar_key: str | None = None) -> dict[str, Any]:
     return dict(params) if isinstance(params, dict) else {str(scalar_key): params}
 
 
-def _one_or_many(value: Any) -> list[Any]:
+def one_or_many(value: Any) -> list[Any]:
+    """A YAML value that may be one item or a list of them, as a list."""
     return list(value) if isinstance(value, list) else [value]
 
 
@@ -109,7 +110,7 @@ def _phrase(status: int) -> str:
 def respond(params: Any) -> Effect:
     """Answer instead of the API: status (one, or a list picked by the seeded dice), body, headers."""
     p = _params(params, "status")
-    statuses: list[int] = _one_or_many(p["status"])
+    statuses: list[int] = one_or_many(p["status"])
     headers = {name: str(value) for name, value in (p.get("headers") or {}).items()}
     has_body, body = "body" in p, p.get("body")
 
@@ -179,7 +180,7 @@ def token_expired(params: Any) -> Effect:
 @effect("forbid")
 def forbid(params: Any) -> Effect:
     """403 naming the scope, as for a token without it; a missing or bad token is still 401 first."""
-    scopes = [str(s).strip() for s in _one_or_many(_params(params, "scope")["scope"])]
+    scopes = [str(s).strip() for s in one_or_many(_params(params, "scope")["scope"])]
 
     def run(ctx: Context) -> Reply:
         try:

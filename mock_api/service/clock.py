@@ -90,6 +90,11 @@ def iso_micro(epoch: float) -> str:
     return datetime.fromtimestamp(epoch, tz=timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%f")
 
 
+def iso_micro_z(epoch: float) -> str:
+    """ISO-8601 UTC with microseconds and a Z: the mock's own times (journal, clock, sessions)."""
+    return iso_micro(epoch) + "Z"
+
+
 def local_midnight(epoch: float) -> float:
     """The start of the America/New_York day holding `epoch` (never ambiguous: DST changes at 2 a.m.)."""
     local = datetime.fromtimestamp(epoch, tz=BANNER_ZONE)

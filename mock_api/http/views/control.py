@@ -13,7 +13,7 @@ from mock_api.config import VERSION
 from mock_api.http.views.common import json_body, json_response, mock_state
 from mock_api.scenarios.catalog import Scenario, ScenarioError, looks_like_path
 from mock_api.service import errors
-from mock_api.service.clock import iso_micro
+from mock_api.service.clock import iso_micro_z
 
 PREFIX = "/_mock"
 TOKEN_HEADER = "X-Mock-Control-Token"
@@ -69,7 +69,7 @@ def allowed_scenario_path(name: str) -> str:
 def clock_body() -> dict[str, Any]:
     clock = mock_state().clock
     now = clock.now()
-    return {"now": iso_micro(now) + "Z", "epoch": now, "frozen": clock.frozen}
+    return {"now": iso_micro_z(now), "epoch": now, "frozen": clock.frozen}
 
 
 @blueprint.get("/health")
