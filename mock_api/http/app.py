@@ -10,10 +10,12 @@ from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
 from mock_api.config import MockConfig
 from mock_api.http.faults import FaultMiddleware
+from mock_api.http.lane import LANE_KEY, InlineLane, LaneFirst
 from mock_api.http.observer import observe
+from mock_api.http.pipeline import begin
 from mock_api.http.sessions import SessionRouting
 from mock_api.http.views import auth, contract, control, dashboard, petitions, scenario, sessions, tasks
-from mock_api.http.views.common import Call, json_response, mock_state, plain_request
+from mock_api.http.views.common import flask_plain_request, json_response, mock_state
 from mock_api.http.wire import ApiRequest, StandardReasonPhrases
 from mock_api.service import errors
 from mock_api.sessions import Sessions
@@ -50,11 +52,16 @@ def create_app(config: MockConfig | None = None, state: MockState | None = None)
     app.before_request(scenario.apply_scenario)  # after _begin: its answers get a request id too
     app.after_request(observe)
     wsgi = app.wsgi_app
+    routing = None
     if config.control_api:  # sessions are a control lever: without the control API, one emulator
         app.extensions[sessions.EXTENSION] = registry = Sessions(state)
-        wsgi = SessionRouting(wsgi, registry)
-    # Outermost, so that a fault breaks the connection after Flask has answered.
-    app.wsgi_app = FaultMiddleware(StandardReasonPhrases(wsgi))  # type: ignore[method-assign]
+        wsgi = routing = SessionRouting(wsgi, registry)
+    # Outside Flask, so that a fault breaks the connection after Flask has answered.
+    wsgi = FaultMiddleware(StandardReasonPhrases(wsgi))
+    if config.inline_lane:  # the server asks the lane itself (LANE_KEY); LaneFirst serves WSGI servers and tests
+        app.extensions[LANE_KEY] = lane = InlineLane(state, routing)
+        wsgi = LaneFirst(wsgi, lane)
+    app.wsgi_app = wsgi  # type: ignore[method-assign]
     return app
 
 
@@ -86,7 +93,7 @@ def _install_error_handlers(app: Flask) -> None:
 def _begin() -> None:
     started = time.perf_counter()
     state = mock_state()
-    g.call = Call(plain_request(request, state), state.ids.request_id(), started)
+    g.call = begin(state, flask_plain_request(state), started)
     # Every endpoint, not only those that read a body: the limit is one documented rule (fidelity.md).
     # A body without Content-Length (chunked) is cut by MAX_CONTENT_LENGTH when it is read.
     if (request.content_length or 0) > state.config.max_body_bytes:

@@ -11,7 +11,7 @@ from mock_api.scenarios.effects import DROPPING_FAULTS as DROPPING  # the client
 from mock_api.scenarios.effects import FAULT_KINDS as KINDS
 
 FAULT_KEY = "mock_api.fault"
-__all__ = ["DROPPING", "FAULT_KEY", "KINDS", "FaultMiddleware", "drop_connection", "request_fault"]
+__all__ = ["DROPPING", "FAULT_KEY", "KINDS", "FaultMiddleware", "deliver_fault", "drop_connection", "request_fault"]
 
 StartResponse = Callable[..., Any]
 WsgiApp = Callable[[dict[str, Any], StartResponse], Iterable[bytes]]
@@ -47,14 +47,20 @@ class FaultMiddleware:
             close = getattr(result, "close", None)
             if close is not None:
                 close()
-        if kind in DROPPING:
-            drop_connection(environ, reset=kind == "reset")
         status, headers = captured
-        # Promise the whole body, send half: waitress then closes the connection early
-        # (too few bytes for Content-Length), werkzeug closes every connection after a response.
-        headers = [(k, v) for k, v in headers if k.lower() != "content-length"]
-        start_response(status, [*headers, ("Content-Length", str(max(len(body), 1)))])
-        return [body[: len(body) // 2]]
+        return deliver_fault(environ, kind, status, headers, body, start_response)
+
+
+def deliver_fault(environ: dict[str, Any], kind: str, status: str, headers: list[tuple[str, str]], body: bytes,
+                  start_response: StartResponse) -> list[bytes]:
+    """Break the answer as `kind` says: drop the connection (reset, empty) or send half the body (truncated)."""
+    if kind in DROPPING:
+        drop_connection(environ, reset=kind == "reset")
+    # Promise the whole body, send half: the server then closes the connection early (too few bytes for
+    # Content-Length; waitress and ours do so), werkzeug closes every connection after a response.
+    headers = [(k, v) for k, v in headers if k.lower() != "content-length"]
+    start_response(status, [*headers, ("Content-Length", str(max(len(body), 1)))])
+    return [body[: len(body) // 2]]
 
 
 def _linger_zero(sock: socket.socket) -> None:

@@ -26,21 +26,32 @@ class SessionRouting:
         self.app, self.sessions = app, sessions
 
     def __call__(self, environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
+        if STATE_KEY not in environ:  # the server's inline lane may have routed it already
+            refused = self.route(environ)
+            if refused is not None:
+                return refusal(refused, start_response)
+        return self.app(environ, start_response)  # type: ignore[no-any-return]
+
+    def route(self, environ: dict[str, Any]) -> SessionError | None:
+        """Put the request's session state in the environ (and the prefix in SCRIPT_NAME); or why not."""
         path: str = environ.get("PATH_INFO", "")
+        script_name, path_info = None, path
         if path.startswith(PREFIX):
             name, slash, rest = path[len(PREFIX):].partition("/")
-            environ["SCRIPT_NAME"] = environ.get("SCRIPT_NAME", "") + PREFIX + name
-            environ["PATH_INFO"] = slash + rest
+            script_name, path_info = environ.get("SCRIPT_NAME", "") + PREFIX + name, slash + rest
         else:
             name = environ.get(HEADER_KEY, DEFAULT)
         expected = self.sessions.default.config.control_token
         # A session is a whole emulator: with a control token set, only a caller holding it creates one.
         may_create = expected is None or token_matches(environ.get(TOKEN_KEY, ""), expected)
         try:
-            environ[STATE_KEY] = self.sessions.use(wsgi_text(name), may_create)
+            state = self.sessions.use(wsgi_text(name), may_create)
         except SessionError as exc:
-            return refusal(exc, start_response)
-        return self.app(environ, start_response)  # type: ignore[no-any-return]
+            return exc
+        if script_name is not None:
+            environ["SCRIPT_NAME"], environ["PATH_INFO"] = script_name, path_info
+        environ[STATE_KEY] = state
+        return None
 
 
 def wsgi_text(value: str) -> str:

@@ -12,7 +12,7 @@ import yaml
 
 from mock_api.data.fixtures import load_yaml, yaml_problem
 from mock_api.data.yaml_schema import check
-from mock_api.scenarios.effects import REGISTRY, Context, Effect, ParamError, Reply, one_or_many
+from mock_api.scenarios.effects import REGISTRY, WAITING_EFFECTS, Context, Effect, ParamError, Reply, one_or_many
 from mock_api.scenarios.rules import Counting, Targets, counting_key, parse_targets
 from mock_api.service.names import NAME_PATTERN
 
@@ -47,6 +47,7 @@ class Rule:
     effects: tuple[Effect, ...]
     targets: Targets = field(default_factory=Targets)
     counting: Counting = field(default_factory=Counting)
+    waits: bool = False  # one of its effects sleeps (WAITING_EFFECTS): not for the server's event loop
 
     def matches(self, method: str, path: str) -> bool:
         if self.methods is not None and method not in self.methods \
@@ -74,6 +75,11 @@ class Scenario:
     description: str
     rules: tuple[Rule, ...]
     source: str  # "built-in" or the file it was loaded from
+
+    @property
+    def may_wait(self) -> bool:
+        """Whether a request may sleep in it: the server's inline lane then leaves it to a worker thread."""
+        return any(rule.waits for rule in self.rules)
 
     def apply(self, ctx: Context) -> Decision:
         """Every matching rule in file order; the first effect that answers ends the request."""
@@ -133,7 +139,7 @@ def _read(path: Path) -> dict[str, Any]:
 
 
 def _effect(path: Path, item: Any, where: str) -> Effect:
-    name, params = (item, None) if isinstance(item, str) else next(iter(item.items()))
+    name, params = _effect_name(item), (None if isinstance(item, str) else next(iter(item.values())))
     try:
         return REGISTRY[name](params)
     except ParamError as exc:  # what the schema cannot say (min <= max)
@@ -154,7 +160,11 @@ def _rule(path: Path, item: dict[str, Any], where: str) -> Rule:
                 tuple(_glob(pattern) for pattern in one_or_many(match.get("path", "**"))),
                 None if probability is None else float(probability),
                 tuple(_effect(path, e, f"{where}.effects[{i}]") for i, e in enumerate(item["effects"])),
-                targets, counting)
+                targets, counting, any(_effect_name(e) in WAITING_EFFECTS for e in item["effects"]))
+
+
+def _effect_name(item: Any) -> str:
+    return item if isinstance(item, str) else str(next(iter(item)))
 
 
 def load_scenario_file(path: Path | str, source: str | None = None) -> Scenario:

@@ -20,6 +20,7 @@ TASK_PATH = re.compile(r"/api/tasks/([0-9a-fA-F]{24})/?")
 # Faults below HTTP, done by the http layer's middleware: reset and empty drop the connection unanswered.
 FAULT_KINDS = ("reset", "empty", "truncated")
 DROPPING_FAULTS = frozenset({"reset", "empty"})
+WAITING_EFFECTS = frozenset({"delay"})  # the effects that sleep (real wire latency)
 
 
 class Chance(Protocol):

@@ -3,33 +3,19 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import Any, TypeVar, cast
 
 from flask import Request, Response, current_app, g, request
 from werkzeug.exceptions import RequestEntityTooLarge
 
-from mock_api.scenarios.catalog import Decision
+from mock_api.http.answers import check_scopes
+from mock_api.http.pipeline import Call, Parts, json_parts, reply_parts
 from mock_api.scenarios.effects import Reply
-from mock_api.service import errors
 from mock_api.service.requests import MAX_JSON_DEPTH, BodyTooLarge, PlainRequest
-from mock_api.service.tokens import token_scopes
 from mock_api.state import MockState
 
 F = TypeVar("F", bound=Callable[..., Any])
 __all__ = ["MAX_JSON_DEPTH", "Call", "current_call", "json_body", "json_response", "mock_state", "requires_scopes"]
-
-
-@dataclass
-class Call:
-    """This request for the hooks, the views and the observer: made by the first before-hook, on `g`."""
-
-    request: PlainRequest
-    request_id: str
-    started: float
-    scenario: str | None = None  # the scenario applied to it; None when refused before the scenario hook
-    decision: Decision = field(default_factory=Decision)  # what the scenario decided (task, reads, fault)
-    unpromised: list[tuple[str, str]] = field(default_factory=list)  # reads served before their refresh
 
 
 STATE_KEY = "mock_api.state"  # the request's session state, put in the environ by http.sessions.SessionRouting
@@ -54,32 +40,29 @@ def _read_body(req: Request) -> bytes | None:
         return None
 
 
-def plain_request(req: Request, state: MockState) -> PlainRequest:
-    """The request as plain data for the layers below: the route Flask matched, headers, last-value query."""
-    rule = req.url_rule
-    return PlainRequest(req.method, req.path, rule.rule if rule is not None else None, list(req.headers.items()),
+def plain_request(req: Request, state: MockState, rule: str | None) -> PlainRequest:
+    """The request as plain data for the layers below: the route matched, headers, last-value query."""
+    return PlainRequest(req.method, req.path, rule, list(req.headers.items()),
                         req.args, req.mimetype, lambda: _read_body(req), state.config.signing_key, state.clock)
 
 
+def flask_plain_request(state: MockState) -> PlainRequest:
+    rule = request.url_rule
+    return plain_request(request._get_current_object(), state,  # type: ignore[attr-defined]
+                         rule.rule if rule is not None else None)
+
+
+def parts_response(answer: Parts) -> Response:
+    """Plain answer parts as Flask's response: the same headers, in the same order, and bytes."""
+    return Response(answer.body, answer.status, answer.headers)
+
+
 def json_response(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
-    response = cast(Response, current_app.json.response(body))
-    response.status_code = status
-    response.headers.update(headers or {})
-    return response
-
-
-def json_bytes_response(body: bytes, headers: dict[str, str] | None = None) -> Response:
-    """A 200 of JSON already encoded (records rendered once per cache refresh, service/rendered.py)."""
-    return Response(body, 200, headers, mimetype="application/json")
+    return parts_response(json_parts(body, status, headers))
 
 
 def reply_response(reply: Reply) -> Response:
-    """A scenario's plain reply as a response: text as text/plain, bytes as they are, anything else as JSON."""
-    if isinstance(reply.body, (str, bytes)):
-        response = Response(reply.body, reply.status, mimetype="text/plain" if isinstance(reply.body, str) else None)
-        response.headers.update(reply.headers)
-        return response
-    return json_response(reply.body, reply.status, dict(reply.headers))
+    return parts_response(reply_parts(reply))
 
 
 def requires_scopes(*scopes: str) -> Callable[[F], F]:
@@ -87,10 +70,7 @@ def requires_scopes(*scopes: str) -> Callable[[F], F]:
     def decorate(view: F) -> F:
         @functools.wraps(view)
         def wrapper(*args: Any, **kwargs: Any) -> Any:
-            claims = current_call().request.claims()
-            missing = [s for s in scopes if s not in token_scopes(claims)]
-            if missing:
-                raise errors.forbidden(missing)
+            check_scopes(current_call(), scopes)
             return view(*args, **kwargs)
         return cast(F, wrapper)
     return decorate

@@ -1,74 +1,30 @@
 """The petitions resource: collection and item reads, a student's petitions, petition types, the POST."""
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 from flask import Blueprint, Response, request
 
-from mock_api.http.views.common import (
-    current_call,
-    json_body,
-    json_bytes_response,
-    json_response,
-    mock_state,
-    requires_scopes,
-)
-from mock_api.scenarios.effects import READ_CHOICES
+from mock_api.http import answers
+from mock_api.http.pipeline import parts
+from mock_api.http.views.common import current_call, json_response, mock_state, parts_response, requires_scopes
 from mock_api.service import errors
-from mock_api.service.backend import Backend
-from mock_api.service.clock import iso_z
-from mock_api.service.query import Term, apply_terms, parse_page, parse_terms
-from mock_api.service.records import PETITION_FIELDS, PETITION_TYPE_FIELDS, StoredPetition
-from mock_api.service.rendered import json_array, to_json
+from mock_api.service.query import Term, apply_terms, parse_terms
+from mock_api.service.records import PETITION_TYPE_FIELDS
+from mock_api.service.rendered import to_json
 from mock_api.service.scopes import READ, WRITE
 
 blueprint = Blueprint("petitions", __name__)
 
 
-def lenient(choice: str) -> bool:
-    """Whether this request keeps a lenient read choice (READ_CHOICES) that the scenario may turn off."""
-    assert choice in READ_CHOICES
-    return current_call().decision.reads.get(choice, True)
-
-
-def render_petition(backend: Backend, entry: StoredPetition, now: float) -> bytes:
-    """The record's JSON; one served before the refresh the real API promises is noted for strict mode."""
-    if entry.promised_from > now:
-        current_call().unpromised.append((entry.record["id"], iso_z(entry.promised_from)))
-    return backend.render_json(entry, now)
-
-
-def collection(find: Callable[[], Sequence[Any]], render: Callable[[Any], bytes]) -> Response:
-    """One page of a found set; a first call stores the set under its X-Request-ID for later pages."""
-    state = mock_state()
-    backend, now = state.backend, state.clock.now()
-    # A key is good only on the collection that made it: another route (or another student's) would be
-    # served records that are not its own.
-    scope = f"{request.endpoint}:{sorted((request.view_args or {}).items())}:"
-    key = request.args.get("continuation_key")
-    call = current_call()
-    if key:
-        found = backend.found_sets.get(scope + key, now)
-        if found is None:
-            raise errors.detail(400, errors.BAD_CONTINUATION_KEY)
-        # A page of the found set answers with the set's id: a client that re-reads X-Request-ID from each
-        # page and passes it on (observed, an iPaaS client) pages the same set as one that keeps the first.
-        call.request_id = key
-    else:
-        found = find()
-        backend.found_sets.put(scope + call.request_id, now, found)
-    page = parse_page(request.args, state.config.default_pagesize, state.config.max_pagesize)
-    headers = {"X-Count": str(len(found))} if lenient("count_header") else {}
-    return json_bytes_response(json_array([render(item) for item in page.cut(found)]), headers)
+def _scope() -> str:
+    """The found-set scope of this route and its path values (answers.collection)."""
+    return f"{request.endpoint}:{sorted((request.view_args or {}).items())}:"
 
 
 def petition_collection(extra_terms: Sequence[Any] = ()) -> Response:
-    state = mock_state()
-    now = state.clock.now()
-    terms = [*extra_terms, *parse_terms(request.args, PETITION_FIELDS)]
-    backend = state.backend
-    return collection(lambda: backend.find_petitions(terms, now), lambda entry: render_petition(backend, entry, now))
+    return parts_response(answers.petitions(mock_state(), current_call(), request.args, _scope(), extra_terms))
 
 
 @blueprint.get("/api/academic/petitions")
@@ -81,7 +37,7 @@ def list_petitions() -> Response:
 @blueprint.get("/api/academic/petitions/<path:key>")
 @requires_scopes(READ)
 def get_petition(key: str) -> Response:
-    state = mock_state()
+    state, call = mock_state(), current_call()
     now = state.clock.now()
     entry = state.backend.get_petition(key, now)
     if entry is None and key.endswith("/"):
@@ -90,9 +46,9 @@ def get_petition(key: str) -> Response:
         key = key[:-1]
         entry = state.backend.get_petition(key, now)
     # A key other than the record's id is the Mongo id of a task's path: resolving it is our lenient choice.
-    if entry is None or (entry.record["id"] != key and not lenient("by_mongo_id")):
+    if entry is None or (entry.record["id"] != key and not answers.lenient(call, "by_mongo_id")):
         raise errors.not_found()
-    return json_bytes_response(render_petition(state.backend, entry, now) + b"\n")
+    return parts_response(parts(answers.render_petition(call, state.backend, entry, now) + b"\n"))
 
 
 @blueprint.get("/api/students/<netid>/petitions")
@@ -108,7 +64,8 @@ def student_petitions(netid: str) -> Response:
 def list_petition_types() -> Response:
     types = mock_state().dataset.petition_types
     terms = parse_terms(request.args, PETITION_TYPE_FIELDS)
-    return collection(lambda: apply_terms(types, terms, lambda r, f: r.get(f)), to_json)
+    return parts_response(answers.collection(mock_state(), current_call(), request.args, _scope(),
+                                             lambda: apply_terms(types, terms, lambda r, f: r.get(f)), to_json))
 
 
 @blueprint.get("/api/petition_types/<code>")
@@ -123,9 +80,4 @@ def get_petition_type(code: str) -> Response:
 @blueprint.post("/api/academic/petitions")
 @requires_scopes(WRITE)
 def create_petition() -> Response:
-    state, call = mock_state(), current_call()
-    body = json_body()
-    # The scenario's task overrides, decided in its before-hook and read here once, explicitly.
-    task_id = state.backend.submit(body, call.request.claims(), state.task_behaviour(**call.decision.task),
-                                   len(call.request.body() or b""), call.decision.task_id)
-    return json_response({"status": "accepted"}, 202, {"Location": f"{request.script_root}/api/tasks/{task_id}"})
+    return parts_response(answers.create_petition(mock_state(), current_call(), request.script_root))

@@ -4,10 +4,10 @@ from __future__ import annotations
 from flask import Response, request
 
 from mock_api.http.faults import request_fault
+from mock_api.http.pipeline import decide
 from mock_api.http.views.common import current_call, mock_state, reply_response
 from mock_api.http.views.control import TOKEN_HEADER, is_control_path, token_matches
 from mock_api.scenarios.catalog import ScenarioError, looks_like_path
-from mock_api.scenarios.effects import Context
 from mock_api.service import errors
 
 HEADER = "X-Mock-Scenario"
@@ -32,10 +32,7 @@ def apply_scenario() -> Response | None:
             scenario = state.scenarios.named(name)
         except ScenarioError as exc:
             raise errors.detail(400, errors.SCENARIO_HEADER_UNKNOWN.format(problem=exc)) from None
-    call = current_call()
-    call.scenario = scenario.name
-    context = Context(call.request, state.dice, state.clock, state.sleep, state.counters, state.new_task_id)
-    call.decision = decision = scenario.apply(context)
+    decision = decide(state, current_call(), scenario)
     if decision.fault is not None:
         request_fault(request.environ, decision.fault)
     return None if decision.reply is None else reply_response(decision.reply)

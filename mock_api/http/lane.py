@@ -1,0 +1,122 @@
+"""The inline lane: the hot routes (reads, task polls, the POST) answered without Flask's dispatch, same bytes.
+
+The server calls it in its event loop; anything it does not take (another route, HEAD, a scenario that
+may sleep, an X-Mock-Scenario override, a body over the limit, a refused session) it returns None for, and
+Flask answers. Each step is http/pipeline's and http/answers', which the Flask hooks and views run too.
+"""
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from mock_api.http import answers
+from mock_api.http.answer import Answer
+from mock_api.http.faults import deliver_fault
+from mock_api.http.pipeline import Call, Parts, begin, decide, error_parts, json_parts, observe, reply_parts
+from mock_api.http.sessions import HEADER_KEY, PREFIX, SessionRouting
+from mock_api.http.views.common import STATE_KEY, plain_request
+from mock_api.http.wire import STATUS_LINES, ApiRequest
+from mock_api.service import errors
+from mock_api.service.scopes import READ, WRITE
+from mock_api.state import MockState
+
+log = logging.getLogger("mock_api")
+LANE_KEY = "mock_api.lane"  # the app's lane, in app.extensions, for the server
+TRIED_KEY = "mock_api.lane_tried"  # set by a server that asked the lane already: the WSGI app skips it
+PETITIONS = "/api/academic/petitions"
+TASKS = "/api/tasks/"
+Handler = Callable[[MockState, Call, ApiRequest], Parts]
+
+
+def _list(state: MockState, call: Call, req: ApiRequest) -> Parts:
+    answers.check_scopes(call, (READ,))
+    return answers.petitions(state, call, req.args, answers.LIST_PETITIONS_SCOPE)
+
+
+def _create(state: MockState, call: Call, req: ApiRequest) -> Parts:
+    answers.check_scopes(call, (WRITE,))
+    return answers.create_petition(state, call, req.script_root)
+
+
+def _task(state: MockState, call: Call, req: ApiRequest) -> Parts:
+    return answers.task(state, call, req.path[len(TASKS):])
+
+
+def _route(method: str, path: str) -> tuple[str, Handler] | None:
+    """The Flask rule and the handler of a hot route, matched exactly (a trailing slash goes to Flask)."""
+    if path == PETITIONS:
+        return (PETITIONS, _list) if method == "GET" else (PETITIONS, _create)
+    if method == "GET" and path.startswith(TASKS) and "/" not in path[len(TASKS):] and path.isascii() \
+            and len(path) > len(TASKS):
+        return "/api/tasks/<task_id>", _task
+    return None
+
+
+def _length_within(value: str | None, limit: int) -> bool:
+    """A Content-Length the lane takes: none, or a whole number up to the limit (Flask answers the rest)."""
+    if not value:
+        return True
+    return value.isdigit() and int(value) <= limit
+
+
+class InlineLane:
+    """Callable by the server with a WSGI environ: an Answer, or None for Flask to answer."""
+
+    def __init__(self, state: MockState, sessions: SessionRouting | None) -> None:
+        self.state, self.sessions = state, sessions
+
+    def _state(self, environ: dict[str, Any]) -> MockState | None:
+        if STATE_KEY in environ:
+            return environ[STATE_KEY]  # type: ignore[no-any-return]
+        if self.sessions is None or not (environ.get("PATH_INFO", "").startswith(PREFIX) or HEADER_KEY in environ):
+            return self.state
+        return None if self.sessions.route(environ) is not None else environ[STATE_KEY]  # refused: Flask says why
+
+    def __call__(self, environ: dict[str, Any]) -> Answer | None:
+        if environ.get("REQUEST_METHOD") not in ("GET", "POST") or "HTTP_X_MOCK_SCENARIO" in environ \
+                or "HTTP_TRANSFER_ENCODING" in environ:
+            return None
+        state = self._state(environ)
+        if state is None or state.scenario.may_wait:
+            return None
+        route = _route(environ["REQUEST_METHOD"], environ.get("PATH_INFO", ""))
+        if route is None or not _length_within(environ.get("CONTENT_LENGTH"), state.config.max_body_bytes):
+            return None
+        return self._answer(state, ApiRequest(environ), *route)
+
+    def _answer(self, state: MockState, req: ApiRequest, rule: str, handler: Handler) -> Answer:
+        call = begin(state, plain_request(req, state, rule), time.perf_counter())
+        fault = None
+        try:
+            decision = decide(state, call, state.scenario)
+            fault = decision.fault
+            answer = reply_parts(decision.reply) if decision.reply is not None else handler(state, call, req)
+        except errors.ApiError as exc:
+            answer = error_parts(exc)
+        except Exception:
+            log.exception("unexpected error on %s %s", req.method, req.path)
+            answer = json_parts({"detail": errors.INTERNAL_ERROR}, 500)
+        answer.headers.append(("X-Request-ID", call.request_id))
+        args = req.args
+        observe(state, call, answer, fault, args.to_dict(flat=False) if args else {})
+        return Answer(answer.status, answer.headers, answer.body, fault)
+
+
+class LaneFirst:
+    """WSGI middleware: the lane first, then the app; so every WSGI server (and the test clients) serve the
+    hot routes the way the CLI's server does."""
+
+    def __init__(self, app: Any, lane: InlineLane) -> None:
+        self.app, self.lane = app, lane
+
+    def __call__(self, environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
+        answer = None if environ.get(TRIED_KEY) else self.lane(environ)
+        if answer is None:
+            return self.app(environ, start_response)  # type: ignore[no-any-return]
+        status = STATUS_LINES.get(str(answer.status), f"{answer.status} -")
+        if answer.fault is not None:
+            return deliver_fault(environ, answer.fault, status, answer.headers, answer.body, start_response)
+        start_response(status, answer.headers)
+        return [answer.body]

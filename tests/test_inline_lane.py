@@ -1,0 +1,198 @@
+"""The inline lane (http/lane.py) answers its routes with the bytes Flask would, and leaves the rest to Flask.
+
+Two emulators on the same seed and frozen clock, one with the lane and one without, get the same requests
+in the same order: every answer (status line, headers in order, body) and every journal entry must match.
+"""
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from dataclasses import replace
+from typing import Any
+
+import pytest
+from flask import Flask
+
+from mock_api.config import MockConfig
+from mock_api.http.answer import Answer
+from mock_api.http.app import create_app
+from mock_api.http.lane import LANE_KEY, InlineLane
+from mock_api.service.dataset import Dataset
+from mock_api.service.scopes import READ, WRITE
+from mock_api.state import MockState
+from support import FROZEN_AT, SEED_PAYLOAD, token_for
+
+NETID = "f0027k4"
+
+
+class CountingLane:
+    """Wraps the app's lane: how many requests it answered and how many it left to Flask."""
+
+    def __init__(self, lane: InlineLane) -> None:
+        self.lane, self.answered, self.declined = lane, 0, 0
+
+    def __call__(self, environ: dict[str, Any]) -> Answer | None:
+        answer = self.lane(environ)
+        if answer is None:
+            self.declined += 1
+        else:
+            self.answered += 1
+        return answer
+
+
+def _app(dataset: Dataset, lane: bool, scenario: str = "default") -> Flask:
+    config = MockConfig(frozen_clock_at=FROZEN_AT, inline_lane=lane, scenario=scenario)
+    return create_app(config, MockState(config, dataset))
+
+
+def _pair(dataset: Dataset, scenario: str = "default") -> tuple[Flask, Flask, CountingLane]:
+    with_lane, without = _app(dataset, True, scenario), _app(dataset, False, scenario)
+    counting = CountingLane(with_lane.extensions[LANE_KEY])
+    with_lane.wsgi_app.lane = counting  # type: ignore[attr-defined]
+    assert LANE_KEY not in without.extensions
+    return with_lane, without, counting
+
+
+def _same(a: Flask, b: Flask, method: str, path: str, **kwargs: Any) -> Any:
+    """One request to both; the answers must be equal to the byte; returns the lane app's response."""
+    got = [_open(app, method, path, **kwargs) for app in (a, b)]
+    if isinstance(got[0], Exception) or isinstance(got[1], Exception):
+        assert type(got[0]) is type(got[1]) and str(got[0]) == str(got[1]), got
+        raise got[0]
+    assert got[0].status == got[1].status, (path, got[0].data, got[1].data)
+    assert list(got[0].headers.items()) == list(got[1].headers.items()), path
+    assert got[0].data == got[1].data, path
+    return got[0]
+
+
+def _open(app: Flask, method: str, path: str, **kwargs: Any) -> Any:
+    try:
+        return app.test_client().open(path, method=method, **kwargs)
+    except ConnectionError as exc:  # a dropping fault: the WSGI test client raises what the server would act on
+        return exc
+
+
+def _journals(a: Flask, b: Flask) -> Iterator[tuple[dict[str, Any], dict[str, Any]]]:
+    entries = [app.extensions["mock_api"].journal.entries() for app in (a, b)]
+    assert len(entries[0]) == len(entries[1])
+    for x, y in zip(*entries, strict=True):
+        assert x.pop("duration_ms") >= 0 and y.pop("duration_ms") >= 0
+        yield x, y
+
+
+@pytest.fixture
+def tokens() -> dict[str, str]:
+    """Tokens issued by a throwaway app: both emulators share the dev signing key and the frozen clock."""
+    client = _app_for_tokens().test_client()
+    return {"rw": token_for(client), "read": token_for(client, scopes=(READ,)),
+            "write": token_for(client, scopes=(WRITE,)), "other": token_for(client, "dev-readonly", (READ,))}
+
+
+def _app_for_tokens() -> Flask:
+    return create_app(MockConfig(frozen_clock_at=FROZEN_AT, students=10))
+
+
+def _auth(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+def test_reads_pages_and_errors_are_the_same_bytes(dataset: Dataset, tokens: dict[str, str]) -> None:
+    lane_app, flask_app, counting = _pair(dataset)
+    rw = _auth(tokens["rw"])
+    first = _same(lane_app, flask_app, "GET", "/api/academic/petitions", headers=rw,
+                  query_string={"pagesize": "3", "status": "approved"})
+    assert first.status_code == 200 and int(first.headers["X-Count"]) > 3 and len(first.get_json()) == 3
+    key = first.headers["X-Request-ID"]
+    _same(lane_app, flask_app, "GET", "/api/academic/petitions", headers=rw,
+          query_string={"pagesize": "3", "page": "2", "continuation_key": key})
+    for query in ({"netid": NETID}, {"netid": [NETID, "nobody"]}, {"continuation_key": "nope"},
+                  {"netid": NETID, "pagesize": "x"}, {"decision": "ne:approved", "pagesize": "2"}):
+        _same(lane_app, flask_app, "GET", "/api/academic/petitions", headers=rw, query_string=query)
+    for headers in ({}, {"Authorization": "Bearer forged"}, {"Authorization": "Basic abc"},
+                    _auth(tokens["write"])):
+        got = _same(lane_app, flask_app, "GET", "/api/academic/petitions", headers=headers,
+                    query_string={"netid": NETID})
+        assert got.status_code in (401, 403)
+    assert counting.answered == 11 and counting.declined == 0
+    for x, y in _journals(lane_app, flask_app):
+        assert x == y
+
+
+def test_posts_and_polls_are_the_same_bytes(dataset: Dataset, tokens: dict[str, str]) -> None:
+    lane_app, flask_app, counting = _pair(dataset)
+    rw, other = _auth(tokens["rw"]), _auth(tokens["other"])
+    posted = _same(lane_app, flask_app, "POST", "/api/academic/petitions", headers=rw,
+                   json={"petition": SEED_PAYLOAD})
+    assert posted.status_code == 202
+    location = posted.headers["Location"]
+    for body, kwargs in ((b"{", {"content_type": "application/json"}), (b"{}", {"content_type": "text/plain"}),
+                         (json.dumps({"petition": {}}).encode(), {"content_type": "application/json"})):
+        _same(lane_app, flask_app, "POST", "/api/academic/petitions", headers=rw, data=body, **kwargs)
+    _same(lane_app, flask_app, "POST", "/api/academic/petitions", headers=_auth(tokens["read"]),
+          json={"petition": SEED_PAYLOAD})
+    assert _same(lane_app, flask_app, "GET", location, headers=rw).get_json()["status"] == "accepted"
+    for state in (lane_app.extensions["mock_api"], flask_app.extensions["mock_api"]):
+        state.clock.advance(1.0)
+    assert _same(lane_app, flask_app, "GET", location, headers=rw).get_json()["status"] == "complete"
+    for path, headers in ((location, other), ("/api/tasks/0123456789abcdef01234567", rw),
+                          ("/api/tasks/xyz", rw), (location, {})):
+        assert _same(lane_app, flask_app, "GET", path, headers=headers).status_code in (401, 404)
+    assert counting.answered == 11 and counting.declined == 0
+    for x, y in _journals(lane_app, flask_app):
+        assert x == y
+
+
+@pytest.mark.parametrize("scenario", ["broken_connections", "flaky", "throttled", "first_poll_not_found",
+                                      "pessimistic", "read_forbidden", "forbidden_write", "failing_tasks"])
+def test_scenarios_decide_the_same_way(dataset: Dataset, tokens: dict[str, str], scenario: str) -> None:
+    lane_app, flask_app, counting = _pair(dataset, scenario)
+    rw = _auth(tokens["rw"])
+    for _ in range(6):
+        try:
+            posted = _same(lane_app, flask_app, "POST", "/api/academic/petitions", headers=rw,
+                           json={"petition": SEED_PAYLOAD})
+            _same(lane_app, flask_app, "GET", "/api/academic/petitions", headers=rw, query_string={"netid": NETID})
+            if posted.status_code == 202:
+                _same(lane_app, flask_app, "GET", posted.headers["Location"], headers=rw)
+        except ConnectionError:  # a dropping fault: both paths raised the same in the test client (_same)
+            continue
+    assert counting.declined == 0 and counting.answered > 0
+    for x, y in _journals(lane_app, flask_app):
+        assert x == y
+
+
+def test_left_to_flask(dataset: Dataset, tokens: dict[str, str]) -> None:
+    """HEAD, other routes, a trailing slash, an X-Mock-Scenario override and a sleeping scenario go to Flask."""
+    lane_app, flask_app, counting = _pair(dataset)
+    rw = _auth(tokens["rw"])
+    _same(lane_app, flask_app, "HEAD", "/api/academic/petitions", headers=rw, query_string={"netid": NETID})
+    _same(lane_app, flask_app, "GET", "/api/academic/petitions/", headers=rw, query_string={"netid": NETID})
+    _same(lane_app, flask_app, "GET", f"/api/students/{NETID}/petitions", headers=rw)
+    _same(lane_app, flask_app, "GET", "/api/academic/petitions", headers={**rw, "X-Mock-Scenario": "flaky"})
+    _same(lane_app, flask_app, "PUT", "/api/academic/petitions", headers=rw)
+    assert (counting.answered, counting.declined) == (0, 5)
+    slow, _, slow_counting = _pair(dataset, "latency")
+    state = slow.extensions["mock_api"]
+    state.sleep = lambda seconds: None
+    assert state.scenario.may_wait
+    assert slow.test_client().get("/api/academic/petitions", headers=rw).status_code == 200
+    assert (slow_counting.answered, slow_counting.declined) == (0, 1)
+
+
+def test_sessions_are_routed_by_the_lane(dataset: Dataset, tokens: dict[str, str]) -> None:
+    lane_app, flask_app, counting = _pair(dataset)
+    rw = _auth(tokens["rw"])
+    posted = _same(lane_app, flask_app, "POST", "/s/alpha/api/academic/petitions", headers=rw,
+                   json={"petition": SEED_PAYLOAD})
+    assert posted.headers["Location"].startswith("/s/alpha/api/tasks/")
+    _same(lane_app, flask_app, "GET", posted.headers["Location"], headers=rw)
+    _same(lane_app, flask_app, "GET", "/api/academic/petitions", headers={**rw, "X-Mock-Session": "beta"},
+          query_string={"netid": NETID})
+    refused = _same(lane_app, flask_app, "GET", "/s/bad name/api/academic/petitions", headers=rw)
+    assert refused.status_code == 400
+    assert (counting.answered, counting.declined) == (3, 1)
+
+
+def test_the_lane_is_a_config_lever() -> None:
+    assert MockConfig().inline_lane is True
+    assert replace(MockConfig(), inline_lane=False).inline_lane is False
