@@ -36,6 +36,18 @@ class LastValueArgs(ImmutableMultiDict[str, str]):
             raise BadRequestKeyError(key)
         return values[-1]
 
+    def get(self, key: str, default: Any = None, type: Any = None) -> Any:  # `type`: werkzeug's parameter name
+        """As MultiDict.get, without raising and catching a werkzeug exception for every absent name."""
+        values = dict.get(self, key)
+        if not values:
+            return default
+        if type is None:
+            return values[-1]
+        try:
+            return type(values[-1])
+        except (ValueError, TypeError):
+            return default
+
     def items(self, multi: bool = False) -> Iterator[tuple[str, str]]:  # type: ignore[override]
         if multi:
             yield from super().items(multi=True)
