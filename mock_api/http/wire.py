@@ -36,7 +36,7 @@ class LastValueArgs(ImmutableMultiDict[str, str]):
             raise BadRequestKeyError(key)
         return values[-1]
 
-    def get(self, key: str, default: Any = None, type: Any = None) -> Any:  # `type`: werkzeug's parameter name
+    def get(self, key: str, default: Any = None, type: Any = None) -> Any:  # type: ignore[override]  # `type`: werkzeug's parameter name
         """As MultiDict.get, without raising and catching a werkzeug exception for every absent name."""
         values = dict.get(self, key)
         if not values:
