@@ -113,7 +113,19 @@ def test_reads_pages_and_errors_are_the_same_bytes(dataset: Dataset, tokens: dic
         got = _same(lane_app, flask_app, "GET", "/api/academic/petitions", headers=headers,
                     query_string={"netid": NETID})
         assert got.status_code in (401, 403)
-    assert counting.answered == 11 and counting.declined == 0
+    some = lane_app.extensions["mock_api"].dataset.petitions.entries[:3]
+    for entry in some:
+        got = _same(lane_app, flask_app, "GET", f"/api/academic/petitions/{entry.record['id']}", headers=rw)
+        assert got.status_code == 200 and got.get_json()["id"] == entry.record["id"]
+        _same(lane_app, flask_app, "GET", f"/api/academic/petitions/{entry.mongo_id}", headers=rw)
+    for netid in (NETID, "nobody"):
+        _same(lane_app, flask_app, "GET", f"/api/students/{netid}/petitions", headers=rw)
+    page = _same(lane_app, flask_app, "GET", f"/api/students/{NETID}/petitions", headers=rw,
+                 query_string={"pagesize": "1"})
+    _same(lane_app, flask_app, "GET", f"/api/students/{NETID}/petitions", headers=rw,
+          query_string={"pagesize": "1", "page": "2", "continuation_key": page.headers["X-Request-ID"]})
+    _same(lane_app, flask_app, "GET", "/api/academic/petitions/nothing-here", headers=rw)
+    assert counting.answered == 11 + 6 + 5 and counting.declined == 0
     for x, y in _journals(lane_app, flask_app):
         assert x == y
 
@@ -167,10 +179,13 @@ def test_left_to_flask(dataset: Dataset, tokens: dict[str, str]) -> None:
     rw = _auth(tokens["rw"])
     _same(lane_app, flask_app, "HEAD", "/api/academic/petitions", headers=rw, query_string={"netid": NETID})
     _same(lane_app, flask_app, "GET", "/api/academic/petitions/", headers=rw, query_string={"netid": NETID})
-    _same(lane_app, flask_app, "GET", f"/api/students/{NETID}/petitions", headers=rw)
     _same(lane_app, flask_app, "GET", "/api/academic/petitions", headers={**rw, "X-Mock-Scenario": "flaky"})
     _same(lane_app, flask_app, "PUT", "/api/academic/petitions", headers=rw)
-    assert (counting.answered, counting.declined) == (0, 5)
+    some_id = lane_app.extensions["mock_api"].dataset.petitions.entries[0].record["id"]
+    for path in (f"/api/academic/petitions/{some_id}/", f"/api/academic/petitions//{some_id}",
+                 f"/api/students/{NETID}//petitions", "/api/tasks/x/", "/api/academic/petitions/é"):
+        _same(lane_app, flask_app, "GET", path, headers=rw)
+    assert (counting.answered, counting.declined) == (0, 9)
     slow, _, slow_counting = _pair(dataset, "latency")
     state = slow.extensions["mock_api"]
     state.sleep = lambda seconds: None

@@ -15,6 +15,7 @@ from mock_api.service.query import Term, parse_page, parse_terms
 from mock_api.service.records import PETITION_FIELDS, StoredPetition
 from mock_api.service.rendered import json_array
 from mock_api.service.requests import BodyTooLarge
+from mock_api.service.scopes import READ
 from mock_api.service.tokens import token_scopes
 from mock_api.state import MockState
 
@@ -74,6 +75,33 @@ def petitions(state: MockState, call: Call, args: Mapping[str, str], scope: str,
     backend = state.backend
     return collection(state, call, args, scope, lambda: backend.find_petitions(terms, now),
                       lambda entry: render_petition(call, backend, entry, now))
+
+
+def student_petitions(state: MockState, call: Call, args: Mapping[str, str], netid: str) -> Parts:
+    """A student's petitions; an unknown student is a 404 (our choice, see docs/fidelity.md)."""
+    check_scopes(call, (READ,))
+    if state.backend.student(netid) is None:
+        raise errors.not_found()
+    return petitions(state, call, args, student_scope(netid), [Term("netid", "eq", netid)])
+
+
+def student_scope(netid: str) -> str:
+    return f"petitions.student_petitions:{[('netid', netid)]}:"
+
+
+def petition(state: MockState, call: Call, key: str) -> Parts:
+    """One petition by its id (or, our lenient choice, by the Mongo id of a task's path)."""
+    check_scopes(call, (READ,))
+    now = state.clock.now()
+    entry = state.backend.get_petition(key, now)
+    if entry is None and key.endswith("/"):
+        # The path converter keeps a trailing slash that the router strips on every other route; one is
+        # allowed (fidelity.md), and "{id}//" still finds nothing.
+        key = key[:-1]
+        entry = state.backend.get_petition(key, now)
+    if entry is None or (entry.record["id"] != key and not lenient(call, "by_mongo_id")):
+        raise errors.not_found()
+    return parts(render_petition(call, state.backend, entry, now) + b"\n")
 
 
 def task(state: MockState, call: Call, task_id: str) -> Parts:

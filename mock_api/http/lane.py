@@ -1,4 +1,4 @@
-"""The inline lane: the hot routes (reads, task polls, the POST) answered without Flask's dispatch, same bytes.
+"""The inline lane: the hot routes (petition reads, task polls, the POST) answered without Flask's dispatch, same bytes.
 
 The server calls it in its event loop; anything it does not take (another route, HEAD, a scenario that
 may sleep, an X-Mock-Scenario override, a body over the limit, a refused session) it returns None for, and
@@ -7,6 +7,7 @@ Flask answers. Each step is http/pipeline's and http/answers', which the Flask h
 from __future__ import annotations
 
 import logging
+import re
 import time
 from collections.abc import Callable, Iterable
 from typing import Any
@@ -44,13 +45,34 @@ def _task(state: MockState, call: Call, req: ApiRequest) -> Parts:
     return answers.task(state, call, req.path[len(TASKS):])
 
 
+def _petition(state: MockState, call: Call, req: ApiRequest) -> Parts:
+    return answers.petition(state, call, req.path[len(PETITIONS) + 1:])
+
+
+def _student(state: MockState, call: Call, req: ApiRequest) -> Parts:
+    return answers.student_petitions(state, call, req.args, req.path[len(STUDENTS):-len(PETITIONS_TAIL)])
+
+
+# Paths the lane takes: plain segments only; an empty segment, a trailing slash or a non-ASCII byte goes to
+# Flask, whose router decides what they mean.
+_SEGMENTS = re.compile(r"[!-.0-~]+(?:/[!-.0-~]+)*")  # printable ASCII but "/", joined by single slashes
+STUDENTS, PETITIONS_TAIL = "/api/students/", "/petitions"
+
+
 def _route(method: str, path: str) -> tuple[str, Handler] | None:
-    """The Flask rule and the handler of a hot route, matched exactly (a trailing slash goes to Flask)."""
+    """The Flask rule and the handler of a hot route, matched exactly."""
     if path == PETITIONS:
         return (PETITIONS, _list) if method == "GET" else (PETITIONS, _create)
-    if method == "GET" and path.startswith(TASKS) and "/" not in path[len(TASKS):] and path.isascii() \
-            and len(path) > len(TASKS):
+    if method != "GET":
+        return None
+    if path.startswith(TASKS) and _SEGMENTS.fullmatch(rest := path[len(TASKS):]) and "/" not in rest:
         return "/api/tasks/<task_id>", _task
+    if path.startswith(PETITIONS + "/") and _SEGMENTS.fullmatch(path[len(PETITIONS) + 1:]):
+        return "/api/academic/petitions/<path:key>", _petition
+    if path.startswith(STUDENTS) and path.endswith(PETITIONS_TAIL):
+        netid = path[len(STUDENTS):-len(PETITIONS_TAIL)]
+        if _SEGMENTS.fullmatch(netid) and "/" not in netid:
+            return "/api/students/<netid>/petitions", _student
     return None
 
 

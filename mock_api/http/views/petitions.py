@@ -1,16 +1,12 @@
 """The petitions resource: collection and item reads, a student's petitions, petition types, the POST."""
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Any
-
 from flask import Blueprint, Response, request
 
 from mock_api.http import answers
-from mock_api.http.pipeline import parts
 from mock_api.http.views.common import current_call, json_response, mock_state, parts_response, requires_scopes
 from mock_api.service import errors
-from mock_api.service.query import Term, apply_terms, parse_terms
+from mock_api.service.query import apply_terms, parse_terms
 from mock_api.service.records import PETITION_TYPE_FIELDS
 from mock_api.service.rendered import to_json
 from mock_api.service.scopes import READ, WRITE
@@ -23,40 +19,22 @@ def _scope() -> str:
     return f"{request.endpoint}:{sorted((request.view_args or {}).items())}:"
 
 
-def petition_collection(extra_terms: Sequence[Any] = ()) -> Response:
-    return parts_response(answers.petitions(mock_state(), current_call(), request.args, _scope(), extra_terms))
-
-
 @blueprint.get("/api/academic/petitions")
 @requires_scopes(READ)
 def list_petitions() -> Response:
-    return petition_collection()
+    return parts_response(answers.petitions(mock_state(), current_call(), request.args,
+                                            answers.LIST_PETITIONS_SCOPE))
 
 
 # path: a decision may hold a "/", and the record id holds the decision.
 @blueprint.get("/api/academic/petitions/<path:key>")
-@requires_scopes(READ)
 def get_petition(key: str) -> Response:
-    state, call = mock_state(), current_call()
-    now = state.clock.now()
-    entry = state.backend.get_petition(key, now)
-    if entry is None and key.endswith("/"):
-        # The path converter keeps a trailing slash that the router strips on every other route; one is
-        # allowed (fidelity.md), and "{id}//" still finds nothing.
-        key = key[:-1]
-        entry = state.backend.get_petition(key, now)
-    # A key other than the record's id is the Mongo id of a task's path: resolving it is our lenient choice.
-    if entry is None or (entry.record["id"] != key and not answers.lenient(call, "by_mongo_id")):
-        raise errors.not_found()
-    return parts_response(parts(answers.render_petition(call, state.backend, entry, now) + b"\n"))
+    return parts_response(answers.petition(mock_state(), current_call(), key))
 
 
 @blueprint.get("/api/students/<netid>/petitions")
-@requires_scopes(READ)
 def student_petitions(netid: str) -> Response:
-    if mock_state().backend.student(netid) is None:
-        raise errors.not_found()  # our choice for an unknown student, see docs/fidelity.md
-    return petition_collection([Term("netid", "eq", netid)])
+    return parts_response(answers.student_petitions(mock_state(), current_call(), request.args, netid))
 
 
 @blueprint.get("/api/petition_types")
