@@ -94,27 +94,34 @@ class PetitionIndex:
 
     def lookup(self, key: str) -> StoredPetition | None:
         """By the record id, or by the Mongo id that a task's `path` names."""
-        positions = positions_of(self.by_field["id"].get(key))
-        if positions:
-            return self._entries[positions[0] - self._base]
-        position = self.by_mongo_id.get(key)
+        held = self.by_field["id"].get(key)
+        position = self.by_mongo_id.get(key) if held is None else positions_of(held)[0]
         return None if position is None else self._entries[position - self._base]
 
-    def candidates(self, terms: Sequence[Term]) -> Iterable[StoredPetition]:
+    def candidates(self, terms: Sequence[Term]) -> Sequence[StoredPetition]:
         """The entries that can match, in read order: the shortest index list among the terms, else all.
 
         A superset: the caller still checks every term on each candidate.
         """
-        # An empty value asks for null, as Term.matches does.
-        lists = [positions_of(self.by_field[t.field].get(t.value or None))
-                 for t in terms if t.op == "eq" and t.field in self.by_field]
-        if not lists:
+        shortest: Sequence[int] | None = None
+        for term in terms:
+            index = self.by_field.get(term.field) if term.op == "eq" else None
+            if index is None:
+                continue
+            held = index.get(term.value or None)  # an empty value asks for null, as Term.matches does
+            if held is None:
+                return ()  # no entry has this value: none matches every term
+            if isinstance(held, int):
+                return (self._entries[held - self._base],)  # one position: no list is shorter
+            if shortest is None or len(held) < len(shortest):
+                shortest = held
+        if shortest is None:
             ranged = (self._positions_matching(t) for t in terms if t.field in self.by_field)
-            lists = [positions for positions in ranged if positions is not None]
-        if not lists:
+            shortest = min((positions for positions in ranged if positions is not None), key=len, default=None)
+        if shortest is None:
             return self.entries
         entries, base = self._entries, self._base
-        return (entries[i - base] for i in min(lists, key=len))
+        return [entries[i - base] for i in shortest]
 
     def _positions_matching(self, term: Term) -> Sequence[int] | None:
         """Positions whose value matches a prefix or range term; None where that would be a scan."""
