@@ -26,10 +26,10 @@ def cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 def test_a_cached_generation_equals_a_fresh_one(fixtures: FixtureSet, cache: Path) -> None:
     fresh = generate(fixtures, 5, 300)
     assert gencache.generate_cached(fixtures, 5, 300) == fresh  # miss: generated and written
-    [written] = cache.glob("generated-*.json")
+    [written] = cache.glob("generated-*.csv")
     assert gencache.generate_cached(fixtures, 5, 300) == fresh  # hit: read back
     assert any(e.grade_term is None for e in fresh[1])  # nulls survive the round trip
-    assert list(cache.glob("generated-*.json")) == [written]
+    assert list(cache.glob("generated-*.csv")) == [written]
 
 
 def test_a_hit_does_not_generate(fixtures: FixtureSet, cache: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -52,10 +52,21 @@ def test_every_input_is_in_the_key(fixtures: FixtureSet) -> None:
 
 def test_a_broken_cache_file_is_regenerated(fixtures: FixtureSet, cache: Path) -> None:
     expected = gencache.generate_cached(fixtures, 7, 20)
-    [written] = cache.glob("generated-*.json")
+    [written] = cache.glob("generated-*.csv")
     written.write_text('{"students": [["only-one-field"]]')
     assert gencache.generate_cached(fixtures, 7, 20) == expected
     assert gencache.generate_cached(fixtures, 7, 20) == expected  # and rewritten whole
+
+
+def test_a_file_cut_short_is_not_taken_for_a_whole_one(fixtures: FixtureSet, cache: Path) -> None:
+    expected = gencache.generate_cached(fixtures, 7, 20)
+    [written] = cache.glob("generated-*.csv")
+    lines = written.read_bytes().splitlines(keepends=True)
+    assert lines[-1] == f"end,20,{len(expected[1])}\r\n".encode()  # the end row counts both tables
+    written.write_bytes(b"".join(lines[:-2]))  # a whole event row lost, and the end row
+    assert gencache._read(written) is None
+    assert gencache.generate_cached(fixtures, 7, 20) == expected
+    assert written.read_bytes().splitlines(keepends=True) == lines  # rewritten whole
 
 
 def test_the_cache_can_be_turned_off(fixtures: FixtureSet, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -63,7 +74,7 @@ def test_the_cache_can_be_turned_off(fixtures: FixtureSet, tmp_path: Path, monke
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
     assert cachedir.cache_dir() is None
     assert gencache.generate_cached(fixtures, 8, 20) == generate(fixtures, 8, 20)
-    assert list(tmp_path.rglob("*.json")) == []
+    assert list(tmp_path.rglob("generated-*")) == []
 
 
 def test_an_unwritable_cache_still_generates(fixtures: FixtureSet, tmp_path: Path,

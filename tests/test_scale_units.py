@@ -81,6 +81,24 @@ def test_exact_filters_read_only_the_matching_index_list() -> None:
     assert index.lookup("m123") is index.entries[123]
 
 
+def test_a_lone_position_is_held_as_the_int_and_answers_alone() -> None:
+    index = PetitionIndex(entry(n) for n in range(3_000))
+    assert index.by_field["id"]["5-Q41--APPV"] == 5 and index.by_field["netid"]["n5"] == [5, 1005, 2005]
+    # A unique id is the shortest candidate list whatever the other terms; they are checked by the caller.
+    got = index.candidates([Term("petition_code", "eq", "Q41"), Term("id", "eq", "5-Q41--APPV"),
+                            Term("netid", "eq", "n6")])
+    assert list(got) == [index.entries[5]]
+    assert list(index.candidates([Term("school", "eq", "GR"), Term("id", "eq", "5-Q41--APPV")])) == []  # no GR
+    assert index.lookup("5-Q41--APPV") is index.entries[5] and index.lookup("nothing") is None
+
+
+def test_stored_petitions_keep_the_record_order_and_answer_none_for_other_names() -> None:
+    stored = entry(1)
+    assert list(stored.record) == ["id", "netid", "petition_code", "petition_name", "origin_code", "origin_name",
+                                   "school", "decision", "grade_term", "effective_date"]
+    assert stored.get("netid") == "n1" and stored.get("mongo_id") is None and stored.get("record") is None
+
+
 def test_stored_petitions_have_no_per_instance_dict() -> None:
     assert not hasattr(entry(1), "__dict__")
 

@@ -86,7 +86,9 @@ class Backend:
         return max(self.cache_refreshed_at(now), entry.visible_from)
 
     def render(self, entry: StoredPetition, now: float) -> dict[str, Any]:
-        return {**entry.record, "cache_date": iso_z(self.cache_date(entry, now))}
+        record = entry.record  # a new dict: cache_date goes last, as in the seed
+        record["cache_date"] = iso_z(self.cache_date(entry, now))
+        return record
 
     def render_json(self, entry: StoredPetition, now: float) -> bytes:
         """The record as JSON bytes: rendered once per cache refresh, then reused (rendered.py)."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 import threading
 from collections import OrderedDict
 from collections.abc import Iterable, Sequence
+from operator import attrgetter
 from typing import Any
 
 from mock_api.service.query import Term
@@ -15,6 +16,16 @@ INDEXED_FIELDS = ("id", "netid", "petition_code", "origin_code", "school", "deci
                   "effective_date")
 # A field with more distinct values than a quarter of the records (id, netid): walking them is a scan.
 DISTINCT_VALUES_RATIO = 4
+_indexed_values = attrgetter(*INDEXED_FIELDS)
+# The positions of one value: the position alone while it is the only one (every id, most netids), a list
+# once the value repeats. A one-item list costs ~110 bytes more: ~15 MB at ~100,000 petitions.
+Positions = int | list[int]
+
+
+def positions_of(held: Positions | None) -> Sequence[int]:
+    if held is None:
+        return ()
+    return (held,) if isinstance(held, int) else held
 
 
 # Holds a dropped entry's slot until the slots are cut from the front in one move (PetitionIndex).
@@ -34,7 +45,7 @@ class PetitionIndex:
         self._entries: list[StoredPetition] = []
         self._base = 0  # the absolute position of _entries[0]
         self._dropped = 0  # slots at the front of _entries whose entry was dropped
-        self.by_field: dict[str, dict[Any, list[int]]] = {f: {} for f in INDEXED_FIELDS}
+        self.by_field: dict[str, dict[Any, Positions]] = {f: {} for f in INDEXED_FIELDS}
         self.by_mongo_id: dict[str, int] = {}
         for entry in entries:
             self.add(entry)
@@ -50,19 +61,26 @@ class PetitionIndex:
     def add(self, entry: StoredPetition) -> None:
         position = self._base + len(self._entries)
         self._entries.append(entry)
-        for field, index in self.by_field.items():
-            index.setdefault(entry.get(field), []).append(position)
+        for index, value in zip(self.by_field.values(), _indexed_values(entry), strict=True):
+            held = index.get(value)
+            if held is None:
+                index[value] = position
+            elif isinstance(held, int):
+                index[value] = [held, position]
+            else:
+                held.append(position)
         self.by_mongo_id[entry.mongo_id] = position
         if self.limit is not None and len(self) > self.limit:
             self._drop_oldest()
 
     def _drop_oldest(self) -> None:
         entry = self._entries[self._dropped]
-        for field, index in self.by_field.items():
-            positions = index[entry.get(field)]
-            del positions[0]  # the oldest kept entry is first in every list that holds it
-            if not positions:
-                del index[entry.get(field)]
+        for index, value in zip(self.by_field.values(), _indexed_values(entry), strict=True):
+            held = index[value]
+            if isinstance(held, int) or len(held) == 1:
+                del index[value]
+            else:
+                del held[0]  # the oldest kept entry is first in every list that holds it
         del self.by_mongo_id[entry.mongo_id]
         self._entries[self._dropped] = _DROPPED
         self._dropped += 1
@@ -76,35 +94,42 @@ class PetitionIndex:
 
     def lookup(self, key: str) -> StoredPetition | None:
         """By the record id, or by the Mongo id that a task's `path` names."""
-        positions = self.by_field["id"].get(key)
-        if positions:
-            return self._entries[positions[0] - self._base]
-        position = self.by_mongo_id.get(key)
+        held = self.by_field["id"].get(key)
+        position = self.by_mongo_id.get(key) if held is None else positions_of(held)[0]
         return None if position is None else self._entries[position - self._base]
 
-    def candidates(self, terms: Sequence[Term]) -> Iterable[StoredPetition]:
+    def candidates(self, terms: Sequence[Term]) -> Sequence[StoredPetition]:
         """The entries that can match, in read order: the shortest index list among the terms, else all.
 
         A superset: the caller still checks every term on each candidate.
         """
-        # An empty value asks for null, as Term.matches does.
-        lists = [self.by_field[t.field].get(t.value or None, [])
-                 for t in terms if t.op == "eq" and t.field in self.by_field]
-        if not lists:
+        shortest: Sequence[int] | None = None
+        for term in terms:
+            index = self.by_field.get(term.field) if term.op == "eq" else None
+            if index is None:
+                continue
+            held = index.get(term.value or None)  # an empty value asks for null, as Term.matches does
+            if held is None:
+                return ()  # no entry has this value: none matches every term
+            if isinstance(held, int):
+                return (self._entries[held - self._base],)  # one position: no list is shorter
+            if shortest is None or len(held) < len(shortest):
+                shortest = held
+        if shortest is None:
             ranged = (self._positions_matching(t) for t in terms if t.field in self.by_field)
-            lists = [positions for positions in ranged if positions is not None]
-        if not lists:
+            shortest = min((positions for positions in ranged if positions is not None), key=len, default=None)
+        if shortest is None:
             return self.entries
         entries, base = self._entries, self._base
-        return (entries[i - base] for i in min(lists, key=len))
+        return [entries[i - base] for i in shortest]
 
-    def _positions_matching(self, term: Term) -> list[int] | None:
+    def _positions_matching(self, term: Term) -> Sequence[int] | None:
         """Positions whose value matches a prefix or range term; None where that would be a scan."""
         index = self.by_field[term.field]
         if len(index) * DISTINCT_VALUES_RATIO > len(self):
             return None
-        return sorted(i for value, positions in index.items() if value is not None and term.matches(value)
-                      for i in positions)
+        return sorted(i for value, held in index.items() if value is not None and term.matches(value)
+                      for i in positions_of(held))
 
 
 # Found sets hold references, 8 bytes an item: the default (config.found_set_items) bounds them to ~32 MB
