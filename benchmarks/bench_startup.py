@@ -1,4 +1,4 @@
-"""Process start to first 200 with the default fixtures, against moto's server on the same machine."""
+"""Process start to first 200 with the default fixtures, against a bare Flask app and moto's server."""
 from __future__ import annotations
 
 import json
@@ -10,9 +10,11 @@ import time
 from pathlib import Path
 
 from _common import ROOT, free_port, machine, request, stop, wait_for_200
+from _peers import bare_peer
 
 RUNS = 7
 ABSOLUTE_TARGET_MS, MOTO_RATIO_TARGET = 300.0, 0.60
+BARE_RATIO_TARGET = 1.2  # issue 12: at most 1.2x a bare Flask app served the way mock_api serves
 
 
 def first_200(cmd: list[str], port: int, path: str) -> float:
@@ -61,12 +63,15 @@ def moto_command() -> list[str] | None:
 
 def main() -> None:
     print(f"== start-up: spawn to first 200, median of {RUNS} ({machine()})", flush=True)
-    ours, data, moto = [], [], []
+    ours, data, bare, moto = [], [], [], []
     moto_cmd = moto_command()
-    for _ in range(RUNS):  # interleaved, so both see the same machine load
+    bare_app = bare_peer()
+    for _ in range(RUNS):  # interleaved, so all see the same machine load
         port = free_port()
         ours.append(first_200(mock_api(port), port, "/_mock/health"))
         data.append(first_data_200())
+        port = free_port()
+        bare.append(first_200(bare_app.command(port), port, bare_app.ready_path))
         if moto_cmd:
             port = free_port()
             moto.append(first_200([*moto_cmd, "-p", str(port)], port, "/moto-api/data.json"))
@@ -75,6 +80,11 @@ def main() -> None:
     print(f"  mock_api  token + netid read      {data_ms:6.0f} ms  (min {min(data):.0f})")
     verdict = "meets" if ours_ms < ABSOLUTE_TARGET_MS else "MISSES"
     print(f"  absolute target < {ABSOLUTE_TARGET_MS:.0f} ms: {verdict}")
+    bare_ms = statistics.median(bare)
+    bare_ratio = ours_ms / bare_ms
+    print(f"  bare Flask  GET /json              {bare_ms:6.0f} ms  (min {min(bare):.0f})")
+    print(f"  mock_api / bare Flask = {bare_ratio:.2f}x (target <= {BARE_RATIO_TARGET}x): "
+          f"{'meets' if bare_ratio <= BARE_RATIO_TARGET else 'MISSES'}")
     if moto:
         moto_ms = statistics.median(moto)
         ratio = ours_ms / moto_ms
