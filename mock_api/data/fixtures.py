@@ -148,8 +148,10 @@ def _events(reader: _Reader, netids: set[str], codes: dict[str, str], origins: d
         if fields["origin_code"] not in origins:
             raise reader.fail(f"{where}.origin_code",
                               f"unknown code {fields['origin_code']!r} (codes.yaml origin_codes)")
-        try:  # the schema checked the shape; this the calendar (no 2021-02-30)
-            datetime.strptime(item["effective_date"], "%Y-%m-%dT%H:%M:%SZ")
+        try:  # the schema checked the shape (its pattern fixes every digit); this the calendar (no 2021-02-30).
+            # fromisoformat gives strptime's verdict on every such text, without strptime's first call (~4 ms
+            # of a start: it imports _strptime and builds its locale's regular expressions).
+            datetime.fromisoformat(item["effective_date"])
         except ValueError:
             raise reader.fail(f"{where}.effective_date", "expected a date like 2021-03-02T05:00:00Z") from None
         grade_term = None if item.get("grade_term") is None else _text(item["grade_term"])
