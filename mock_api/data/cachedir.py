@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import importlib.util
 import os
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -17,11 +18,12 @@ def cache_dir() -> Path | None:
     return Path(base) / "mock_api"
 
 
-def install_stamp(module: str) -> list[Any]:
+@cache  # once per process: a start asks for PyYAML's seven times
+def install_stamp(module: str) -> tuple[Any, ...]:
     """An installed module's file, size and time, found without importing it: a cached result it computed is
-    stale once the module is reinstalled or upgraded. [None] when it is not installed."""
+    stale once the module is reinstalled or upgraded. (None,) when it is not installed."""
     spec = importlib.util.find_spec(module)
     if spec is None or not spec.origin:
-        return [None]
+        return (None,)
     stat = os.stat(spec.origin)
-    return [spec.origin, stat.st_size, stat.st_mtime_ns]
+    return spec.origin, stat.st_size, stat.st_mtime_ns
