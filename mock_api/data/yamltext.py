@@ -4,6 +4,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -82,7 +83,8 @@ def _remember(path: Path, data: Any) -> None:
         return
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        temporary = path.with_suffix(f".{os.getpid()}.tmp")
+        # Per process and thread: two requests loading the same new scenario file each write their own.
+        temporary = path.with_suffix(f".{os.getpid()}-{threading.get_ident()}.tmp")
         temporary.write_text(text, encoding="utf-8")
         os.replace(temporary, path)  # atomic: a concurrent start reads no file or the whole one
         kept = sorted(path.parent.glob(f"{PARSED_PREFIX}*.json"), key=_mtime)
