@@ -84,7 +84,7 @@ class MockState:
 
     def new_task_id(self) -> str:
         """An id for a task about to be created, reserved before its POST reaches the backend."""
-        return str(self.ids.object_id(self.clock.now()))
+        return self.ids.object_id(self.clock.now())
 
     def task_behaviour(self, **overrides: Any) -> TaskBehaviour:
         """How a task queued now runs: the configured duration, changed by the scenario's task effect."""

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import os
 import shutil
@@ -15,6 +16,7 @@ import pytest
 from mock_api import __version__
 from mock_api.cli import build_parser, main
 from mock_api.cli.env import apply_defaults, settable, variable
+from mock_api.cli.serve import lasting_objects
 from support import ROOT, assert_one_line_usage_error, run_cli
 
 
@@ -151,3 +153,24 @@ def test_a_bad_variable_is_one_line_naming_it(name: str, value: str, message: st
 def test_a_value_error_of_a_subcommand_is_one_line() -> None:
     assert_one_line_usage_error(run_cli("verify", "--base-url", "ftp://x", "--api-key", "k"),
                                 "--base-url must start with http:// or https://")
+
+
+def test_lasting_objects_pauses_the_collector_then_freezes_what_was_built() -> None:
+    assert gc.isenabled()
+    frozen = gc.get_freeze_count()
+    try:
+        with lasting_objects():
+            assert not gc.isenabled()
+            built = [[n] for n in range(1000)]
+        assert gc.isenabled() and gc.get_freeze_count() >= frozen + len(built)
+        frozen = gc.get_freeze_count()
+        with pytest.raises(ValueError), lasting_objects():  # a failed build: collector back on, nothing frozen
+            raise ValueError("bad fixtures")
+        assert gc.isenabled() and gc.get_freeze_count() == frozen
+        gc.disable()  # `python -m mock_api` pauses it while it imports the command line: left paused
+        with lasting_objects():
+            pass
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
+        gc.unfreeze()  # this test process's objects go back to the collector

@@ -1,6 +1,8 @@
 """The one seeded random source: the draws of random.Random for its seed, again after reset, shared by ids and dice."""
 from __future__ import annotations
 
+from bson import ObjectId
+
 from mock_api.config import MockConfig
 from mock_api.service.dataset import Dataset
 from mock_api.service.ids import IdSource
@@ -25,11 +27,19 @@ def test_ids_keep_their_seeded_sequence() -> None:
     ids = IdSource(20241120)
     # The values of the earlier IdSource with its own random.Random: seeded outputs must not change.
     assert ids.request_id() == "fe6a30e9-b650-4392-93fd-86b310b12411"
-    assert str(ids.object_id(1700000000)) == "6553f10050631dbf93000001"
+    assert ids.object_id(1700000000) == "6553f10050631dbf93000001"
     assert ids.request_id() == "d23918ed-756c-4122-bb33-b279650a7c07"
     ids.reset()
     assert ids.request_id() == "fe6a30e9-b650-4392-93fd-86b310b12411"
-    assert str(ids.object_id(1700000000)) == "6553f10050631dbf93000001"
+    assert ids.object_id(1700000000) == "6553f10050631dbf93000001"
+
+
+def test_object_ids_are_real_object_ids() -> None:
+    ids = IdSource(3)
+    for epoch in (0, 1700000000, 4102444800):
+        text = ids.object_id(epoch)
+        assert ObjectId.is_valid(text) and str(ObjectId(text)) == text  # lowercase hex, 24 characters
+        assert ObjectId(text).generation_time.timestamp() == epoch
 
 
 def test_state_dice_is_the_shared_class(dataset: Dataset) -> None:

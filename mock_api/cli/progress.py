@@ -6,7 +6,7 @@ import sys
 import time
 from typing import TextIO
 
-from mock_api.data.generate import PROGRESS_LOGGER
+from mock_api.data import PROGRESS_LOGGER
 
 TTY_EVERY = 0.1  # seconds between redraws of the one line on a terminal
 PLAIN_EVERY = 3.0  # seconds between lines in a log file or CI output

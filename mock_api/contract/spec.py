@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from mock_api.data.fixtures import load_yaml
+from mock_api.data.yamltext import load_yaml
 
 if TYPE_CHECKING:
     from jsonschema import ValidationError

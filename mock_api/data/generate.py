@@ -10,6 +10,7 @@ from itertools import accumulate
 
 from faker import Faker
 
+from mock_api.data import PROGRESS_LOGGER
 from mock_api.data.fixtures import EventRow, FixtureSet, Student
 
 NETID_ALPHABET = "0123456789abcdefghijklmnopqrstuvwxyz"
@@ -17,8 +18,6 @@ DECISIONS = ("APPV", "APPV", "APPV", "DENY", "PEND", "WDRN")
 TERM_SEASONS = ("W", "S", "X", "F")
 # Fixed bounds: generated data must not depend on the day it is generated.
 FIRST_DATE, LAST_DATE = date(2019, 1, 1), date(2025, 6, 30)
-# Progress of a large generation (the command line shows it on stderr; mock_api/cli/progress.py).
-PROGRESS_LOGGER = "mock_api.progress"
 PROGRESS_FROM = 20_000  # students: smaller sets take well under a second, no progress to show
 PROGRESS_STEP = 1_000  # students between two progress records
 _progress = logging.getLogger(PROGRESS_LOGGER)

@@ -1,10 +1,9 @@
 """The API routes' answers as plain parts, with no web framework: the Flask views and the inline lane call these."""
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
-
-from bson import ObjectId
 
 from mock_api.http.pipeline import Call, Parts, json_parts, parts
 from mock_api.scenarios.effects import READ_CHOICES
@@ -19,6 +18,7 @@ from mock_api.service.scopes import READ
 from mock_api.service.tokens import token_scopes
 from mock_api.state import MockState
 
+OBJECT_ID = re.compile(r"[0-9a-fA-F]{24}")  # what bson's ObjectId.is_valid takes as text, without importing bson
 # The found-set scope of the collection routes, "{endpoint}:{sorted view args}:", as the Flask views name them:
 # a continuation key made by one path pages on the other.
 LIST_PETITIONS_SCOPE = "petitions.list_petitions:[]:"
@@ -107,7 +107,7 @@ def petition(state: MockState, call: Call, key: str) -> Parts:
 def task(state: MockState, call: Call, task_id: str) -> Parts:
     """The requester's own task; any valid token, no scope needed."""
     claims = call.request.claims()
-    if not ObjectId.is_valid(task_id) or len(task_id) != 24:
+    if not OBJECT_ID.fullmatch(task_id):
         raise errors.not_found()
     found = state.backend.task(task_id, state.clock.now())
     # "self" release: another account's task is answered as if it did not exist (our choice).

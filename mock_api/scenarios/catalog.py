@@ -8,10 +8,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-
-from mock_api.data.fixtures import load_yaml, yaml_problem
 from mock_api.data.yaml_schema import check
+from mock_api.data.yamltext import load_yaml, yaml_problem
 from mock_api.scenarios.effects import REGISTRY, WAITING_EFFECTS, Context, Effect, ParamError, Reply, one_or_many
 from mock_api.scenarios.rules import Counting, Targets, counting_key, parse_targets
 from mock_api.service.names import NAME_PATTERN
@@ -128,7 +126,7 @@ def _read(path: Path) -> dict[str, Any]:
             raise ScenarioError.in_file(path, "(file)", "not found")
         text = path.read_text(encoding="utf-8")
         data = load_yaml(text)
-    except (yaml.YAMLError, ValueError) as exc:  # ValueError: a bad encoding, or a date like 2021-02-30
+    except ValueError as exc:  # YamlError, a bad encoding, or a date like 2021-02-30
         raise ScenarioError.in_file(path, *yaml_problem(exc)) from None
     except OSError as exc:
         raise ScenarioError.in_file(path, "(file)", f"cannot read: {exc.strerror or exc}") from None

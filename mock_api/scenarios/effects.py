@@ -7,8 +7,6 @@ from dataclasses import dataclass, field
 from http import HTTPStatus
 from typing import Any, Protocol
 
-from bson import ObjectId
-
 from mock_api.scenarios.counters import RuleCounters
 from mock_api.service import errors
 from mock_api.service.clock import Clock
@@ -196,6 +194,7 @@ def forbid(params: Any) -> Effect:
 def task_not_found_for(params: Any) -> Effect:
     """GET /api/tasks/{id} answers 404 until `seconds` of clock time after the task's creation second."""
     seconds = float(_params(params, "seconds")["seconds"])
+    from bson import ObjectId  # here, when a scenario uses this effect: bson is not needed to start
 
     def run(ctx: Context) -> Reply | None:
         found = TASK_PATH.fullmatch(ctx.request.path)

@@ -125,7 +125,7 @@ class Backend:
         now = self.clock.now()
         self.settle(now)  # tasks due by now complete (and write) before the cap may drop the oldest
         with self.lock:
-            task_id = task_id or str(self.ids.object_id(now))
+            task_id = task_id or self.ids.object_id(now)
             task = dict.fromkeys(TASK_FIELDS)
             task.update(resource="academic.petitions", action="POST", payload=unwrap_payload(body),
                         requester=self._requester(requester_copy(requester)), status="accepted",
@@ -212,7 +212,7 @@ class Backend:
         student = self.student(row.netid)
         assert student is not None  # validated by the caller
         record = build_record(student.pidm, row, self.dataset.event_codes, self.dataset.origin_codes)
-        entry = StoredPetition(record, str(object_id), visible_from, promised_from)
+        entry = StoredPetition(record, object_id, visible_from, promised_from)
         self.created.add(entry)
         return entry
 

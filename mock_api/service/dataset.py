@@ -45,7 +45,7 @@ def _petition_entries(students: dict[str, Student], rows: tuple[EventRow, ...], 
                                    f"duplicate petition id {record['id']!r}")
             continue  # a generated duplicate is simply not generated
         seen.add(record["id"])
-        entries.append(StoredPetition(record, str(ids.object_id(SNAPSHOT_EPOCH)), visible_from=0.0))
+        entries.append(StoredPetition(record, ids.object_id(SNAPSHOT_EPOCH), visible_from=0.0))
     return entries
 
 

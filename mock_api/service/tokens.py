@@ -5,8 +5,6 @@ from collections.abc import Sequence
 from functools import lru_cache
 from typing import Any
 
-import jwt
-
 from mock_api.data.fixtures import ServiceAccount
 
 ALGORITHM = "HS256"
@@ -34,6 +32,8 @@ def granted_scopes(account: ServiceAccount, requested: Sequence[str]) -> list[st
 def issue(account: ServiceAccount, scopes: Sequence[str], now: float, lifetime: int,
           key: str) -> tuple[str, dict[str, Any]]:
     """A signed token and its claims; exp and iat are integer epoch seconds, as clients of the live API read."""
+    import jwt  # here, not at import: importing PyJWT is ~5-9 ms of a start-up that needs no token
+
     iat = int(now)
     claims = {"sub": account.sub, "name": account.name, "email": account.email,
               "scope": ",".join(scopes), "exp": iat + lifetime, "iat": iat}
@@ -69,6 +69,8 @@ def _memo_decoded(token: str, key: str) -> dict[str, Any]:
 
 
 def _decode(token: str, key: str) -> dict[str, Any]:
+    import jwt  # lazily, as in issue(); the import lock makes a first use from two threads safe
+
     try:
         # Expiry is checked by verify against the emulator's clock, which tests may move, not wall time.
         return jwt.decode(token, key, algorithms=[ALGORITHM],
