@@ -1,0 +1,66 @@
+"""The bytes of an answer's head as the server writes them: status line, headers in waitress's form, Date."""
+from __future__ import annotations
+
+import json
+import time
+from email.utils import formatdate
+
+from mock_api.http.wire import STATUS_LINES
+
+SERVER_NAME = "mock_api"
+# Answers with no body and no Content-Length (RFC 9110 6.4.1, 8.6).
+BODILESS = frozenset({204, 304})
+_NAME_CACHE_LIMIT = 512  # header names are a small set; a bound keeps a hostile app from growing it
+_names: dict[str, str] = {}
+_date: tuple[int, str] = (0, "")
+
+
+def http_date() -> str:
+    """The Date header's value, formatted once a second."""
+    global _date
+    now = int(time.time())
+    if _date[0] != now:
+        _date = (now, formatdate(now, usegmt=True))
+    return _date[1]
+
+
+def header_name(name: str) -> str:
+    """Each dash-separated word capitalised ("X-Request-Id"), as waitress sent them (clients saw that form)."""
+    known = _names.get(name)
+    if known is None:
+        known = "-".join(word.capitalize() for word in name.split("-"))
+        if len(_names) < _NAME_CACHE_LIMIT:
+            _names[name] = known
+    return known
+
+
+def status_line(status: int) -> str:
+    """'202 Accepted': the standard reason phrase (an unknown code gets none)."""
+    return STATUS_LINES.get(str(status)) or f"{status} "
+
+
+def render_head(version: str, status: str, headers: list[tuple[str, str]], content_length: int | None,
+                connection: str | None) -> bytes:
+    """Status line and headers sorted by name (stable: repeated headers keep their order), then a blank line.
+
+    Content-Length is added when given, Connection when given, Server and Date unless the app set them."""
+    named = [(header_name(name), value) for name, value in headers]
+    present = {name for name, _ in named}
+    if content_length is not None:
+        named.append(("Content-Length", str(content_length)))
+    if connection is not None and "Connection" not in present:
+        named.append(("Connection", connection))
+    if "Server" not in present:
+        named.append(("Server", SERVER_NAME))
+    if "Date" not in present:
+        named.append(("Date", http_date()))
+    named.sort(key=lambda pair: pair[0])
+    lines = [f"HTTP/{version} {status}", *(f"{name}: {value}" for name, value in named), "", ""]
+    return "\r\n".join(lines).encode("latin-1")
+
+
+def error_answer(status: int, detail: str) -> bytes:
+    """A whole answer the server gives itself (400, 413, 431): JSON {"detail": ...}, then the connection closes."""
+    body = json.dumps({"detail": detail}).encode()
+    head = render_head("1.1", status_line(status), [("Content-Type", "application/json")], len(body), "close")
+    return head + body
