@@ -6,17 +6,16 @@ import socket
 import struct
 import time
 from collections import deque
-from typing import TYPE_CHECKING, Any
+from concurrent.futures import Executor
+from typing import Any, Protocol
 
 import httptools
 
+from mock_api.http.answer import Answer, InlineLane
 from mock_api.http.response import BODILESS, error_answer, render_head, status_line
-from mock_api.http.wsgi import Target, WsgiAnswer, build_environ, run_app
+from mock_api.http.serverlimits import ServerLimits
+from mock_api.http.wsgi import Target, WsgiAnswer, WsgiApp, build_environ, run_app
 from mock_api.service import errors
-
-if TYPE_CHECKING:
-    from mock_api.http.answer import Answer
-    from mock_api.http.server import Server
 
 CONTINUE = b"HTTP/1.1 100 Continue\r\n\r\n"
 WRITE_HIGH_WATER = 256 * 1024  # bytes buffered for a slow reader before we stop reading its requests
@@ -49,10 +48,25 @@ class Request:
         self.expect_continue = False
 
 
+class Host(Protocol):
+    """What a connection needs of its server (mock_api/http/server.py's Server)."""
+
+    app: WsgiApp
+    inline: InlineLane | None
+    limits: ServerLimits
+    executor: Executor
+    loop: asyncio.AbstractEventLoop
+    draining: bool
+
+    def opened(self, connection: HttpConnection) -> None: ...
+
+    def closed(self, connection: HttpConnection) -> None: ...
+
+
 class HttpConnection(asyncio.Protocol):
     """Reads requests, answers one at a time in arrival order; reading pauses while the app works on one."""
 
-    def __init__(self, server: Server) -> None:
+    def __init__(self, server: Host) -> None:
         self.server = server
         self.limits = server.limits
         self.parser = httptools.HttpRequestParser(self)

@@ -9,52 +9,31 @@ import socket
 import sys
 import time
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from concurrent.futures import Executor, ThreadPoolExecutor
 from typing import Any
 
 from mock_api.http.answer import InlineLane
 from mock_api.http.connection import HttpConnection
+from mock_api.http.serverlimits import (
+    DEFAULT_CONNECTION_LIMIT,
+    DEFAULT_HEADER_TIMEOUT,
+    DEFAULT_IDLE_TIMEOUT,
+    DEFAULT_MAX_HEADER_BYTES,
+    DEFAULT_SHUTDOWN_GRACE,
+    DEFAULT_THREADS,
+    ServerLimits,
+)
 from mock_api.http.wsgi import WsgiApp
 
-# Measured with waitress (benchmarks/bench_reads.py, 2 cores): 4 threads serve as many reads as 8 with a p99
-# of 14-16 ms instead of 20; more threads only queue on the GIL. The event loop reads and writes the
-# sockets, so a slow client holds no thread.
-DEFAULT_THREADS = 4
-# An open connection costs a few KB here; 4,096 lets a crowd of idle keep-alive or slowloris sockets sit
-# beside the real clients (waitress's default of 100 locked new clients out for two minutes).
-DEFAULT_CONNECTION_LIMIT = 4096
-DEFAULT_IDLE_TIMEOUT = 30  # seconds a connection may stay silent between requests
-DEFAULT_HEADER_TIMEOUT = 20  # seconds from a request's first byte to the end of its headers (slowloris)
-DEFAULT_MAX_HEADER_BYTES = 256 * 1024  # request line and headers; past it 431 (waitress's default bound)
-DEFAULT_SHUTDOWN_GRACE = 5.0  # seconds SIGTERM waits for requests already received
-DEFAULT_MAX_BODY_BYTES = 1024 * 1024  # MockConfig.max_body_bytes: the app answers 413 past it
-# The app itself answers a body over its limit with 413; past the limit and this much more the server stops
-# reading and answers the same 413, so a body is never buffered unbounded.
-BODY_SLACK = 64 * 1024
+__all__ = ["DEFAULT_CONNECTION_LIMIT", "DEFAULT_HEADER_TIMEOUT", "DEFAULT_IDLE_TIMEOUT", "DEFAULT_MAX_HEADER_BYTES",
+           "DEFAULT_SHUTDOWN_GRACE", "DEFAULT_THREADS", "Server", "ServerLimits", "listen",
+           "raise_descriptor_limit", "serve", "serve_until_stopped"]
+
 FD_RESERVE = 64  # descriptors kept for files and the listening socket
 DRAIN_STEP = 0.05  # seconds between looks while draining
 SWEEP_SECONDS = 0.5  # how often idle and slow-header connections are looked for
 ACCEPT_BATCH = 64  # connections accepted per wake-up of the listening socket
 LISTEN_BACKLOG = 1024
-
-
-@dataclass(frozen=True)
-class ServerLimits:
-    """Connection limits and the shutdown grace; each field is a CLI option (docs/reference.md: connections)."""
-
-    threads: int = DEFAULT_THREADS
-    connection_limit: int = DEFAULT_CONNECTION_LIMIT
-    idle_timeout: float = DEFAULT_IDLE_TIMEOUT
-    shutdown_grace: float = DEFAULT_SHUTDOWN_GRACE
-    header_timeout: float = DEFAULT_HEADER_TIMEOUT
-    max_header_bytes: int = DEFAULT_MAX_HEADER_BYTES
-    max_body_bytes: int = DEFAULT_MAX_BODY_BYTES  # the app's own limit (serve() reads it from a Flask app)
-
-    @property
-    def max_request_body(self) -> int:
-        """The most body bytes read for one request before the server answers 413 itself."""
-        return self.max_body_bytes + BODY_SLACK
 
 
 def _url(host: str, port: int) -> str:
@@ -103,7 +82,7 @@ class Server:
         self.limits = limits
         self.sock: socket.socket | None = sock
         self.loop = loop
-        self.executor = ThreadPoolExecutor(max_workers=limits.threads, thread_name_prefix="mock_api")
+        self.executor: Executor = ThreadPoolExecutor(max_workers=limits.threads, thread_name_prefix="mock_api")
         self.connections: set[HttpConnection] = set()
         self.accepted = 0  # accepted sockets, counted before their protocol is connected
         self.accepting = False
@@ -184,7 +163,7 @@ class Server:
         self.executor.shutdown(wait=False, cancel_futures=True)
 
 
-async def _serve_until_stopped(server: Server, stop: asyncio.Event, again: asyncio.Event) -> None:
+async def serve_until_stopped(server: Server, stop: asyncio.Event, again: asyncio.Event) -> None:
     """Serve until the first signal; then drain for up to the grace (a second signal ends it at once)."""
     server.start()
     await stop.wait()
@@ -242,7 +221,7 @@ def serve(app: Any, host: str, port: int, threads: int = DEFAULT_THREADS,
             announce(line)
         if after_ready is not None:  # stderr's welcome: after the ready line, which scripts wait for on stdout
             after_ready(_url(host, int(sock.getsockname()[1])))
-        loop.run_until_complete(_serve_until_stopped(server, stop, again))
+        loop.run_until_complete(serve_until_stopped(server, stop, again))
     finally:
         server.close()
         for signum in (signal.SIGINT, signal.SIGTERM):
