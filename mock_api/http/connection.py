@@ -297,7 +297,7 @@ class HttpConnection(asyncio.Protocol):
             self.transport.pause_reading()
 
     def _resume_reading(self) -> None:
-        if self.reading_paused and self.transport is not None and not self.closing:
+        if self.reading_paused and self.transport is not None and not self.closing and not self.server.draining:
             self.reading_paused = False
             self.transport.resume_reading()
 
