@@ -14,6 +14,8 @@ log = logging.getLogger("mock_api.server")
 WsgiApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 # Headers CGI names without the HTTP_ prefix; the hop-by-hop chunked coding is undone before the app sees it.
 _UNPREFIXED = {"CONTENT_TYPE": "CONTENT_TYPE", "CONTENT_LENGTH": "CONTENT_LENGTH"}
+_KEY_CACHE_LIMIT = 512  # header names are a small set; the bound keeps a hostile client from growing it
+_keys: dict[bytes, str] = {}
 _INTERNAL_ERROR = ("500 Internal Server Error", [("Content-Type", "application/json")],
                    b'{"detail": "Internal server error"}')
 
@@ -44,10 +46,11 @@ def build_environ(method: str, url: bytes, version: str, headers: list[tuple[byt
     if path[:1] != b"/":  # absolute form (GET http://host/path): keep the path only
         after_scheme = path.partition(b"://")[2]
         path = b"/" + after_scheme.partition(b"/")[2]
+    raw_uri = url.decode("latin-1")
     environ: dict[str, Any] = {
-        "REQUEST_METHOD": method, "SCRIPT_NAME": "", "PATH_INFO": unquote_to_bytes(path).decode("latin-1"),
-        "QUERY_STRING": query.partition(b"#")[0].decode("latin-1"), "RAW_URI": url.decode("latin-1"),
-        "REQUEST_URI": url.decode("latin-1"),
+        "REQUEST_METHOD": method, "SCRIPT_NAME": "",
+        "PATH_INFO": (unquote_to_bytes(path) if b"%" in path else path).decode("latin-1"),
+        "QUERY_STRING": query.partition(b"#")[0].decode("latin-1"), "RAW_URI": raw_uri, "REQUEST_URI": raw_uri,
         "SERVER_NAME": target.server_name, "SERVER_PORT": target.server_port,
         "SERVER_PROTOCOL": f"HTTP/{version}", "REMOTE_ADDR": target.remote_addr, "REMOTE_PORT": target.remote_port,
         "wsgi.version": (1, 0), "wsgi.url_scheme": "http", "wsgi.input": io.BytesIO(body),
@@ -55,14 +58,22 @@ def build_environ(method: str, url: bytes, version: str, headers: list[tuple[byt
         "wsgi.input_terminated": True, CONNECTION_KEY: connection,
     }
     for raw_name, raw_value in headers:
-        key = raw_name.decode("latin-1").upper().replace("-", "_")
-        value = raw_value.decode("latin-1")
-        if key == "TRANSFER_ENCODING":
+        key = _keys.get(raw_name) or _environ_key(raw_name)
+        if key == "HTTP_TRANSFER_ENCODING":
             continue  # the body below is already de-chunked
-        key = _UNPREFIXED.get(key) or "HTTP_" + key
+        value = raw_value.decode("latin-1")
         environ[key] = f"{environ[key]}, {value}" if key in environ else value
     environ["CONTENT_LENGTH"] = str(len(body)) if body or "CONTENT_LENGTH" in environ else ""
     return environ
+
+
+def _environ_key(raw_name: bytes) -> str:
+    """Content-Type -> CONTENT_TYPE, X-Mock-Scenario -> HTTP_X_MOCK_SCENARIO (remembered, up to a bound)."""
+    key = raw_name.decode("latin-1").upper().replace("-", "_")
+    key = _UNPREFIXED.get(key) or "HTTP_" + key
+    if len(_keys) < _KEY_CACHE_LIMIT:
+        _keys[raw_name] = key
+    return key
 
 
 def run_app(app: WsgiApp, environ: dict[str, Any]) -> WsgiAnswer | None:
