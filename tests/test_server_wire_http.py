@@ -20,14 +20,17 @@ BIG = b"b" * (1024 * 1024)
 
 
 def echo_app(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
-    """/slow sleeps 0.3 s, /big answers 1 MiB, /fixed 10 bytes (none for HEAD, as Flask does); everything else
-    echoes what the app was given, as JSON."""
+    """/slow sleeps 0.3 s, /big answers 1 MiB, /fixed 10 bytes (none for HEAD, as Flask does), /nolength names
+    no length, /short promises 10 bytes and gives 4; everything else echoes what the app was given, as JSON."""
     path = environ["PATH_INFO"]
     if path == "/slow":
         time.sleep(0.3)
     if path == "/fixed":
         start_response("200 OK", [("Content-Type", "text/plain"), ("Content-Length", "10")])
         return [] if environ["REQUEST_METHOD"] == "HEAD" else [b"fixed body"]
+    if path in ("/nolength", "/short"):
+        start_response("200 OK", [("Content-Length", "10")] if path == "/short" else [])
+        return [b"par", b"t"]
     if path == "/big":
         start_response("200 OK", [("Content-Type", "text/plain"), ("Content-Length", str(len(BIG)))])
         return [BIG]
@@ -263,3 +266,21 @@ def test_a_client_that_never_reads_cannot_grow_the_servers_buffers() -> None:
         assert buffered <= 2 * len(BIG)  # one answer past the high-water mark at most
         assert len(connection.queue) < 300  # parsed from what was read before reading paused
         assert sent < wanted  # the client's sends blocked: the server stopped reading
+
+
+def test_an_app_that_names_no_length_gets_ours_and_the_connection_stays_open() -> None:
+    with running() as (address, _):
+        raw = exchange(address, b"GET /nolength HTTP/1.1\r\nHost: x\r\n\r\nGET /nolength HTTP/1.1\r\nHost: x\r\n"
+                                b"Connection: close\r\n\r\n")
+    found = answers(raw)
+    assert [(status, headers["Content-Length"], body) for status, headers, body in found] == [
+        ("HTTP/1.1 200 OK", "4", b"part")] * 2
+    assert "Connection" not in found[0][1]
+
+
+def test_an_app_body_shorter_than_its_length_is_sent_then_the_connection_closes() -> None:
+    with running() as (address, _):
+        raw = exchange(address, b"GET /short HTTP/1.1\r\nHost: x\r\n\r\nGET /echo HTTP/1.1\r\nHost: x\r\n\r\n")
+    head, _, body = raw.partition(b"\r\n\r\n")
+    assert b"Content-Length: 10" in head.split(b"\r\n") and b"Connection: close" in head.split(b"\r\n")
+    assert body == b"part"  # and nothing for the pipelined second request: the connection closed

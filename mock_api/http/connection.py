@@ -12,7 +12,8 @@ from typing import Any, Protocol
 import httptools
 
 from mock_api.http.answer import Answer, InlineLane
-from mock_api.http.response import BODILESS, error_answer, render_head, status_line
+from mock_api.http.parsed import Refused, Request
+from mock_api.http.response import encode_inline, encode_wsgi, error_answer
 from mock_api.http.serverlimits import ServerLimits
 from mock_api.http.wsgi import Target, WsgiAnswer, WsgiApp, build_environ, run_app
 from mock_api.service import errors
@@ -22,30 +23,6 @@ WRITE_HIGH_WATER = 256 * 1024  # bytes buffered for a slow reader before we stop
 # httptools buffers an unfinished head itself; we count raw bytes to bound it, give or take one read (asyncio
 # reads at most 256 KiB at once, part of which may belong to the request before).
 READ_SLACK = 256 * 1024
-
-
-class Refused(Exception):
-    """A request the server answers itself with an error, then closes: its status and detail."""
-
-    def __init__(self, status: int, detail: str) -> None:
-        super().__init__(detail)
-        self.status = status
-        self.detail = detail
-
-
-class Request:
-    """One parsed request: what the environ is built from, and whether the connection stays open after it."""
-
-    __slots__ = ("body", "expect_continue", "headers", "keep_alive", "method", "url", "version")
-
-    def __init__(self) -> None:
-        self.url = b""
-        self.headers: list[tuple[bytes, bytes]] = []
-        self.body: list[bytes] = []
-        self.method = "GET"
-        self.version = "1.1"
-        self.keep_alive = True
-        self.expect_continue = False
 
 
 class Host(Protocol):
@@ -234,36 +211,10 @@ class HttpConnection(asyncio.Protocol):
         if answer.fault in ("reset", "empty"):
             self._drop(answer.fault == "reset")
             return
-        body = answer.body
-        status = answer.status
-        sent_length = None if status in BODILESS else len(body)
-        truncated = answer.fault == "truncated"
-        close = truncated or not request.keep_alive
-        head = render_head(request.version, status_line(status), answer.headers, sent_length,
-                           self._connection_header(request, close))
-        if truncated:
-            body = body[: len(body) // 2]
-        self._write(head, b"" if request.method == "HEAD" or status in BODILESS else body, close)
+        self._write(*encode_inline(answer, request.method, request.version, request.keep_alive))
 
     def _write_wsgi(self, request: Request, answer: WsgiAnswer) -> None:
-        body = answer.body
-        declared = next((v for k, v in answer.headers if k.lower() == "content-length"), None)
-        code = int(answer.status[:3]) if answer.status[:3].isdigit() else 500
-        bodiless = request.method == "HEAD" or code in BODILESS or code < 200
-        short = declared is not None and declared.isdigit() and not bodiless and len(body) < int(declared)
-        if declared is not None and declared.isdigit():
-            body = body[: int(declared)]
-        # The whole body is in hand: an app that names no length gets ours (never chunked, never a close).
-        added = None if declared is not None or code in BODILESS or code < 200 else len(body)
-        close = short or not request.keep_alive  # fewer bytes than promised: closing is how the client knows
-        head = render_head(request.version, answer.status, answer.headers, added,
-                           self._connection_header(request, close))
-        self._write(head, b"" if bodiless else body, close)
-
-    def _connection_header(self, request: Request, close: bool) -> str | None:
-        if close:
-            return "close"
-        return "Keep-Alive" if request.version == "1.0" else None
+        self._write(*encode_wsgi(answer, request.method, request.version, request.keep_alive))
 
     def _write(self, head: bytes, body: bytes, close: bool) -> None:
         assert self.transport is not None

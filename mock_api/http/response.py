@@ -1,11 +1,13 @@
-"""The bytes of an answer's head as the server writes them: status line, headers in waitress's form, Date."""
+"""The bytes of an answer as the server writes them: status line, headers in waitress's form, Date, body."""
 from __future__ import annotations
 
 import json
 import time
 from email.utils import formatdate
 
+from mock_api.http.answer import Answer
 from mock_api.http.wire import STATUS_LINES
+from mock_api.http.wsgi import WsgiAnswer
 
 SERVER_NAME = "mock_api"
 # Answers with no body and no Content-Length (RFC 9110 6.4.1, 8.6).
@@ -64,3 +66,40 @@ def error_answer(status: int, detail: str) -> bytes:
     body = json.dumps({"detail": detail}).encode()
     head = render_head("1.1", status_line(status), [("Content-Type", "application/json")], len(body), "close")
     return head + body
+
+
+def connection_header(version: str, close: bool) -> str | None:
+    """Connection: close when we close; Keep-Alive for an HTTP/1.0 client that asked to keep it (as waitress)."""
+    if close:
+        return "close"
+    return "Keep-Alive" if version == "1.0" else None
+
+
+def encode_inline(answer: Answer, method: str, version: str, keep_alive: bool) -> tuple[bytes, bytes, bool]:
+    """An inline answer's head, the body to send and whether to close after: a truncated fault promises the
+    whole body, sends half, and closes."""
+    body, status = answer.body, answer.status
+    truncated = answer.fault == "truncated"
+    close = truncated or not keep_alive
+    head = render_head(version, status_line(status), answer.headers, None if status in BODILESS else len(body),
+                       connection_header(version, close))
+    if method == "HEAD" or status in BODILESS:
+        return head, b"", close
+    return head, body[: len(body) // 2] if truncated else body, close
+
+
+def encode_wsgi(answer: WsgiAnswer, method: str, version: str, keep_alive: bool) -> tuple[bytes, bytes, bool]:
+    """The app's answer: its Content-Length kept (fewer bytes than it promised: sent, then the connection
+    closes, which is how the client knows); none given: ours, as the whole body is in hand (never chunked)."""
+    body = answer.body
+    declared = next((v for k, v in answer.headers if k.lower() == "content-length"), None)
+    code = int(answer.status[:3]) if answer.status[:3].isdigit() else 500
+    bodiless = method == "HEAD" or code in BODILESS or code < 200
+    promised = int(declared) if declared is not None and declared.isdigit() else None
+    short = promised is not None and not bodiless and len(body) < promised
+    if promised is not None:
+        body = body[:promised]
+    added = None if declared is not None or code in BODILESS or code < 200 else len(body)
+    close = short or not keep_alive
+    head = render_head(version, answer.status, answer.headers, added, connection_header(version, close))
+    return head, b"" if bodiless else body, close
