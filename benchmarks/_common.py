@@ -59,7 +59,7 @@ def wait_for_200(port: int, path: str, deadline: float, process: subprocess.Pope
 
 
 @contextmanager
-def serving(server: str = "waitress", app: str = "mock", students: int | None = None,
+def serving(server: str = "mock_api", app: str = "mock", students: int | None = None,
             task_seconds: float | None = None, ready_path: str = "/_mock/health",
             timeout: float = 180.0) -> Iterator[tuple[int, subprocess.Popen[bytes]]]:
     """benchmarks/_serve.py in a subprocess on a free port, until it answers 200 on ready_path."""

@@ -66,7 +66,7 @@ def mock_api_peer(students: int | None) -> Peer:
 
 
 def bare_peer() -> Peer:
-    return Peer("bare Flask", lambda port: [sys.executable, "benchmarks/_serve.py", "--server", "waitress",
+    return Peer("bare Flask", lambda port: [sys.executable, "benchmarks/_serve.py", "--server", "mock_api",
                                             "--app", "bare", "--port", str(port)], "/json",
                 lambda port: {"read": "/json"}, ("read",))
 

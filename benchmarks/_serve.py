@@ -78,7 +78,9 @@ def serve_granian(args: argparse.Namespace) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--server", choices=("waitress", "werkzeug", "gunicorn", "granian"), default="waitress")
+    # mock_api: our server (the CLI's); waitress: the one before issue 12, kept as a baseline.
+    parser.add_argument("--server", choices=("mock_api", "waitress", "werkzeug", "gunicorn", "granian"),
+                        default="mock_api")
     parser.add_argument("--app", choices=("mock", "bare"), default="mock")
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--threads", type=int, default=DEFAULT_THREADS)  # the CLI's, for every server
@@ -90,10 +92,15 @@ def main() -> None:
     app = bare_app() if args.app == "bare" else mock_app(args)
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     gc.freeze()  # as mock_api.http.server.serve does, so that every server runs the same process set-up
-    if args.server == "waitress":
+    if args.server == "mock_api":
         from mock_api.http.server import serve
         serve(app, "127.0.0.1", args.port, threads=args.threads,
               announce=lambda line: print("ready " + line.split()[-1], flush=True))
+    elif args.server == "waitress":
+        import waitress
+        print(f"ready http://127.0.0.1:{args.port}", flush=True)
+        waitress.serve(app, host="127.0.0.1", port=args.port, threads=args.threads, ident="mock_api",
+                       connection_limit=4096, channel_timeout=30, asyncore_use_poll=True)
     elif args.server == "werkzeug":
         from werkzeug.serving import make_server
         server = make_server("127.0.0.1", args.port, app, threaded=True)

@@ -2,8 +2,8 @@
 
 Target (issue 9): p99 of 50 probes under 100 ms. Each probe opens a new connection, sends GET /_mock/health
 and reads the answer; between probes every slowloris client trickles one more header line. Probing starts
-once the server has accepted the whole crowd (waitress accepts one connection per loop turn, so the first
-new client right behind a burst of 100 connects waits ~100 ms for them).
+once the server has accepted the whole crowd (a new client right behind a burst of 100 connects waits for
+them to be accepted first).
 """
 from __future__ import annotations
 

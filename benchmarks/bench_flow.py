@@ -14,7 +14,7 @@ MAX_FLOWS_PER_THREAD = 20_000
 
 
 def main() -> None:
-    with serving("waitress", "mock", task_seconds=0) as (port, _):
+    with serving("mock_api", "mock", task_seconds=0) as (port, _):
         auth = {"Authorization": f"Bearer {token(port)}", "Content-Type": "application/json"}
         counts, polls, failures = [0] * THREADS, [0] * THREADS, [0] * THREADS
         stop_at = time.perf_counter() + DURATION

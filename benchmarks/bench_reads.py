@@ -1,4 +1,4 @@
-"""Authenticated reads at 100,000 petitions vs a bare Flask JSON app, on each candidate WSGI server."""
+"""Authenticated reads at 100,000 petitions vs a bare Flask JSON app, on our server and each candidate WSGI one."""
 from __future__ import annotations
 
 import importlib.util
@@ -15,7 +15,7 @@ WARM_UP_SECONDS = 2.0
 
 
 def servers() -> list[str]:
-    names = ["waitress", "werkzeug"]
+    names = ["mock_api", "waitress", "werkzeug"]
     names += [name for name in ("gunicorn", "granian") if importlib.util.find_spec(name)]
     chosen = os.environ.get("BENCH_SERVERS")
     return [n for n in names if not chosen or n in chosen.split(",")]

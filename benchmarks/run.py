@@ -2,7 +2,7 @@
 
 Usage: python benchmarks/run.py [NAME ...]   (NAME: e.g. reads, pipeline, startup, soak; default: all)
 Environment: BENCH_SECONDS (load duration per measurement, default 5), BENCH_STUDENTS (default ~100,000
-petitions), BENCH_SERVERS (e.g. "waitress,gunicorn"), BENCH_THREADS (server threads, default 8),
+petitions), BENCH_SERVERS (e.g. "mock_api,waitress"), BENCH_THREADS (server threads, default 8),
 BENCH_NO_WRK=1 (use the Python load generator).
 Figures are ratios measured in the same run: absolute numbers vary with the machine and its load.
 """

@@ -37,7 +37,7 @@ class Client:
         self.calls += 1
         response = self.conn.getresponse()
         raw = response.read()
-        # response.headers: case-insensitive (waitress sends X-Request-Id for Flask's X-Request-ID).
+        # response.headers: case-insensitive (the server sends X-Request-Id for Flask's X-Request-ID).
         return response.status, response.headers, json.loads(raw) if raw else None
 
 

@@ -1,4 +1,4 @@
-"""Faults below HTTP over real sockets, on waitress (the CLI) and werkzeug's make_server (in-process)."""
+"""Faults below HTTP over real sockets, on the CLI's server and werkzeug's make_server (in-process)."""
 from __future__ import annotations
 
 import socket
@@ -42,7 +42,7 @@ def fault_files(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
 
 
 @pytest.fixture(scope="module")
-def waitress_api(fault_files: dict[str, Path]) -> Iterator[Api]:
+def cli_api(fault_files: dict[str, Path]) -> Iterator[Api]:
     with running_server("--scenarios-dir", str(fault_files["reset"].parent)) as running:
         yield Api(running.url)
 
@@ -61,8 +61,8 @@ def werkzeug_api(fault_files: dict[str, Path]) -> Iterator[Api]:
         thread.join(timeout=5)
 
 
-# waitress is a real server in a subprocess: slow. werkzeug serves from a thread of this process.
-@pytest.fixture(params=[pytest.param("waitress", marks=pytest.mark.slow), "werkzeug"])
+# The CLI's server runs in a subprocess: slow. werkzeug serves from a thread of this process.
+@pytest.fixture(params=[pytest.param("cli", marks=pytest.mark.slow), "werkzeug"])
 def api(request: pytest.FixtureRequest) -> Api:
     return request.getfixturevalue(f"{request.param}_api")  # type: ignore[no-any-return]
 

@@ -23,7 +23,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
 )
 # Groups whose members may import each other: settings, and the entry points over everything.
 OPEN_LAYERS = (0, len(LAYERS) - 1)
-WEB_LIBRARIES = ("flask", "werkzeug", "waitress", "granian", "gunicorn")
+WEB_LIBRARIES = ("flask", "werkzeug", "httptools", "waitress", "granian", "gunicorn")
 WEB_LAYERS = ("mock_api.http", "mock_api.testing")
 
 

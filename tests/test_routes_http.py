@@ -110,7 +110,7 @@ def test_the_walk_covers_the_documented_api() -> None:
 # ---- reason phrases, read from the raw status line ----------------------------------------------------
 
 @pytest.fixture(scope="module")
-def waitress_url() -> Iterator[str]:
+def cli_url() -> Iterator[str]:
     with running_server() as running:
         yield running.url
 
@@ -120,8 +120,8 @@ def werkzeug_url(server: Live) -> str:
     return server.url
 
 
-# waitress is a real server in a subprocess: slow. werkzeug serves from a thread of this process.
-@pytest.fixture(params=[pytest.param("waitress", marks=pytest.mark.slow), "werkzeug"])
+# The CLI's server runs in a subprocess: slow. werkzeug serves from a thread of this process.
+@pytest.fixture(params=[pytest.param("cli", marks=pytest.mark.slow), "werkzeug"])
 def base_url(request: pytest.FixtureRequest) -> str:
     return str(request.getfixturevalue(f"{request.param}_url"))
 

@@ -125,3 +125,22 @@ def test_the_grace_period_bounds_the_drain(tmp_path: Path) -> None:
         finally:
             for sock in sockets:
                 sock.close()
+
+
+def test_a_second_signal_ends_the_drain_at_once(tmp_path: Path) -> None:
+    # 20 queued one-second requests and a grace of 60 s: only the second SIGTERM makes the server exit early.
+    with running_server("--threads", "1", "--shutdown-grace", "60", "--scenario", _scenario_file(tmp_path)) as server:
+        sockets = _send_slow_requests(server.url, 20)
+        try:
+            time.sleep(0.5)
+            server.process.send_signal(signal.SIGTERM)
+            time.sleep(1.5)
+            assert server.process.poll() is None  # still draining
+            started = time.monotonic()
+            server.process.send_signal(signal.SIGTERM)
+            assert server.process.wait(timeout=15) == 0
+            assert time.monotonic() - started < 10
+        finally:
+            for sock in sockets:
+                sock.close()
+        assert "mock_api stopped" in server.stderr_text() and "Traceback" not in server.stderr_text()

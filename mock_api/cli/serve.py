@@ -20,7 +20,9 @@ from mock_api.config import MockConfig
 from mock_api.data.fixtures import FixtureError
 from mock_api.http.server import (
     DEFAULT_CONNECTION_LIMIT,
+    DEFAULT_HEADER_TIMEOUT,
     DEFAULT_IDLE_TIMEOUT,
+    DEFAULT_MAX_HEADER_BYTES,
     DEFAULT_SHUTDOWN_GRACE,
     DEFAULT_THREADS,
     ServerLimits,
@@ -57,6 +59,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              f"(default {DEFAULT_CONNECTION_LIMIT})")
     parser.add_argument("--idle-timeout", type=int, default=DEFAULT_IDLE_TIMEOUT, metavar="SECONDS",
                         help=f"close a connection silent this long between requests (default {DEFAULT_IDLE_TIMEOUT})")
+    parser.add_argument("--header-timeout", type=float, default=DEFAULT_HEADER_TIMEOUT, metavar="SECONDS",
+                        help="close a connection whose request headers take longer than this to arrive "
+                             f"(default {DEFAULT_HEADER_TIMEOUT})")
+    parser.add_argument("--max-header-bytes", type=int, default=DEFAULT_MAX_HEADER_BYTES, metavar="N",
+                        help=f"largest request line and headers in bytes; larger ones get 431 "
+                             f"(default {DEFAULT_MAX_HEADER_BYTES})")
     parser.add_argument("--shutdown-grace", type=float, default=DEFAULT_SHUTDOWN_GRACE, metavar="SECONDS",
                         help="on SIGTERM/SIGINT, time given to requests already received "
                              f"(default {DEFAULT_SHUTDOWN_GRACE:g})")
@@ -97,7 +105,8 @@ def config_from_args(args: argparse.Namespace) -> MockConfig:
 
 def limits_from_args(args: argparse.Namespace) -> ServerLimits:
     return ServerLimits(threads=args.threads, connection_limit=args.connection_limit,
-                        idle_timeout=args.idle_timeout, shutdown_grace=args.shutdown_grace)
+                        idle_timeout=args.idle_timeout, shutdown_grace=args.shutdown_grace,
+                        header_timeout=args.header_timeout, max_header_bytes=args.max_header_bytes)
 
 
 def _check(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
@@ -111,6 +120,8 @@ def _check(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
         parser.error("--threads must be >= 1")
     if args.connection_limit < 1 or args.idle_timeout < 1:
         parser.error("--connection-limit and --idle-timeout must be >= 1")
+    if not args.header_timeout > 0 or args.max_header_bytes < 1:
+        parser.error("--header-timeout must be > 0 and --max-header-bytes >= 1")
     if not args.shutdown_grace >= 0:
         parser.error("--shutdown-grace must be >= 0")
     if args.control_token is not None and not args.control_token.strip():

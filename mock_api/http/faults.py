@@ -11,7 +11,11 @@ from mock_api.scenarios.effects import DROPPING_FAULTS as DROPPING  # the client
 from mock_api.scenarios.effects import FAULT_KINDS as KINDS
 
 FAULT_KEY = "mock_api.fault"
-__all__ = ["DROPPING", "FAULT_KEY", "KINDS", "FaultMiddleware", "deliver_fault", "drop_connection", "request_fault"]
+# Our server (mock_api/http/server.py) puts its connection here: an object whose drop(reset) closes the
+# connection from any thread, writing nothing (RST when reset, else FIN).
+CONNECTION_KEY = "mock_api.connection"
+__all__ = ["CONNECTION_KEY", "DROPPING", "FAULT_KEY", "KINDS", "FaultMiddleware", "deliver_fault", "drop_connection",
+           "request_fault"]
 
 StartResponse = Callable[..., Any]
 WsgiApp = Callable[[dict[str, Any], StartResponse], Iterable[bytes]]
@@ -57,7 +61,7 @@ def deliver_fault(environ: dict[str, Any], kind: str, status: str, headers: list
     if kind in DROPPING:
         drop_connection(environ, reset=kind == "reset")
     # Promise the whole body, send half: the server then closes the connection early (too few bytes for
-    # Content-Length; waitress and ours do so), werkzeug closes every connection after a response.
+    # Content-Length: ours and waitress do so), werkzeug closes every connection after a response.
     headers = [(k, v) for k, v in headers if k.lower() != "content-length"]
     start_response(status, [*headers, ("Content-Length", str(max(len(body), 1)))])
     return [body[: len(body) // 2]]
@@ -70,6 +74,10 @@ def _linger_zero(sock: socket.socket) -> None:
 
 def drop_connection(environ: dict[str, Any], reset: bool) -> None:
     """Close the client's connection with no reply (FIN), or abort it (RST); always raises."""
+    connection = environ.get(CONNECTION_KEY)
+    if connection is not None:
+        connection.drop(reset)
+        raise ConnectionAbortedError("mock_api fault")  # the server writes nothing for this request
     disconnected = environ.get("waitress.client_disconnected")
     channel = getattr(disconnected, "__self__", None)
     if channel is not None:

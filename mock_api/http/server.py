@@ -1,49 +1,43 @@
-"""Serves an app over HTTP with waitress (one process, threads: the state lives in this process)."""
+"""Serves an app over HTTP/1.1 with our own asyncio server (one process: the state lives in this process)."""
 from __future__ import annotations
 
+import asyncio
 import gc
-import logging
 import resource
 import signal
+import socket
 import sys
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
-from types import FrameType
+from concurrent.futures import Executor, ThreadPoolExecutor
 from typing import Any
 
-from waitress import wasyncore
-from waitress.server import create_server
+from mock_api.http.answer import InlineLane
+from mock_api.http.connection import HttpConnection
+from mock_api.http.serverlimits import (
+    DEFAULT_CONNECTION_LIMIT,
+    DEFAULT_HEADER_TIMEOUT,
+    DEFAULT_IDLE_TIMEOUT,
+    DEFAULT_MAX_HEADER_BYTES,
+    DEFAULT_SHUTDOWN_GRACE,
+    DEFAULT_THREADS,
+    ServerLimits,
+)
+from mock_api.http.wsgi import WsgiApp
 
-# Measured (benchmarks/bench_reads.py, 2 cores): 4 threads serve as many reads as 8 with a p99 of
-# 14-16 ms instead of 20; more threads only queue on the GIL. Requests are short and CPU-bound, and
-# waitress reads and writes sockets in its own loop, so a slow client does not hold a thread.
-DEFAULT_THREADS = 4
-# waitress's own defaults (100 connections, idle ones closed after 120 s) let ~100 idle keep-alive or
-# slowloris sockets lock every new client out for two minutes. An open connection costs a few KB here.
-DEFAULT_CONNECTION_LIMIT = 4096
-DEFAULT_IDLE_TIMEOUT = 30  # seconds a connection may stay silent between requests
-DEFAULT_SHUTDOWN_GRACE = 5.0  # seconds SIGTERM waits for requests already received
-FD_RESERVE = 64  # descriptors kept for files, the listening socket and waitress's trigger pipe
-DRAIN_STEP = 0.05  # seconds per loop turn while draining
+__all__ = ["DEFAULT_CONNECTION_LIMIT", "DEFAULT_HEADER_TIMEOUT", "DEFAULT_IDLE_TIMEOUT", "DEFAULT_MAX_HEADER_BYTES",
+           "DEFAULT_SHUTDOWN_GRACE", "DEFAULT_THREADS", "Server", "ServerLimits", "listen",
+           "raise_descriptor_limit", "serve", "serve_until_stopped"]
 
-
-@dataclass(frozen=True)
-class ServerLimits:
-    """Connection limits and the shutdown grace; each field is a CLI option (docs/reference.md: connections)."""
-
-    threads: int = DEFAULT_THREADS
-    connection_limit: int = DEFAULT_CONNECTION_LIMIT
-    idle_timeout: int = DEFAULT_IDLE_TIMEOUT
-    shutdown_grace: float = DEFAULT_SHUTDOWN_GRACE
+FD_RESERVE = 64  # descriptors kept for files and the listening socket
+DRAIN_STEP = 0.05  # seconds between looks while draining
+SWEEP_SECONDS = 0.5  # how often idle and slow-header connections are looked for
+ACCEPT_BATCH = 64  # connections accepted per wake-up of the listening socket
+LISTEN_BACKLOG = 1024
 
 
 def _url(host: str, port: int) -> str:
     return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
-
-
-def _stop(signum: int, frame: FrameType | None) -> None:
-    raise KeyboardInterrupt
 
 
 def raise_descriptor_limit(connections: int) -> int:
@@ -62,67 +56,175 @@ def raise_descriptor_limit(connections: int) -> int:
     return max(1, min(connections, soft - FD_RESERVE))
 
 
-def _waitress_options(limits: ServerLimits) -> dict[str, Any]:
+def listen(host: str, port: int) -> socket.socket:
+    """A listening, non-blocking socket on the first address `host` names (port 0: a free port)."""
+    family, kind, proto, _, address = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM,
+                                                         flags=socket.AI_PASSIVE)[0]
+    sock = socket.socket(family, kind, proto)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind(address)
+        sock.listen(LISTEN_BACKLOG)
+    except OSError:
+        sock.close()
+        raise
+    sock.setblocking(False)
+    return sock
+
+
+class Server:
+    """The listening socket and the open connections: accepts up to the limit, sweeps timeouts, drains."""
+
+    def __init__(self, app: WsgiApp, inline: InlineLane | None, limits: ServerLimits, sock: socket.socket,
+                 loop: asyncio.AbstractEventLoop) -> None:
+        self.app = app
+        self.inline = inline
+        self.limits = limits
+        self.sock: socket.socket | None = sock
+        self.loop = loop
+        self.executor: Executor = ThreadPoolExecutor(max_workers=limits.threads, thread_name_prefix="mock_api")
+        self.connections: set[HttpConnection] = set()
+        self.accepted = 0  # accepted sockets, counted before their protocol is connected
+        self.accepting = False
+        self.draining = False
+
+    def start(self) -> None:
+        self._accepting(True)
+        self.loop.call_later(SWEEP_SECONDS, self._sweep)
+
+    def _accepting(self, on: bool) -> None:
+        if self.sock is None or on == self.accepting:
+            return
+        self.accepting = on
+        if on:
+            self.loop.add_reader(self.sock.fileno(), self._accept)
+        else:
+            self.loop.remove_reader(self.sock.fileno())
+
+    def _accept(self) -> None:
+        for _ in range(ACCEPT_BATCH):
+            if self.sock is None or self.accepted >= self.limits.connection_limit:
+                break
+            try:
+                client, _ = self.sock.accept()
+            except (BlockingIOError, InterruptedError):
+                return
+            except OSError:  # EMFILE, ECONNABORTED ...: try again on the next wake-up
+                return
+            client.setblocking(False)
+            client.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            self.accepted += 1
+            self.loop.create_task(self._connect(client))
+        if self.accepted >= self.limits.connection_limit:
+            self._accepting(False)  # new clients wait in the listen queue until one closes
+
+    async def _connect(self, client: socket.socket) -> None:
+        try:
+            await self.loop.connect_accepted_socket(lambda: HttpConnection(self), client)
+        except OSError:
+            client.close()
+            self._released()
+
+    def opened(self, connection: HttpConnection) -> None:
+        self.connections.add(connection)
+
+    def closed(self, connection: HttpConnection) -> None:
+        self.connections.discard(connection)
+        self._released()
+
+    def _released(self) -> None:
+        self.accepted -= 1
+        if not self.draining and self.accepted < self.limits.connection_limit:
+            self._accepting(True)
+
+    def _sweep(self) -> None:
+        now = time.monotonic()
+        for connection in [c for c in self.connections if c.expired(now)]:
+            connection.stop()
+        if self.sock is not None:
+            self.loop.call_later(SWEEP_SECONDS, self._sweep)
+
+    def stop_accepting(self) -> None:
+        """Close the listening socket: new connections are refused."""
+        self._accepting(False)
+        if self.sock is not None:
+            self.sock.close()
+            self.sock = None
+
+    def begin_drain(self) -> None:
+        self.draining = True
+        for connection in list(self.connections):
+            connection.begin_drain()
+
+    def close(self) -> None:
+        self.stop_accepting()
+        for connection in list(self.connections):
+            connection.stop()
+        self.executor.shutdown(wait=False, cancel_futures=True)
+
+
+async def serve_until_stopped(server: Server, stop: asyncio.Event, again: asyncio.Event) -> None:
+    """Serve until the first signal; then drain for up to the grace (a second signal ends it at once)."""
+    server.start()
+    await stop.wait()
+    server.stop_accepting()
+    await asyncio.sleep(DRAIN_STEP)  # one turn: requests that reached the kernel before the signal are read
+    server.begin_drain()
+    deadline = time.monotonic() + server.limits.shutdown_grace
+    while server.connections and not again.is_set() and time.monotonic() < deadline:
+        await asyncio.sleep(DRAIN_STEP)
+    server.close()
+    await asyncio.sleep(0)  # let the transports' close callbacks run
+
+
+def _limits_for(app: Any, limits: ServerLimits) -> ServerLimits:
+    """The connection limit that fits the open-files limit, and the Flask app's body limit."""
     connection_limit = raise_descriptor_limit(limits.connection_limit)
     if connection_limit < limits.connection_limit:
         print(f"mock_api: warning: open-files limit allows {connection_limit} connections, not "
               f"{limits.connection_limit}", file=sys.stderr, flush=True)
-    return {
-        "threads": limits.threads, "connection_limit": connection_limit,
-        "channel_timeout": limits.idle_timeout,
-        # waitress looks for idle connections every cleanup_interval (default 30 s): often enough that
-        # an idle connection is closed within 1.5 x the timeout.
-        "cleanup_interval": max(1, min(30, limits.idle_timeout // 2)),
-        # select() cannot watch descriptors above 1024; poll() can.
-        "asyncore_use_poll": True,
-    }
+    config = getattr(app, "config", None)
+    body = config.get("MAX_CONTENT_LENGTH") if isinstance(config, dict) else None
+    return ServerLimits(limits.threads, connection_limit, limits.idle_timeout, limits.shutdown_grace,
+                        limits.header_timeout, limits.max_header_bytes,
+                        body if isinstance(body, int) else limits.max_body_bytes)
 
 
-def _busy(server: Any) -> bool:
-    """True while a connection has a request received but not answered, or an answer not yet sent."""
-    return any(channel.requests or channel.total_outbufs_len for channel in list(server.active_channels.values()))
+def _on_signals(loop: asyncio.AbstractEventLoop, stop: asyncio.Event, again: asyncio.Event) -> None:
+    def signalled() -> None:
+        (again if stop.is_set() else stop).set()
 
-
-def drain(server: Any, grace: float) -> None:
-    """Stop accepting, then keep serving the requests already received for up to `grace` seconds."""
-    wasyncore.dispatcher.close(server)  # the listening socket only: new connections are refused
-    deadline = time.monotonic() + grace
-    try:
-        # One turn first: it reads requests that reached the kernel before the signal but not yet the loop.
-        wasyncore.loop(timeout=DRAIN_STEP, map=server._map, use_poll=True, count=1)
-        while _busy(server) and time.monotonic() < deadline:
-            wasyncore.loop(timeout=DRAIN_STEP, map=server._map, use_poll=True, count=1)
-    except KeyboardInterrupt:  # a second signal: stop now
-        pass
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, signalled)
 
 
 def serve(app: Any, host: str, port: int, threads: int = DEFAULT_THREADS,
           announce: Callable[[str], None] | None = None, limits: ServerLimits | None = None,
-          after_ready: Callable[[str], None] | None = None) -> None:
-    """Bind (port 0 picks a free port), announce the real URL once, serve until SIGINT/SIGTERM, drain."""
-    limits = limits or ServerLimits(threads=threads)
-    # waitress warns "Task queue depth is N" on every request that waits for a free thread: normal for a
-    # mock under a load test, and a flood that blocks the server once a parent's stderr pipe is full.
-    logging.getLogger("waitress.queue").setLevel(logging.ERROR)
-    server = create_server(app, host=host, port=port, ident="mock_api", **_waitress_options(limits))
-    real_port = int(server.effective_port)  # type: ignore[union-attr]
-    line = f"mock_api listening on {_url(host, real_port)}"
+          after_ready: Callable[[str], None] | None = None, inline: InlineLane | None = None) -> None:
+    """Bind (port 0 picks a free port), announce the real URL once, serve until SIGINT/SIGTERM, drain.
+
+    `inline` answers the requests it can in the event loop; the others go to `app` in a worker thread."""
+    limits = _limits_for(app, limits or ServerLimits(threads=threads))
+    sock = listen(host, port)
+    loop = asyncio.new_event_loop()
+    server = Server(app, inline, limits, sock, loop)
+    stop, again = asyncio.Event(), asyncio.Event()
+    line = f"mock_api listening on {_url(host, int(sock.getsockname()[1]))}"
     # Everything loaded so far (the snapshot: ~1.5 million objects at 100,000 petitions) lives as long as
     # the process: frozen, the cyclic GC stops walking it, which otherwise paused requests for ~100+ ms.
     gc.freeze()
-    previous = signal.signal(signal.SIGTERM, _stop)
-    try:  # from the ready line on, a signal is a clean stop: a client may send one as soon as it reads it
+    try:
+        _on_signals(loop, stop, again)  # from the ready line on, a signal is a clean stop
         if announce is None:
             print(line, flush=True)
         else:
             announce(line)
         if after_ready is not None:  # stderr's welcome: after the ready line, which scripts wait for on stdout
-            after_ready(_url(host, real_port))
-        wasyncore.loop(timeout=1, map=server._map, use_poll=True)  # type: ignore[union-attr]
-    except KeyboardInterrupt:
-        drain(server, limits.shutdown_grace)
+            after_ready(_url(host, int(sock.getsockname()[1])))
+        loop.run_until_complete(serve_until_stopped(server, stop, again))
     finally:
-        server.task_dispatcher.shutdown(cancel_pending=True, timeout=1)
-        wasyncore.close_all(server._map)  # type: ignore[union-attr]
-        signal.signal(signal.SIGTERM, previous)
+        server.close()
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            loop.remove_signal_handler(signum)
+        loop.close()
         print("mock_api stopped", file=sys.stderr, flush=True)
