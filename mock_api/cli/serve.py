@@ -80,6 +80,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="print the built-in scenarios and exit (same as `mock-api scenarios`)")
     parser.add_argument("--strict", action="store_true",
                         help="record the consumer's contract violations, listed at GET /_mock/violations")
+    parser.add_argument("--no-inline-lane", action="store_true",
+                        help="answer every request through Flask, none in the server's event loop (same bytes, "
+                             "slower: a lever to rule the inline lane out)")
     parser.add_argument("--quiet", action="store_true", help="no request log and no progress lines on stderr")
     parser.add_argument("--log-format", choices=LOG_FORMATS, default="text",
                         help="request log on stderr: text (coloured on a terminal) or json, one object a line")
@@ -100,6 +103,7 @@ def config_from_args(args: argparse.Namespace) -> MockConfig:
         fixtures_dir=args.fixtures, seed=args.seed, students=args.students, task_seconds=args.task_seconds,
         control_api=False if args.no_control else None, scenario=args.scenario,
         strict=True if args.strict else None, control_token=args.control_token,
+        inline_lane=False if args.no_inline_lane else None,
         scenario_dirs=tuple(d.resolve() for d in args.scenarios_dir), **limits.from_args(args))
 
 
@@ -195,10 +199,11 @@ def run(argv: Sequence[str], prog: str = f"{PROG} serve") -> int:
         return fail(f"bad scenario: {exc}")
     finally:
         finish_progress()
+    from mock_api.http.lane import LANE_KEY
     from mock_api.http.server import serve
 
     try:
-        serve(app, args.host, args.port, limits=limits_from_args(args),
+        serve(app, args.host, args.port, limits=limits_from_args(args), inline=app.extensions.get(LANE_KEY),
               after_ready=None if args.quiet else lambda url: print(
                   welcome(url, not args.no_control, list(app.extensions["mock_api"].dataset.accounts)),
                   file=sys.stderr, flush=True))

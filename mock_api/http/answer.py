@@ -6,14 +6,18 @@ from typing import Any, NamedTuple
 
 
 class Answer(NamedTuple):
-    """Status code, headers (without Content-Length, Date, Server, Connection: the server adds them), body,
-    and a fault below HTTP the server must apply to the connection ("reset", "empty", "truncated")."""
+    """Status code, headers as Flask writes them (Content-Type and Content-Length first; the server writes its
+    own Content-Length, Date, Server and Connection), body, and a fault below HTTP the server must apply to the
+    connection ("reset", "empty", "truncated")."""
 
     status: int
     headers: list[tuple[str, str]]
     body: bytes
     fault: str | None = None
 
+
+# Put in the environ by a server that asked the lane already and got None: the WSGI app does not ask again.
+TRIED_KEY = "mock_api.lane_tried"
 
 # Called by the server in its event loop for a request whose body has arrived (a WSGI environ, with
 # wsgi.input holding the body). It answers at once, never blocking, or returns None: the server then runs

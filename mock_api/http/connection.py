@@ -11,7 +11,7 @@ from typing import Any, Protocol
 
 import httptools
 
-from mock_api.http.answer import Answer, InlineLane
+from mock_api.http.answer import TRIED_KEY, Answer, InlineLane
 from mock_api.http.parsed import Refused, Request
 from mock_api.http.response import encode_inline, encode_wsgi, error_answer
 from mock_api.http.serverlimits import ServerLimits
@@ -189,6 +189,7 @@ class HttpConnection(asyncio.Protocol):
         if answer is not None:
             self._write_inline(request, answer)
             return
+        environ[TRIED_KEY] = True
         self.busy = True
         self._pause_reading()
         future = asyncio.get_running_loop().run_in_executor(self.server.executor, run_app, self.server.app, environ)

@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from mock_api.http import answers
-from mock_api.http.answer import Answer
+from mock_api.http.answer import TRIED_KEY, Answer
 from mock_api.http.faults import deliver_fault
 from mock_api.http.pipeline import Call, Parts, begin, decide, error_parts, json_parts, observe, reply_parts
 from mock_api.http.sessions import HEADER_KEY, PREFIX, SessionRouting
@@ -25,7 +25,6 @@ from mock_api.state import MockState
 
 log = logging.getLogger("mock_api")
 LANE_KEY = "mock_api.lane"  # the app's lane, in app.extensions, for the server
-TRIED_KEY = "mock_api.lane_tried"  # set by a server that asked the lane already: the WSGI app skips it
 PETITIONS = "/api/academic/petitions"
 TASKS = "/api/tasks/"
 Handler = Callable[[MockState, Call, ApiRequest], Parts]

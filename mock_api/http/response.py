@@ -81,7 +81,8 @@ def encode_inline(answer: Answer, method: str, version: str, keep_alive: bool) -
     body, status = answer.body, answer.status
     truncated = answer.fault == "truncated"
     close = truncated or not keep_alive
-    head = render_head(version, status_line(status), answer.headers, None if status in BODILESS else len(body),
+    headers = [(name, value) for name, value in answer.headers if name != "Content-Length"]  # ours is below
+    head = render_head(version, status_line(status), headers, None if status in BODILESS else len(body),
                        connection_header(version, close))
     if method == "HEAD" or status in BODILESS:
         return head, b"", close
