@@ -17,7 +17,7 @@ import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from _common import HOST, STUDENTS_FOR_100K, machine, rss_mb
+from _common import HOST, STUDENTS_FOR_100K, compile_sources, machine, rss_mb
 from _peers import POST_BODY, READ_PATH, Peer, bare_peer, capture, mock_api_peer, moto_peer, started, wiremock_peer
 
 FLOW_LUA = Path(__file__).resolve().parent / "peers" / "flow.lua"
@@ -190,6 +190,7 @@ def main() -> None:
         args.rounds, args.seconds = 2, 3.0
     if not shutil.which("wrk"):
         sys.exit("bench_peers needs wrk (make bench-peers installs the Debian package)")
+    print(f"== bench_peers ({compile_sources()})", flush=True)
     bodies = capture(None)
     peers: list[Peer] = [bare_peer()]
     with tempfile.TemporaryDirectory(prefix="bench-wiremock-") as root:

@@ -1,9 +1,7 @@
 """Process start to first 200 with the default fixtures, against a bare Flask app and moto's server."""
 from __future__ import annotations
 
-import compileall
 import json
-import os
 import shutil
 import statistics
 import subprocess
@@ -11,7 +9,7 @@ import sys
 import time
 from pathlib import Path
 
-from _common import ROOT, free_port, machine, request, stop, wait_for_200
+from _common import ROOT, compile_sources, free_port, machine, request, stop, wait_for_200
 from _peers import bare_peer
 
 RUNS = 7
@@ -61,16 +59,6 @@ def first_data_200() -> float:
 def moto_command() -> list[str] | None:
     found = shutil.which("moto_server") or str(Path(sys.executable).with_name("moto_server"))
     return [found] if Path(found).exists() else None
-
-
-def compile_sources() -> str:
-    """Byte-compile mock_api's sources once, as pip does for an installed package (its dependencies' are).
-
-    With PYTHONDONTWRITEBYTECODE set, a source checkout never writes its .pyc files, so every spawn would
-    compile ~60 modules again (~40 ms here): that measures the environment, not the start-up."""
-    compileall.compile_dir(ROOT / "mock_api", quiet=1)
-    flag = os.environ.get("PYTHONDONTWRITEBYTECODE")
-    return f"sources byte-compiled first{'; PYTHONDONTWRITEBYTECODE is set' if flag else ''}"
 
 
 def main() -> None:

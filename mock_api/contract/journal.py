@@ -5,8 +5,7 @@ import itertools
 import threading
 from collections import deque
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from mock_api.contract.observation import Observation
 from mock_api.service.clock import iso_micro_z
@@ -59,15 +58,19 @@ def _header_chars(headers: Sequence[tuple[str, str]], limit: int) -> int:
     return total
 
 
-@dataclass(frozen=True, slots=True)
-class _Raw:
-    """An entry as recorded: the request's raw parts, put in the entry's JSON shape only when read."""
+class _Raw(NamedTuple):
+    """An entry as recorded: the request's raw parts, put in the entry's JSON shape only when read.
+
+    Kept as a plain tuple (`stored`) of strings, numbers and tuples only: the cyclic GC stops tracking such
+    a tuple after its first pass (a subclass, this NamedTuple too, it tracks for ever), so 10,000 kept
+    entries add nothing to a full collection; as objects they made it ~7 ms longer, a latency spike on
+    whichever request triggered it."""
 
     time: float
     method: str
     path: str
-    query: dict[str, list[str]]
-    headers: Sequence[tuple[str, str]]
+    query: tuple[tuple[str, tuple[str, ...]], ...]
+    headers: tuple[tuple[str, str], ...]
     header_limit: int
     body: str | None
     status: int | None
@@ -75,9 +78,13 @@ class _Raw:
     fault: str | None
     duration_seconds: float
 
+    def stored(self) -> tuple[Any, ...]:
+        return tuple(self)
+
     def entry(self, seq: int) -> dict[str, Any]:
         return {"seq": seq, "time": iso_micro_z(self.time), "method": self.method, "path": self.path,
-                "query": self.query, "headers": journal_headers(self.headers, self.header_limit),
+                "query": {name: list(values) for name, values in self.query},
+                "headers": journal_headers(self.headers, self.header_limit),
                 "body": self.body, "status": self.status, "scenario": self.scenario, "fault": self.fault,
                 "duration_ms": round(self.duration_seconds * 1000, 3)}
 
@@ -85,7 +92,7 @@ class _Raw:
         """entry_bytes of the entry it reads as."""
         return (ENTRY_OVERHEAD_BYTES + len(self.path) + len(self.body or "")
                 + _header_chars(self.headers, self.header_limit)
-                + sum(len(k) + sum(len(v) for v in values) for k, values in self.query.items()))
+                + sum(len(k) + sum(len(v) for v in values) for k, values in self.query))
 
 
 class _Plain:
@@ -98,6 +105,10 @@ class _Plain:
 
     def entry(self, seq: int) -> dict[str, Any]:
         return {"seq": seq, **self.fields}
+
+
+def _entry(seq: int, raw: tuple[Any, ...] | _Plain) -> dict[str, Any]:
+    return raw.entry(seq) if isinstance(raw, _Plain) else _Raw._make(raw).entry(seq)
 
 
 def entry_bytes(entry: Mapping[str, Any]) -> int:
@@ -116,17 +127,17 @@ class Journal:
         self.limit, self.max_bytes = limit, max_bytes
         self.header_bytes, self.body_bytes = header_bytes, body_bytes  # a longer value is cut, with a marker
         # (seq, raw parts, estimated bytes): formatted into entries only when read.
-        self._entries: deque[tuple[int, _Raw | _Plain, int]] = deque()
+        self._entries: deque[tuple[int, tuple[Any, ...] | _Plain, int]] = deque()
         self._bytes = 0
         self._lock = threading.Lock()
         self._numbers = itertools.count(1)
 
     def record(self, entry: Observation | Mapping[str, Any]) -> int:
         """Keep an observed request (or a ready entry); its number, also given to the observation as `seq`."""
-        raw: _Raw | _Plain
+        raw: tuple[Any, ...] | _Plain
         if isinstance(entry, Observation):
-            raw = self._raw(entry)
-            size = raw.size()
+            parts = self._raw(entry)
+            raw, size = parts.stored(), parts.size()
         else:
             raw, size = _Plain(entry), entry_bytes(entry)
         with self._lock:
@@ -142,14 +153,15 @@ class Journal:
 
     def _raw(self, seen: Observation) -> _Raw:
         request = seen.request
-        return _Raw(seen.time, request.method, request.path, seen.query_lists, request.headers, self.header_bytes,
+        query = tuple((name, tuple(values)) for name, values in seen.query_lists.items())
+        return _Raw(seen.time, request.method, request.path, query, tuple(request.headers), self.header_bytes,
                     cut_body(request.body() or b"", self.body_bytes), seen.status if seen.answered else None,
                     seen.scenario, seen.fault, seen.duration_seconds)
 
     def entries(self) -> list[dict[str, Any]]:
         with self._lock:
             kept = list(self._entries)
-        return [raw.entry(seq) for seq, raw, _ in kept]
+        return [_entry(seq, raw) for seq, raw, _ in kept]
 
     def page(self, after: int, limit: int, max_bytes: int) -> tuple[list[dict[str, Any]], int | None]:
         """Entries with seq > after, oldest first: at most `limit`, and past `max_bytes` no more than the
@@ -158,7 +170,7 @@ class Journal:
             if not self._entries:
                 return [], None
             start = max(0, after - self._entries[0][0] + 1)
-            page: list[tuple[int, _Raw | _Plain]] = []
+            page: list[tuple[int, tuple[Any, ...] | _Plain]] = []
             total = 0
             cursor = None
             for seq, raw, size in itertools.islice(self._entries, start, None):
@@ -167,19 +179,19 @@ class Journal:
                     break
                 page.append((seq, raw))
                 total += size
-        return [raw.entry(seq) for seq, raw in page], cursor
+        return [_entry(seq, raw) for seq, raw in page], cursor
 
     def tail(self, count: int, max_bytes: int) -> list[dict[str, Any]]:
         """The newest `count` entries, oldest first; past `max_bytes` no more than the newest one."""
         with self._lock:
-            kept: list[tuple[int, _Raw | _Plain]] = []
+            kept: list[tuple[int, tuple[Any, ...] | _Plain]] = []
             total = 0
             for seq, raw, size in reversed(self._entries):
                 if len(kept) >= count or (kept and total + size > max_bytes):
                     break
                 kept.append((seq, raw))
                 total += size
-        return [raw.entry(seq) for seq, raw in reversed(kept)]
+        return [_entry(seq, raw) for seq, raw in reversed(kept)]
 
     def clear(self) -> None:
         with self._lock:
