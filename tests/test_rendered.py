@@ -72,3 +72,24 @@ def test_reads_over_http_show_the_new_cache_date_after_a_refresh_with_a_tiny_ren
     assert [r["cache_date"] for r in after] != [r["cache_date"] for r in old]
     assert [{**r, "cache_date": None} for r in after] == [{**r, "cache_date": None} for r in old]
     assert list(after[0]) == list(old[0])  # field order kept
+
+
+def test_a_task_renders_once_per_status_in_the_same_bounded_cache(dataset: Dataset) -> None:
+    state = MockState(MockConfig(frozen_clock_at=FROZEN_AT, render_cache_limit=5), dataset)
+    backend = state.backend
+    claims = {"sub": "f0057pn", "scope": "x"}
+    payload = {"petition": {"netid": "f006s0b", "petition_code": "Q41", "origin_code": "UREG", "school": "UG",
+                            "decision": "2023-2024", "grade_term": "24W", "user_netid": "f006s0b"}}
+    task_id = backend.submit(payload, claims, state.task_behaviour())
+    now = state.clock.now()
+    sub, accepted = cast(tuple[Any, bytes], backend.task_json(task_id, now))
+    assert sub == "f0057pn" and accepted == to_json(backend.task(task_id, now))
+    assert backend.task_json(task_id, now) == (sub, accepted) and len(backend.rendered) == 1
+    state.clock.advance(1.0)
+    completed = cast(tuple[Any, bytes], backend.task_json(task_id, state.clock.now()))[1]
+    assert b'"status":"complete"' in completed and completed == to_json(backend.task(task_id, state.clock.now()))
+    assert backend.task_json("0" * 24, now) is None
+    for _ in range(8):  # more tasks than the cache holds: still bounded
+        other = backend.submit(payload, claims, state.task_behaviour())
+        backend.task_json(other, state.clock.now())
+    assert len(backend.rendered) == 5

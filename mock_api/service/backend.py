@@ -52,6 +52,9 @@ def unwrap_payload(body: Any) -> Any:
     return payload
 
 
+TASK_KEY = "task:"  # a task's key in the render cache, beside the petitions' Mongo ids
+
+
 class Backend:
     """One emulated deployment: the shared snapshot plus what was written since start or reset."""
 
@@ -244,6 +247,17 @@ class Backend:
         with self.lock:
             task = self._tasks.get(task_id)
             return None if task is None else dict(task)
+
+    def task_json(self, task_id: str, now: float) -> tuple[Any, bytes] | None:
+        """The task's requester `sub` and the task as JSON bytes, rendered once per status (a task changes
+        only when it completes) in the bounded render cache (rendered.py); None for an unknown task."""
+        self.settle(now)
+        with self.lock:
+            task = self._tasks.get(task_id)
+            if task is None:
+                return None
+            version = 0.0 if task["status"] == "accepted" else 1.0
+            return task["requester"].get("sub"), self.rendered.get(TASK_KEY + task_id, version, lambda: task)
 
     def task_count(self) -> int:
         """Tasks held (accepted and completed): the sessions listing's count."""
