@@ -11,14 +11,18 @@ import subprocess
 import sys
 import time
 from datetime import datetime, timezone
+from urllib.parse import urlencode
 
 import pytest
 import requests
 
 from mock_api.cli.progress import ProgressLine
 from mock_api.config import MockConfig
-from mock_api.contract.requestlog import RequestLog
+from mock_api.contract.observation import Observation
+from mock_api.contract.requestlog import RequestLog, clock_text, target
 from mock_api.http.app import create_app
+from mock_api.service.clock import Clock
+from mock_api.service.requests import PlainRequest
 from mock_api.service.scopes import READ
 from mock_api.state import MockState
 from support import ROOT, bearer, running_server, token_for
@@ -179,3 +183,19 @@ def test_a_large_generation_shows_progress_unless_quiet(quiet: bool) -> None:
     else:  # not a terminal: the first line at once, then one every few seconds, and the end
         assert progress[0].startswith("mock_api: generating students: 1,000 of 20,000 (5%)")
         assert progress[-1] == "mock_api: generating students: 20,000 of 20,000 (100%)"
+
+
+@pytest.mark.parametrize("epoch", [0.0, 1732131053.0, 1732131053.123, 1732131053.9999995, 1732131053.0009995,
+                                   1732131053.0004999, 86399.9996, 4102444799.999])
+def test_the_clock_is_datetimes_to_the_millisecond(epoch: float) -> None:
+    expected = datetime.fromtimestamp(epoch, timezone.utc).strftime("%H:%M:%S.%f")[:-3]
+    assert clock_text(epoch) == expected
+
+
+@pytest.mark.parametrize("query", [{"netid": ["f0027k4"]}, {"a": ["1", "2"], "b": ["x y"]}, {"é": ["ü"]},
+                                   {"x": [""]}, {"d": ["ge:2024-01-01T00:00:00Z"]}, {"s": ["a+b&c=d"]}, {}])
+def test_the_target_is_urlencodes_whether_or_not_the_query_needs_quoting(query: dict[str, list[str]]) -> None:
+    request = PlainRequest("GET", "/api/x", None, [], {}, "", lambda: b"", "key", Clock(None))
+    seen = Observation(request, None, 0.0, 200, True, None, None, "default", None, 0.0, query)
+    encoded = urlencode(query, doseq=True, safe=":/,")
+    assert target(seen) == (f"/api/x?{encoded}" if encoded else "/api/x")

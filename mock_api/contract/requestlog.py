@@ -2,8 +2,11 @@
 from __future__ import annotations
 
 import json
+import math
+import re
 import sys
 import threading
+import time
 from collections.abc import Sequence
 from datetime import datetime, timezone
 from typing import TextIO
@@ -18,10 +21,34 @@ _STATUS_COLOURS = {2: "\033[32m", 3: "\033[36m", 4: "\033[33m", 5: "\033[31m"}
 _VIOLATION = "\033[35m"
 
 
+# Characters urlencode(safe=":/,") leaves as they are: a query made only of them needs no quoting pass.
+_PLAIN = re.compile(r"[A-Za-z0-9_.~:/,-]*")
+_second: tuple[int, str] = (-1, "")  # the last whole second formatted, and its HH:MM:SS
+
+
 def target(seen: Observation) -> str:
     """The path with its query, every value of a repeated parameter kept."""
-    query = urlencode(seen.query_lists, doseq=True, safe=":/,")
+    lists = seen.query_lists
+    if not lists:
+        return seen.request.path
+    if all(_PLAIN.fullmatch(name) and all(_PLAIN.fullmatch(v) for v in values) for name, values in lists.items()):
+        query = "&".join(f"{name}={value}" for name, values in lists.items() for value in values)
+    else:
+        query = urlencode(lists, doseq=True, safe=":/,")
     return f"{seen.request.path}?{query}" if query else seen.request.path
+
+
+def clock_text(epoch: float) -> str:
+    """HH:MM:SS.mmm in UTC, as datetime.fromtimestamp(epoch, utc) gives it (microseconds rounded, then cut
+    to milliseconds); the HH:MM:SS part formatted once a second, as a line per request needs it."""
+    global _second
+    fraction, whole = math.modf(epoch)
+    micros = round(fraction * 1_000_000)
+    if micros >= 1_000_000:
+        whole, micros = whole + 1, micros - 1_000_000
+    if _second[0] != whole:
+        _second = (int(whole), time.strftime("%H:%M:%S", time.gmtime(whole)))
+    return f"{_second[1]}.{micros // 1000:03d}"
 
 
 def _status(seen: Observation) -> str:
@@ -30,7 +57,7 @@ def _status(seen: Observation) -> str:
 
 def text_line(seen: Observation, violations: Sequence[tuple[str, str]], colour: bool = False) -> str:
     """`HH:MM:SS.mmm METHOD /path?query STATUS 12.3ms [scenario]`, then `  ! [kind] message` per violation."""
-    clock = datetime.fromtimestamp(seen.time, timezone.utc).strftime("%H:%M:%S.%f")[:-3]
+    clock = clock_text(seen.time)
     status, millis = _status(seen), f"{seen.duration_seconds * 1000:.1f}ms"
     scenario = seen.scenario or seen.active_scenario
     extra = f" [scenario {scenario}]" if scenario != DEFAULT_SCENARIO else ""
