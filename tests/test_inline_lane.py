@@ -6,11 +6,15 @@ in the same order: every answer (status line, headers in order, body) and every 
 from __future__ import annotations
 
 import json
+import threading
+import time
 from collections.abc import Iterator
 from dataclasses import replace
+from pathlib import Path
 from typing import Any
 
 import pytest
+import requests
 from flask import Flask
 
 from mock_api.config import MockConfig
@@ -20,7 +24,7 @@ from mock_api.http.lane import LANE_KEY, InlineLane
 from mock_api.service.dataset import Dataset
 from mock_api.service.scopes import READ, WRITE
 from mock_api.state import MockState
-from support import FROZEN_AT, SEED_PAYLOAD, token_for
+from support import FROZEN_AT, SEED_PAYLOAD, running_server, token_for
 
 NETID = "f0027k4"
 
@@ -189,7 +193,8 @@ def test_left_to_flask(dataset: Dataset, tokens: dict[str, str]) -> None:
     slow, _, slow_counting = _pair(dataset, "latency")
     state = slow.extensions["mock_api"]
     state.sleep = lambda seconds: None
-    assert state.scenario.may_wait
+    assert state.scenario.may_wait("GET", "/api/academic/petitions")
+    assert not state.scenario.may_wait("GET", "/_mock/health")
     assert slow.test_client().get("/api/academic/petitions", headers=rw).status_code == 200
     assert (slow_counting.answered, slow_counting.declined) == (0, 1)
 
@@ -211,3 +216,31 @@ def test_sessions_are_routed_by_the_lane(dataset: Dataset, tokens: dict[str, str
 def test_the_lane_is_a_config_lever() -> None:
     assert MockConfig().inline_lane is True
     assert replace(MockConfig(), inline_lane=False).inline_lane is False
+
+
+def _timed_get(url: str, headers: dict[str, str], done: dict[str, float], name: str) -> None:
+    assert requests.get(url, headers=headers, timeout=30).status_code == 200
+    done[name] = time.monotonic()
+
+
+@pytest.mark.parametrize("lane", [True, False])
+def test_the_clis_server_answers_the_lane_in_its_loop_while_its_one_thread_sleeps(tmp_path: Path,
+                                                                                   lane: bool) -> None:
+    """With --threads 1 and a 2 s delay on petition types, a netid read sent while that sleeps is answered
+    first through the lane, and only after it with --no-inline-lane (it waits for the one thread)."""
+    scenario = tmp_path / "slow_types.yaml"
+    scenario.write_text("name: slow_types\ndescription: petition types take 2 s\n"
+                        "rules:\n  - match: {path: /api/petition_types}\n    effects:\n"
+                        "      - delay: {seconds: 2}\n", encoding="utf-8")
+    extra = () if lane else ("--no-inline-lane",)
+    with running_server("--threads", "1", "--scenario", str(scenario), "--quiet", *extra) as server:
+        issued = requests.post(f"{server.url}/api/jwt", params={"scope": f"{READ} {WRITE}"},
+                               headers={"Authorization": "dev-readwrite"}, timeout=10)
+        rw = {"Authorization": f"Bearer {issued.json()['jwt']}"}
+        done: dict[str, float] = {}
+        slow = threading.Thread(target=_timed_get, args=(f"{server.url}/api/petition_types", rw, done, "slow"))
+        slow.start()
+        time.sleep(0.3)  # the slow request holds the one worker thread by now
+        _timed_get(f"{server.url}/api/academic/petitions?netid={NETID}", rw, done, "read")
+        slow.join(timeout=30)
+    assert (done["read"] < done["slow"]) is lane, done

@@ -100,10 +100,12 @@ class InlineLane:
                 or "HTTP_TRANSFER_ENCODING" in environ:
             return None
         state = self._state(environ)
-        if state is None or state.scenario.may_wait:
+        if state is None:
             return None
-        route = _route(environ["REQUEST_METHOD"], environ.get("PATH_INFO", ""))
-        if route is None or not _length_within(environ.get("CONTENT_LENGTH"), state.config.max_body_bytes):
+        method, path = environ["REQUEST_METHOD"], environ.get("PATH_INFO", "")
+        route = _route(method, path)
+        if route is None or state.scenario.may_wait(method, path) \
+                or not _length_within(environ.get("CONTENT_LENGTH"), state.config.max_body_bytes):
             return None
         return self._answer(state, ApiRequest(environ), *route)
 

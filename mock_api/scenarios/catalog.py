@@ -74,10 +74,10 @@ class Scenario:
     rules: tuple[Rule, ...]
     source: str  # "built-in" or the file it was loaded from
 
-    @property
-    def may_wait(self) -> bool:
-        """Whether a request may sleep in it: the server's inline lane then leaves it to a worker thread."""
-        return any(rule.waits for rule in self.rules)
+    def may_wait(self, method: str, path: str) -> bool:
+        """Whether this request may sleep in it (a rule with a sleeping effect matches its method and path):
+        the server's inline lane then leaves it to a worker thread."""
+        return any(rule.waits and rule.matches(method, path) for rule in self.rules)
 
     def apply(self, ctx: Context) -> Decision:
         """Every matching rule in file order; the first effect that answers ends the request."""
