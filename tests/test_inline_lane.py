@@ -6,6 +6,7 @@ in the same order: every answer (status line, headers in order, body) and every 
 from __future__ import annotations
 
 import json
+import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -218,16 +219,18 @@ def test_the_lane_is_a_config_lever() -> None:
     assert replace(MockConfig(), inline_lane=False).inline_lane is False
 
 
-def _timed_get(url: str, headers: dict[str, str], done: dict[str, float], name: str) -> None:
-    assert requests.get(url, headers=headers, timeout=30).status_code == 200
-    done[name] = time.monotonic()
+def _slow_answer(sock: socket.socket, got: list[bytes]) -> None:
+    """Read the slow answer whole (the server closes after it)."""
+    while chunk := sock.recv(65536):
+        got.append(chunk)
 
 
 @pytest.mark.parametrize("lane", [True, False])
 def test_the_clis_server_answers_the_lane_in_its_loop_while_its_one_thread_sleeps(tmp_path: Path,
                                                                                    lane: bool) -> None:
     """With --threads 1 and a 2 s delay on petition types, a netid read sent while that sleeps is answered
-    first through the lane, and only after it with --no-inline-lane (it waits for the one thread)."""
+    first through the lane, and only after it with --no-inline-lane (it waits for the one thread): the
+    journal, which numbers requests as they are answered, says in which order."""
     scenario = tmp_path / "slow_types.yaml"
     scenario.write_text("name: slow_types\ndescription: petition types take 2 s\n"
                         "rules:\n  - match: {path: /api/petition_types}\n    effects:\n"
@@ -236,11 +239,20 @@ def test_the_clis_server_answers_the_lane_in_its_loop_while_its_one_thread_sleep
     with running_server("--threads", "1", "--scenario", str(scenario), "--quiet", *extra) as server:
         issued = requests.post(f"{server.url}/api/jwt", params={"scope": f"{READ} {WRITE}"},
                                headers={"Authorization": "dev-readwrite"}, timeout=10)
-        rw = {"Authorization": f"Bearer {issued.json()['jwt']}"}
-        done: dict[str, float] = {}
-        slow = threading.Thread(target=_timed_get, args=(f"{server.url}/api/petition_types", rw, done, "slow"))
-        slow.start()
-        time.sleep(0.3)  # the slow request holds the one worker thread by now
-        _timed_get(f"{server.url}/api/academic/petitions?netid={NETID}", rw, done, "read")
-        slow.join(timeout=30)
-    assert (done["read"] < done["slow"]) is lane, done
+        token = issued.json()["jwt"]
+        host, port = server.url.removeprefix("http://").split(":")
+        got: list[bytes] = []
+        with socket.create_connection((host, int(port)), timeout=30) as sock:
+            sock.sendall(f"GET /api/petition_types HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {token}\r\n"
+                         "Connection: close\r\n\r\n".encode())
+            slow = threading.Thread(target=_slow_answer, args=(sock, got))
+            slow.start()
+            time.sleep(0.3)  # sent before: the one worker thread holds it, sleeping, by now
+            read = requests.get(f"{server.url}/api/academic/petitions", params={"netid": NETID},
+                                headers={"Authorization": f"Bearer {token}"}, timeout=30)
+            slow.join(timeout=30)
+        journal = requests.get(f"{server.url}/_mock/requests", timeout=10).json()
+    assert read.status_code == 200 and b"".join(got).startswith(b"HTTP/1.1 200 OK\r\n")
+    answered = [entry["path"] for entry in journal if entry["path"] != "/api/jwt"]
+    expected = ["/api/academic/petitions", "/api/petition_types"]
+    assert answered == (expected if lane else expected[::-1])
