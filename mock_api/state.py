@@ -48,6 +48,7 @@ class MockState:
         self.journal = Journal(config.journal_limit, config.journal_bytes, config.journal_header_bytes,
                                config.journal_body_bytes)
         self.backend = Backend(self.dataset, self.clock, self.ids, config)
+        self._default_behaviour = TaskBehaviour(seconds=config.task_seconds)
         # Strict mode's findings; cleared by reset.
         self.violations = ViolationLog(config.violations_limit, config.polled_tasks_limit)
         self.request_log = RequestLog(config.request_log)  # stderr, one line a request; "off" by default
@@ -87,5 +88,6 @@ class MockState:
         return self.ids.object_id(self.clock.now())
 
     def task_behaviour(self, **overrides: Any) -> TaskBehaviour:
-        """How a task queued now runs: the configured duration, changed by the scenario's task effect."""
-        return replace(TaskBehaviour(seconds=self.config.task_seconds), **overrides)
+        """How a task queued now runs: the configured duration, changed by the scenario's task effect.
+        Without a change, one shared (immutable) instance: tasks held number up to --max-tasks."""
+        return replace(self._default_behaviour, **overrides) if overrides else self._default_behaviour

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class TaskBehaviour:
     """How one task runs, fixed when it is queued (a scenario may change it)."""
 
@@ -16,7 +16,7 @@ class TaskBehaviour:
     stale_cache: bool = False  # the new petition is readable only after the next cache refresh
 
 
-@dataclass
+@dataclass(slots=True)  # one per task held (up to --max-tasks): no __dict__ each
 class Pending:
     """An accepted task waiting for its due time; `dropped` once the task store let it go (max_tasks)."""
 
