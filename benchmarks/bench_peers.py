@@ -99,6 +99,9 @@ def measure(peer: Peer, seconds: float, figures: Figures, start_peer: Peer | Non
         paths = {"read": got.get("read", READ_PATH), "task": got.get("task", "")}
         for workload in peer.workloads:
             if workload == "flow":
+                # The issue's RSS is "at 100,000 petitions": taken before the flows, which add a task and a
+                # petition each (held up to --max-tasks / --max-written-petitions); after them too, shown apart.
+                figures.add("rss", rss_mb(process.pid))
                 env = {"POST_BODY": POST_BODY, "AUTH": got.get("auth", "")}
                 wrk(port, "/", WARM_UP_SECONDS, {}, FLOW_LUA, env)
                 run = wrk(port, "/", seconds, {}, FLOW_LUA, env)
@@ -110,7 +113,7 @@ def measure(peer: Peer, seconds: float, figures: Figures, start_peer: Peer | Non
             for name, value in (("rps", run.rps), ("p50", run.p50), ("p99", run.p99), ("max", run.max),
                                 ("errors", run.errors)):
                 figures.add(f"{workload} {name}", value)
-        figures.add("rss", rss_mb(process.pid))
+        figures.add("rss after flows" if "flow" in peer.workloads else "rss", rss_mb(process.pid))
 
 
 def ratio(ours: float | None, theirs: float | None) -> str:
@@ -125,13 +128,14 @@ def report(results: dict[str, Figures], rounds: int, seconds: float, students: i
     print(f"\n== medians of {rounds} alternating rounds, wrk -t2 -c16, {seconds:g} s after a {WARM_UP_SECONDS} s "
           f"warm-up; mock_api with {students:,} generated students ({machine()})")
     print("| system | read req/s | p50 ms | p99 ms | max ms | task poll req/s | POST+poll flows/s "
-          "| start → first 200 ms | RSS MB |")
-    print("|---|---|---|---|---|---|---|---|---|")
+          "| start → first 200 ms | RSS MB | RSS MB after the flows |")
+    print("|---|---|---|---|---|---|---|---|---|---|")
     for name, got in results.items():
         print(f"| {name} | {cell(got.median('read rps'), ',.0f')} | {cell(got.median('read p50'), '.2f')} "
               f"| {cell(got.median('read p99'), '.2f')} | {cell(got.median('read max'), '.1f')} "
               f"| {cell(got.median('task rps'), ',.0f')} | {cell(got.median('flow'), ',.0f')} "
-              f"| {cell(got.median('start'), '.0f')} | {cell(got.median('rss'), '.0f')} |")
+              f"| {cell(got.median('start'), '.0f')} | {cell(got.median('rss'), '.0f')} "
+              f"| {cell(got.median('rss after flows'), '.0f')} |")
     ours = results["mock_api"]
     print("\n== per-round ratios, mock_api / peer (reads, task polls, flows: higher is better; start: lower)")
     for name, got in results.items():
@@ -173,7 +177,8 @@ def targets(results: dict[str, Figures]) -> None:
     lines += [
         (f"read p99 <= {P99_MS:g} ms at 16 connections", f"{p99:.1f} ms", p99 is not None and p99 <= P99_MS),
         (f"no read or poll over {MAX_MS:g} ms (worst of all rounds)", f"{worst:.0f} ms", worst <= MAX_MS),
-        (f"RSS at ~100,000 petitions <= {RSS_MB:g} MB", f"{rss:.0f} MB", rss is not None and rss <= RSS_MB),
+        (f"RSS at ~100,000 petitions <= {RSS_MB:g} MB (before the flows)", f"{rss:.0f} MB",
+         rss is not None and rss <= RSS_MB),
     ]
     for text, figure, ok in lines:
         print(f"  {text:52s} {figure:>9s}  {verdict(ok)}")
