@@ -52,6 +52,29 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--seed", type=int, help="seed of the generated data (default: fixtures/generate.yaml)")
     parser.add_argument("--students", type=int, help="how many students to generate (default: generate.yaml)")
     parser.add_argument("--task-seconds", type=float, help="clock seconds a task takes to complete (default 1)")
+    _add_connection_arguments(parser)
+    parser.add_argument("--no-control", action="store_true", help="turn the /_mock control API off")
+    parser.add_argument("--control-token", metavar="TOKEN",
+                        help="every /_mock call must send X-Mock-Control-Token: TOKEN "
+                             "(required, or --no-control, to bind a non-loopback address)")
+    parser.add_argument("--scenarios-dir", metavar="DIR", type=Path, action="append", default=[],
+                        help="PUT /_mock/scenario may load scenario files under DIR (repeatable; default none)")
+    parser.add_argument("--scenario", metavar="NAME|PATH",
+                        help="built-in scenario name or path of a scenario .yaml file (default: default)")
+    parser.add_argument("--list-scenarios", action="store_true",
+                        help="print the built-in scenarios and exit (same as `mock-api scenarios`)")
+    parser.add_argument("--strict", action="store_true",
+                        help="record the consumer's contract violations, listed at GET /_mock/violations")
+    parser.add_argument("--no-inline-lane", action="store_true", help="answer every request through Flask, "
+                        "none in the server's event loop (same bytes, slower: rules the inline lane out)")
+    parser.add_argument("--quiet", action="store_true", help="no request log and no progress lines on stderr")
+    parser.add_argument("--log-format", choices=LOG_FORMATS, default="text",
+                        help="request log on stderr: text (coloured on a terminal) or json, one object a line")
+    limits.add_flags(parser)
+
+
+def _add_connection_arguments(parser: argparse.ArgumentParser) -> None:
+    """The server's connection options (docs/reference.md, connections and shutdown)."""
     parser.add_argument("--threads", type=int, default=DEFAULT_THREADS,
                         help=f"server worker threads (default {DEFAULT_THREADS})")
     parser.add_argument("--connection-limit", type=int, default=DEFAULT_CONNECTION_LIMIT,
@@ -68,25 +91,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--shutdown-grace", type=float, default=DEFAULT_SHUTDOWN_GRACE, metavar="SECONDS",
                         help="on SIGTERM/SIGINT, time given to requests already received "
                              f"(default {DEFAULT_SHUTDOWN_GRACE:g})")
-    parser.add_argument("--no-control", action="store_true", help="turn the /_mock control API off")
-    parser.add_argument("--control-token", metavar="TOKEN",
-                        help="every /_mock call must send X-Mock-Control-Token: TOKEN "
-                             "(required, or --no-control, to bind a non-loopback address)")
-    parser.add_argument("--scenarios-dir", metavar="DIR", type=Path, action="append", default=[],
-                        help="PUT /_mock/scenario may load scenario files under DIR (repeatable; default none)")
-    parser.add_argument("--scenario", metavar="NAME|PATH",
-                        help="built-in scenario name or path of a scenario .yaml file (default: default)")
-    parser.add_argument("--list-scenarios", action="store_true",
-                        help="print the built-in scenarios and exit (same as `mock-api scenarios`)")
-    parser.add_argument("--strict", action="store_true",
-                        help="record the consumer's contract violations, listed at GET /_mock/violations")
-    parser.add_argument("--no-inline-lane", action="store_true",
-                        help="answer every request through Flask, none in the server's event loop (same bytes, "
-                             "slower: a lever to rule the inline lane out)")
-    parser.add_argument("--quiet", action="store_true", help="no request log and no progress lines on stderr")
-    parser.add_argument("--log-format", choices=LOG_FORMATS, default="text",
-                        help="request log on stderr: text (coloured on a terminal) or json, one object a line")
-    limits.add_flags(parser)
 
 
 def request_log(args: argparse.Namespace) -> str:
