@@ -68,8 +68,10 @@ class Backend:
         self.rendered = RenderedRecords(config.render_cache_limit)
         # The store of record: every read comes from here (no second copy, see docs/fidelity.md).
         self._tasks: dict[str, dict[str, Any]] = {}  # every task by id, as served, in submit order
-        # task id -> (cursor, estimated bytes, its run) for the control API's pages and for dropping
-        self._control: dict[str, tuple[int, int, Pending]] = {}
+        # task id -> (cursor, estimated bytes, due time, its run while accepted) for the control API's pages and
+        # for dropping; the run is let go once the task completes, so a completed task's entry is a tuple of
+        # numbers the cyclic GC stops tracking (held tasks otherwise lengthen every full collection).
+        self._control: dict[str, tuple[int, int, float, Pending | None]] = {}
         self._reasons: dict[str, str | None] = {}  # why a task failed; shown by the control API
         self._submitted: deque[str] = deque()  # task ids, oldest first: dropped first past max_tasks
         self._queue = TaskQueue()
@@ -136,7 +138,7 @@ class Backend:
                         worker_data={}, id=task_id)
             self._tasks[task_id] = task
             pending = Pending(task_id, now + behaviour.seconds, behaviour)
-            self._control[task_id] = (next(self._cursors), size + TASK_OVERHEAD_BYTES, pending)
+            self._control[task_id] = (next(self._cursors), size + TASK_OVERHEAD_BYTES, pending.due, pending)
             self._submitted.append(task_id)
             self._queue.push(pending)
             self._drop_over_cap()
@@ -184,6 +186,8 @@ class Backend:
             task.update(path=f"/academic/petitions/{pending.task_id}", message=errors.TASK_FAILURE_MESSAGE)
         task.update(status="complete", completed_date=iso_micro(pending.due))
         self._reasons[pending.task_id] = reason
+        number, size, due, _ = self._control[pending.task_id]
+        self._control[pending.task_id] = (number, size, due, None)
 
     def _drop_over_cap(self) -> None:
         """Past max_tasks, the oldest submitted tasks go whatever their status (then 404, as unknown);
@@ -193,9 +197,9 @@ class Backend:
             task = self._tasks.pop(task_id, None)
             if task is None:  # defensive: ids are unique, but a reused one must not stop the loop
                 continue
-            pending = self._control.pop(task_id)[2]
+            pending = self._control.pop(task_id)[3]
             self._reasons.pop(task_id, None)
-            if task["status"] == "accepted":
+            if pending is not None and task["status"] == "accepted":
                 self._queue.drop(pending)
 
     def _insert_petition(self, payload: dict[str, Any], pending: Pending) -> str:
@@ -278,12 +282,12 @@ class Backend:
         with self.lock:
             last = cursor
             for task_id, task in self._tasks.items():
-                number, size, pending = self._control[task_id]
+                number, size, due, _ = self._control[task_id]
                 if number <= cursor:
                     continue
                 if len(page) >= limit or (page and max_bytes is not None and total + size > max_bytes):
                     return page, last
-                page.append(self._control_task(task_id, task, pending.due, now))
+                page.append(self._control_task(task_id, task, due, now))
                 total, last = total + size, number
         return page, None
 
@@ -294,10 +298,10 @@ class Backend:
         total = 0
         with self.lock:
             for task_id, task in reversed(self._tasks.items()):
-                _, size, pending = self._control[task_id]
+                _, size, due, _ = self._control[task_id]
                 if len(kept) >= count or (kept and total + size > max_bytes):
                     break
-                kept.append(self._control_task(task_id, task, pending.due, now))
+                kept.append(self._control_task(task_id, task, due, now))
                 total += size
         return kept[::-1]
 
