@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import dataclasses
+import os
 from pathlib import Path
 
 import pytest
@@ -83,3 +84,22 @@ def test_an_unwritable_cache_still_generates(fixtures: FixtureSet, tmp_path: Pat
     blocker.write_text("not a directory")
     monkeypatch.setenv(gencache.CACHE_ENV, str(blocker / "cache"))
     assert gencache.generate_cached(fixtures, 9, 20) == generate(fixtures, 9, 20)
+
+
+def test_the_cache_keeps_the_newest_data_files_only(fixtures: FixtureSet, cache: Path,
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(gencache, "GENERATED_KEPT", 3)
+    old_format = cache / "generated-0123.json"  # a file of the cache's former format
+    old_format.write_text("{}")
+    os.utime(old_format, ns=(1, 1))
+    unrelated = cache / "yaml-abc.json"
+    unrelated.write_text("{}")
+    for count in (10, 11, 12, 13):
+        gencache.generate_cached(fixtures, 5, count)
+        # Written in the same clock tick, files may share an mtime: each one's is set apart, in order.
+        written = cache / f"generated-{gencache.cache_key(fixtures, 5, count)}.csv"
+        os.utime(written, ns=(count * 10**9, count * 10**9))
+    kept = sorted(path.name for path in cache.glob("generated-*"))
+    assert len(kept) == 3 and not old_format.exists() and unrelated.exists()
+    first = cache / f"generated-{gencache.cache_key(fixtures, 5, 10)}.csv"
+    assert not first.exists()  # the oldest written went first
