@@ -256,3 +256,77 @@ def test_the_clis_server_answers_the_lane_in_its_loop_while_its_one_thread_sleep
     answered = [entry["path"] for entry in journal if entry["path"] != "/api/jwt"]
     expected = ["/api/academic/petitions", "/api/petition_types"]
     assert answered == (expected if lane else expected[::-1])
+
+
+def test_a_content_length_of_non_ascii_digits_is_left_to_flask(dataset: Dataset, tokens: dict[str, str]) -> None:
+    """"²" is a latin-1 byte, and a digit to str.isdigit, but no number to int() or werkzeug: the lane raised."""
+    lane_app, flask_app, counting = _pair(dataset)
+    for length in ("\u00b2", "\uff15", "+5", " 5", "05"):
+        _same(lane_app, flask_app, "POST", "/api/academic/petitions", headers=_auth(tokens["rw"]),
+              data=json.dumps({"petition": SEED_PAYLOAD}), content_type="application/json",
+              environ_overrides={"CONTENT_LENGTH": length})
+    assert (counting.answered, counting.declined) == (1, 4)  # "05" is a number to both
+    for x, y in _journals(lane_app, flask_app):
+        assert x == y
+
+
+RESPONDING = """name: responding
+description: a reply of each kind werkzeug sends differently
+rules:
+  - match: {path: /api/academic/petitions}
+    effects:
+      - respond: {status: 304}
+  - match: {path: /api/tasks/*}
+    effects:
+      - respond: {status: 100, headers: {content-length: '3'}}
+  - match: {path: /api/students/*/petitions}
+    effects:
+      - respond: {status: 503, headers: {content-length: '3', x-request-id: theirs, content-type: text/csv}}
+  - match: {path: /api/academic/petitions/*}
+    effects:
+      - respond: {status: 204}
+"""
+
+
+def test_scenario_replies_are_sent_as_flask_sends_them(dataset: Dataset, tokens: dict[str, str],
+                                                       tmp_path: Path) -> None:
+    """A 304 loses its entity headers, a 1xx or 204 its Content-Length, all three their body; a scenario's
+    Content-Length is the body's, its X-Request-ID replaced by ours (it was doubled)."""
+    scenario = tmp_path / "responding.yaml"
+    scenario.write_text(RESPONDING, encoding="utf-8")
+    lane_app, flask_app, counting = _pair(dataset, str(scenario))
+    rw = _auth(tokens["rw"])
+    for method, path in (("GET", "/api/academic/petitions"), ("POST", "/api/academic/petitions"),
+                         ("GET", "/api/tasks/0123456789abcdef01234567"), ("GET", f"/api/students/{NETID}/petitions"),
+                         ("GET", "/api/academic/petitions/x")):
+        body = {"petition": SEED_PAYLOAD} if method == "POST" else None
+        _same(lane_app, flask_app, method, path, headers=rw, json=body)
+    assert (counting.answered, counting.declined) == (5, 0)
+    for x, y in _journals(lane_app, flask_app):
+        assert x == y
+
+
+def _raw(url: str, request: bytes) -> bytes:
+    host, port = url.removeprefix("http://").split(":")
+    got = b""
+    with socket.create_connection((host, int(port)), timeout=30) as sock:
+        sock.sendall(request)
+        while chunk := sock.recv(65536):
+            got += chunk
+    head, _, body = got.partition(b"\r\n\r\n")
+    return b"\r\n".join(line for line in head.split(b"\r\n") if not line.startswith(b"Date: ")) + b"\r\n\r\n" + body
+
+
+def test_the_clis_server_sends_scenario_replies_the_same_bytes_with_or_without_the_lane(tmp_path: Path) -> None:
+    scenario = tmp_path / "responding.yaml"
+    scenario.write_text(RESPONDING, encoding="utf-8")
+    answers = []
+    for extra in ((), ("--no-inline-lane",)):
+        with running_server("--scenario", str(scenario), "--quiet", *extra) as server:
+            answers.append([_raw(server.url, f"GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n".encode())
+                            for path in ("/api/academic/petitions", "/api/tasks/0123456789abcdef01234567",
+                                         f"/api/students/{NETID}/petitions")])
+    assert answers[0] == answers[1]
+    assert answers[0][0].startswith(b"HTTP/1.1 304 Not Modified\r\nConnection: close\r\nServer: mock_api\r\n")
+    assert b"Content-Length" not in answers[0][1] and answers[0][1].endswith(b"\r\n\r\n")
+    assert answers[0][2].count(b"X-Request-Id: ") == 1 and b"Content-Length: 33\r\n" in answers[0][2]

@@ -14,12 +14,23 @@ from typing import Any
 from urllib.parse import parse_qsl
 
 from werkzeug.datastructures import EnvironHeaders
-from werkzeug.http import parse_options_header
+from werkzeug.http import parse_options_header, remove_entity_headers
 
 from mock_api.http import answers
 from mock_api.http.answer import TRIED_KEY, Answer
 from mock_api.http.faults import deliver_fault
-from mock_api.http.pipeline import Call, Parts, begin, decide, error_parts, json_parts, observe, reply_parts
+from mock_api.http.pipeline import (
+    Call,
+    Headers,
+    Parts,
+    begin,
+    decide,
+    error_parts,
+    json_parts,
+    observe,
+    reply_parts,
+    with_headers,
+)
 from mock_api.http.sessions import HEADER_KEY, PREFIX, SessionRouting
 from mock_api.http.views.common import STATE_KEY
 from mock_api.http.wire import STATUS_LINES, LastValueArgs
@@ -84,7 +95,8 @@ def _length_within(value: str | None, limit: int) -> bool:
     """A Content-Length the lane takes: none, or a whole number up to the limit (Flask answers the rest)."""
     if not value:
         return True
-    return value.isdigit() and int(value) <= limit
+    # ASCII digits only: str.isdigit takes "²" (a latin-1 byte a client can send), which int() refuses
+    return value.isascii() and value.isdigit() and int(value) <= limit
 
 
 class LaneRequest:
@@ -152,10 +164,24 @@ class InlineLane:
         except Exception:
             log.exception("unexpected error on %s %s", req.method, req.path)
             answer = json_parts({"detail": errors.INTERNAL_ERROR}, 500)
-        answer.headers.append(("X-Request-ID", call.request_id))
+        # Replaced where it stands, as Flask's `response.headers[...] =` does to a scenario's own X-Request-ID
+        with_headers(answer.headers, {"X-Request-ID": call.request_id})
         args = req.args
         observe(state, call, answer, fault, args.to_dict(flat=False) if args else {})
-        return Answer(answer.status, answer.headers, answer.body, fault)
+        return Answer(answer.status, *_as_sent(answer.status, answer.headers, answer.body), fault)
+
+
+def _as_sent(status: int, headers: Headers, body: bytes) -> tuple[Headers, bytes]:
+    """What werkzeug sends of an answer (Response.get_wsgi_headers, get_app_iter): a 1xx or 204 without
+    Content-Length, a 304 without its entity headers (Content-Type...), and none of them with a body.
+    A scenario may `respond` with any of them; the journal keeps the body as Flask's after_request sees it."""
+    if 100 <= status < 200 or status == 204:
+        return [(k, v) for k, v in headers if k.lower() != "content-length"], b""
+    if status == 304:
+        kept = list(headers)
+        remove_entity_headers(kept)
+        return kept, b""
+    return headers, body
 
 
 class LaneFirst:

@@ -86,8 +86,12 @@ def with_headers(headers: Headers, extra: Mapping[str, str]) -> Headers:
 
 def parts(body: bytes, status: int = 200, extra: Mapping[str, str] | None = None,
           media_type: str = JSON_TYPE) -> Parts:
-    headers = [("Content-Type", media_type), ("Content-Length", str(len(body)))]
-    return Parts(status, with_headers(headers, extra) if extra else headers, body)
+    length = str(len(body))
+    headers = [("Content-Type", media_type), ("Content-Length", length)]
+    if not extra:
+        return Parts(status, headers, body)
+    # A scenario's Content-Length (any case) is replaced by the body's, as Response.set_data does after it
+    return Parts(status, with_headers(with_headers(headers, extra), {"Content-Length": length}), body)
 
 
 def json_parts(value: Any, status: int = 200, extra: Mapping[str, str] | None = None) -> Parts:

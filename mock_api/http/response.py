@@ -82,9 +82,10 @@ def encode_inline(answer: Answer, method: str, version: str, keep_alive: bool) -
     truncated = answer.fault == "truncated"
     close = truncated or not keep_alive
     headers = [(name, value) for name, value in answer.headers if name != "Content-Length"]  # ours is below
-    head = render_head(version, status_line(status), headers, None if status in BODILESS else len(body),
+    bodiless = status in BODILESS or status < 200  # as encode_wsgi: no Content-Length, no body
+    head = render_head(version, status_line(status), headers, None if bodiless else len(body),
                        connection_header(version, close))
-    if method == "HEAD" or status in BODILESS:
+    if method == "HEAD" or bodiless:
         return head, b"", close
     return head, body[: len(body) // 2] if truncated else body, close
 
