@@ -31,6 +31,9 @@ def echo_app(environ: dict[str, Any], start_response: Callable[..., Any]) -> Ite
     if path in ("/nolength", "/short"):
         start_response("200 OK", [("Content-Length", "10")] if path == "/short" else [])
         return [b"par", b"t"]
+    if path == "/euro":  # a header HTTP/1.1 cannot carry
+        start_response("200 OK", [("Content-Length", "2"), ("X-Euro", "\u20ac")])
+        return [b"ok"]
     if path == "/big":
         start_response("200 OK", [("Content-Type", "text/plain"), ("Content-Length", str(len(BIG)))])
         return [BIG]
@@ -47,6 +50,8 @@ def fake_lane(environ: dict[str, Any]) -> Answer | None:
     path = environ["PATH_INFO"]
     if not path.startswith("/inline"):
         return None
+    if path == "/inline/euro":
+        return Answer(200, [("X-Euro", "\u20ac")], b"ok")
     fault = path.removeprefix("/inline").strip("/") or None
     return Answer(202, [("Content-Type", "application/json")], b'{"inline": "yes"}', fault)
 
@@ -284,3 +289,12 @@ def test_an_app_body_shorter_than_its_length_is_sent_then_the_connection_closes(
     head, _, body = raw.partition(b"\r\n\r\n")
     assert b"Content-Length: 10" in head.split(b"\r\n") and b"Connection: close" in head.split(b"\r\n")
     assert body == b"part"  # and nothing for the pipelined second request: the connection closed
+
+
+@pytest.mark.parametrize("path", ["/euro", "/inline/euro"])
+def test_a_header_http_cannot_carry_is_a_500_and_a_close_never_a_dead_socket(path: str) -> None:
+    with running() as (address, _):
+        raw = exchange(address, f"GET {path} HTTP/1.1\r\nHost: x\r\n\r\n".encode())
+    [(status, headers, body)] = answers(raw)
+    assert status == "HTTP/1.1 500 Internal Server Error" and headers["Connection"] == "close"
+    assert json.loads(body) == {"detail": "Internal Server Error: a response header value is not Latin-1"}

@@ -104,7 +104,7 @@ def _scenario(effect: object = "token_expired", **match: object) -> dict[str, ob
     (_scenario({"respond": {}}), "rules[0].effects[0].respond.status",
      "expected an HTTP status 100-599 or a list of them"),
     (_scenario({"respond": {"status": 200, "headers": {"X-A": True}}}), "rules[0].effects[0].respond.headers",
-     "expected a mapping of header names to one-line strings"),
+     "expected a mapping of header names (letters, digits, -) to one-line Latin-1 strings"),
     (_scenario(method=["GET", 5]), "rules[0].match.method", 'expected a method, a list of methods or "*"'),
     (_scenario(method=["GET", "fetch"]), "rules[0].match.method[1]",
      "unknown method 'fetch' (expected one of: DELETE, GET, HEAD, OPTIONS, PATCH, POST, PUT)"),

@@ -212,10 +212,20 @@ class HttpConnection(asyncio.Protocol):
         if answer.fault in ("reset", "empty"):
             self._drop(answer.fault == "reset")
             return
-        self._write(*encode_inline(answer, request.method, request.version, request.keep_alive))
+        try:
+            encoded = encode_inline(answer, request.method, request.version, request.keep_alive)
+        except UnicodeEncodeError:  # a header HTTP/1.1 cannot carry (not latin-1): a 500, never a dead socket
+            self._write_and_close(error_answer(500, errors.UNSENDABLE_HEADER))
+            return
+        self._write(*encoded)
 
     def _write_wsgi(self, request: Request, answer: WsgiAnswer) -> None:
-        self._write(*encode_wsgi(answer, request.method, request.version, request.keep_alive))
+        try:
+            encoded = encode_wsgi(answer, request.method, request.version, request.keep_alive)
+        except UnicodeEncodeError:
+            self._write_and_close(error_answer(500, errors.UNSENDABLE_HEADER))
+            return
+        self._write(*encoded)
 
     def _write(self, head: bytes, body: bytes, close: bool) -> None:
         assert self.transport is not None

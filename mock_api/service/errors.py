@@ -21,6 +21,8 @@ BAD_TAIL = "tail must be a whole number from 1 to {limit}"
 TAIL_ALONE = "tail (the newest N items) cannot be combined with cursor or limit"
 CLOCK_PAST_LIMIT = "the clock cannot be advanced past 2100-01-01T00:00:00Z"
 INTERNAL_ERROR = "Internal Server Error"
+# The server's own 500 when an answer has a header HTTP/1.1 cannot carry (a scenario's, say).
+UNSENDABLE_HEADER = "Internal Server Error: a response header value is not Latin-1"
 
 # Scenario control (mock_api's own API, not the real one).
 SCENARIO_HEADER_UNKNOWN = "X-Mock-Scenario: {problem}"
