@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from mock_api.http.answer import Answer
+from mock_api.http.answer import TRIED_KEY, Answer
 from mock_api.http.server import Server, ServerLimits, listen, serve_until_stopped
 
 BIG = b"b" * (1024 * 1024)
@@ -57,12 +57,14 @@ def fake_lane(environ: dict[str, Any]) -> Answer | None:
 
 
 @contextmanager
-def running(limits: ServerLimits | None = None) -> Iterator[tuple[tuple[str, int], Server]]:
+def running(limits: ServerLimits | None = None, app: Any = echo_app,
+            lane: Callable[[dict[str, Any]], Answer | None] | None = fake_lane,
+            ) -> Iterator[tuple[tuple[str, int], Server]]:
     """Our server on 127.0.0.1, port 0, its loop in a thread; stopped (drained) on exit."""
     limits = limits or ServerLimits(threads=2)
     sock = listen("127.0.0.1", 0)
     loop = asyncio.new_event_loop()
-    server = Server(echo_app, fake_lane, limits, sock, loop)
+    server = Server(app, lane, limits, sock, loop)
     stop, again = asyncio.Event(), asyncio.Event()
     thread = threading.Thread(target=loop.run_until_complete, args=(serve_until_stopped(server, stop, again),),
                               daemon=True)
@@ -298,3 +300,20 @@ def test_a_header_http_cannot_carry_is_a_500_and_a_close_never_a_dead_socket(pat
     [(status, headers, body)] = answers(raw)
     assert status == "HTTP/1.1 500 Internal Server Error" and headers["Connection"] == "close"
     assert json.loads(body) == {"detail": "Internal Server Error: a response header value is not Latin-1"}
+
+
+def test_without_an_inline_lane_the_apps_own_lane_first_still_answers() -> None:
+    """A server given no lane never marks a request as asked: the app's LaneFirst answers it (in a worker)."""
+    seen: list[dict[str, Any]] = []
+
+    def lane_first(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        seen.append(dict(environ))
+        return echo_app(environ, start_response)
+
+    with running(app=lane_first, lane=None) as (address, _):
+        raw = exchange(address, b"GET /x HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+    assert answers(raw)[0][0] == "HTTP/1.1 200 OK"
+    assert TRIED_KEY not in seen[0]
+    with running(app=lane_first) as (address, _):  # with a lane that declines /x: marked as asked
+        exchange(address, b"GET /x HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+    assert seen[1][TRIED_KEY] is True

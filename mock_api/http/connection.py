@@ -185,11 +185,12 @@ class HttpConnection(asyncio.Protocol):
         environ = build_environ(request.method, request.url, request.version, request.headers,
                                b"".join(request.body), self.target, self)
         inline = self.server.inline
-        answer = inline(environ) if inline is not None else None
-        if answer is not None:
-            self._write_inline(request, answer)
-            return
-        environ[TRIED_KEY] = True
+        if inline is not None:
+            answer = inline(environ)
+            if answer is not None:
+                self._write_inline(request, answer)
+                return
+            environ[TRIED_KEY] = True  # asked and declined: the app's own LaneFirst need not ask again
         self.busy = True
         self._pause_reading()
         future = asyncio.get_running_loop().run_in_executor(self.server.executor, run_app, self.server.app, environ)
