@@ -74,13 +74,13 @@ def with_headers(headers: Headers, extra: Mapping[str, str]) -> Headers:
     """werkzeug's Headers.update: a name already there is replaced where it stands, a new one appended."""
     for name, value in extra.items():
         lowered = name.lower()
-        kept = [(k, v) for k, v in headers if k.lower() != lowered]
-        if len(kept) == len(headers):
+        found = [at for at, (existing, _) in enumerate(headers) if existing.lower() == lowered]
+        if not found:
             headers.append((name, value))
             continue
-        at = next(i for i, (k, _) in enumerate(headers) if k.lower() == lowered)
-        kept.insert(at, (name, value))
-        headers[:] = kept
+        headers[found[0]] = (name, value)
+        for at in reversed(found[1:]):
+            del headers[at]
     return headers
 
 
@@ -90,8 +90,11 @@ def parts(body: bytes, status: int = 200, extra: Mapping[str, str] | None = None
     headers = [("Content-Type", media_type), ("Content-Length", length)]
     if not extra:
         return Parts(status, headers, body)
-    # A scenario's Content-Length (any case) is replaced by the body's, as Response.set_data does after it
-    return Parts(status, with_headers(with_headers(headers, extra), {"Content-Length": length}), body)
+    with_headers(headers, extra)
+    if any(name.lower() == "content-length" for name in extra):
+        # A scenario's Content-Length (any case) is replaced by the body's, as Response.set_data does after it
+        with_headers(headers, {"Content-Length": length})
+    return Parts(status, headers, body)
 
 
 def json_parts(value: Any, status: int = 200, extra: Mapping[str, str] | None = None) -> Parts:
