@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from mock_api.http.server import DEFAULT_THREADS
+from mock_api.http.serverlimits import DEFAULT_THREADS
 
 # A bare Flask app answering a fixed JSON body about the size of a student's petitions (~1 KB).
 BARE_BODY = [{"id": f"2907841-Q2{i}-24W-APPV", "netid": "f0027k4", "petition_code": f"Q2{i}",

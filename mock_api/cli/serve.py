@@ -18,7 +18,7 @@ from mock_api.cli.progress import finish_progress, show_progress
 from mock_api.cliargs import PROG, OneLineParser, fail
 from mock_api.config import MockConfig
 from mock_api.data.fixtures import FixtureError
-from mock_api.http.server import (
+from mock_api.http.serverlimits import (
     DEFAULT_CONNECTION_LIMIT,
     DEFAULT_HEADER_TIMEOUT,
     DEFAULT_IDLE_TIMEOUT,

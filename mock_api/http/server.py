@@ -14,20 +14,10 @@ from typing import Any
 
 from mock_api.http.answer import InlineLane
 from mock_api.http.connection import HttpConnection
-from mock_api.http.serverlimits import (
-    DEFAULT_CONNECTION_LIMIT,
-    DEFAULT_HEADER_TIMEOUT,
-    DEFAULT_IDLE_TIMEOUT,
-    DEFAULT_MAX_HEADER_BYTES,
-    DEFAULT_SHUTDOWN_GRACE,
-    DEFAULT_THREADS,
-    ServerLimits,
-)
+from mock_api.http.serverlimits import DEFAULT_THREADS, ServerLimits
 from mock_api.http.wsgi import WsgiApp
 
-__all__ = ["DEFAULT_CONNECTION_LIMIT", "DEFAULT_HEADER_TIMEOUT", "DEFAULT_IDLE_TIMEOUT", "DEFAULT_MAX_HEADER_BYTES",
-           "DEFAULT_SHUTDOWN_GRACE", "DEFAULT_THREADS", "Server", "ServerLimits", "listen",
-           "raise_descriptor_limit", "serve", "serve_until_stopped"]
+__all__ = ["Server", "ServerLimits", "listen", "raise_descriptor_limit", "serve", "serve_until_stopped"]
 
 FD_RESERVE = 64  # descriptors kept for files and the listening socket
 DRAIN_STEP = 0.05  # seconds between looks while draining
