@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import importlib.util
 import os
+from collections.abc import Sequence
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -27,3 +28,17 @@ def install_stamp(module: str) -> tuple[Any, ...]:
         return (None,)
     stat = os.stat(spec.origin)
     return spec.origin, stat.st_size, stat.st_mtime_ns
+
+
+def keep_newest(directory: Path, patterns: Sequence[str], kept: int) -> None:
+    """Delete the files matching `patterns` in `directory` but the `kept` written last: a bounded cache."""
+    found = sorted((path for pattern in patterns for path in directory.glob(pattern)), key=_written)
+    for old in found[:-kept]:
+        old.unlink(missing_ok=True)
+
+
+def _written(path: Path) -> int:
+    try:
+        return path.stat().st_mtime_ns
+    except OSError:  # deleted meanwhile by another process: first to go, and unlink ignores it
+        return 0

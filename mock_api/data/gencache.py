@@ -11,7 +11,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from mock_api.data.cachedir import CACHE_ENV as CACHE_ENV  # re-exported: tests set it through here
-from mock_api.data.cachedir import cache_dir, install_stamp
+from mock_api.data.cachedir import cache_dir, install_stamp, keep_newest
 from mock_api.data.fixtures import EventRow, FixtureSet, Student
 
 CACHE_FORMAT = 2  # 2: CSV read a line at a time (1 was one JSON document)
@@ -89,22 +89,10 @@ def _write(path: Path, generated: Generated) -> None:
                               e.effective_date) for e in events)
             writer.writerow(("end", len(students), len(events)))
         os.replace(temporary, path)  # atomic: a concurrent start reads the old file or the whole new one
-        _prune(path.parent)
+        # Each seed, count and fixture set makes one file (the former format's .json too): kept bounded.
+        keep_newest(path.parent, [f"{GENERATED_PREFIX}*.csv", f"{GENERATED_PREFIX}*.json"], GENERATED_KEPT)
     except OSError:
         pass  # a read-only home only costs the next start the generation time
-
-
-def _prune(directory: Path) -> None:
-    """Keep the GENERATED_KEPT newest data files (each seed, count and fixture set makes one; older formats'
-    files too): the cache directory stays bounded however many data sets a test suite asks for."""
-    def written(path: Path) -> int:
-        try:
-            return path.stat().st_mtime_ns
-        except OSError:
-            return 0
-    for old in sorted(directory.glob(f"{GENERATED_PREFIX}*"), key=written)[:-GENERATED_KEPT]:
-        if old.suffix in (".csv", ".json"):
-            old.unlink(missing_ok=True)
 
 
 def generate_cached(fixtures: FixtureSet, seed: int, count: int) -> Generated:

@@ -8,7 +8,7 @@ import threading
 from pathlib import Path
 from typing import Any
 
-from mock_api.data.cachedir import cache_dir, install_stamp
+from mock_api.data.cachedir import cache_dir, install_stamp, keep_newest
 
 # Importing PyYAML is ~10 ms of every start, for six small files parsed the same way each time: a text
 # parsed once is kept as JSON, by its hash, as one file of the cache directory (the last PARSED_KEPT).
@@ -87,15 +87,6 @@ def _remember(path: Path, data: Any) -> None:
         temporary = path.with_suffix(f".{os.getpid()}-{threading.get_ident()}.tmp")
         temporary.write_text(text, encoding="utf-8")
         os.replace(temporary, path)  # atomic: a concurrent start reads no file or the whole one
-        kept = sorted(path.parent.glob(f"{PARSED_PREFIX}*.json"), key=_mtime)
-        for old in kept[:-PARSED_KEPT]:
-            old.unlink(missing_ok=True)
+        keep_newest(path.parent, [f"{PARSED_PREFIX}*.json"], PARSED_KEPT)
     except OSError:
         pass  # a read-only home only costs the next start the parse
-
-
-def _mtime(path: Path) -> int:
-    try:
-        return path.stat().st_mtime_ns
-    except OSError:
-        return 0
