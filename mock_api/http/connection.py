@@ -6,6 +6,7 @@ import socket
 import struct
 import time
 from collections import deque
+from collections.abc import Callable
 from concurrent.futures import Executor
 from typing import Any, Protocol
 
@@ -213,17 +214,16 @@ class HttpConnection(asyncio.Protocol):
         if answer.fault in ("reset", "empty"):
             self._drop(answer.fault == "reset")
             return
-        try:
-            encoded = encode_inline(answer, request.method, request.version, request.keep_alive)
-        except UnicodeEncodeError:  # a header HTTP/1.1 cannot carry (not latin-1): a 500, never a dead socket
-            self._write_and_close(error_answer(500, errors.UNSENDABLE_HEADER))
-            return
-        self._write(*encoded)
+        self._send(encode_inline, answer, request)
 
     def _write_wsgi(self, request: Request, answer: WsgiAnswer) -> None:
+        self._send(encode_wsgi, answer, request)
+
+    def _send(self, encode: Callable[[Any, str, str, bool], tuple[bytes, bytes, bool]], answer: Any,
+              request: Request) -> None:
         try:
-            encoded = encode_wsgi(answer, request.method, request.version, request.keep_alive)
-        except UnicodeEncodeError:
+            encoded = encode(answer, request.method, request.version, request.keep_alive)
+        except UnicodeEncodeError:  # a header HTTP/1.1 cannot carry (not latin-1): a 500, never a dead socket
             self._write_and_close(error_answer(500, errors.UNSENDABLE_HEADER))
             return
         self._write(*encoded)
