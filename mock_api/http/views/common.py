@@ -40,16 +40,12 @@ def _read_body(req: Request) -> bytes | None:
         return None
 
 
-def plain_request(req: Request, state: MockState, rule: str | None) -> PlainRequest:
-    """The request as plain data for the layers below: the route matched, headers, last-value query."""
-    return PlainRequest(req.method, req.path, rule, list(req.headers.items()),
-                        req.args, req.mimetype, lambda: _read_body(req), state.config.signing_key, state.clock)
-
-
 def flask_plain_request(state: MockState) -> PlainRequest:
-    rule = request.url_rule
-    return plain_request(request._get_current_object(), state,  # type: ignore[attr-defined]
-                         rule.rule if rule is not None else None)
+    """Flask's request as plain data for the layers below: the route matched, headers, last-value query."""
+    req: Request = request._get_current_object()  # type: ignore[attr-defined]
+    rule = req.url_rule
+    return PlainRequest(req.method, req.path, rule.rule if rule is not None else None, list(req.headers.items()),
+                        req.args, req.mimetype, lambda: _read_body(req), state.config.signing_key, state.clock)
 
 
 def parts_response(answer: Parts) -> Response:
