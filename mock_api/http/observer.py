@@ -21,9 +21,9 @@ def observe(response: Response) -> Response:
     response.headers["X-Request-ID"] = call.request_id
     if is_control_path(call.request.path):
         return response
-    streamed = response.is_streamed
-    answer = Parts(response.status_code, list(response.headers.items()), b"" if streamed else response.get_data())
+    # A streamed body is not read here (it is the client's): no JSON, so nothing for the bookkeeping to parse.
+    body = b"" if response.is_streamed else response.get_data()
+    answer = Parts(response.status_code, list(response.headers.items()), body)
     args = request.args
-    observe_call(state, call, answer, request.environ.get(FAULT_KEY), args.to_dict(flat=False) if args else {},
-                 streamed)
+    observe_call(state, call, answer, request.environ.get(FAULT_KEY), args.to_dict(flat=False) if args else {})
     return response

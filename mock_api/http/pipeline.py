@@ -128,9 +128,9 @@ def rule_template(rule: str) -> str | None:
     return match_path(_RULE_PARAMETER.sub("x", rule))
 
 
-def _reply_json(template: str | None, answer: Parts, streamed: bool) -> Any:
+def _reply_json(template: str | None, answer: Parts) -> Any:
     """The body as JSON where the bookkeeping reads it (granted or missing scopes); not every collection."""
-    if (template != JWT_PATH and answer.status != 403) or streamed:
+    if template != JWT_PATH and answer.status != 403:
         return None
     if answer.media_type.split(";")[0].strip() != JSON_TYPE:
         return None
@@ -141,12 +141,12 @@ def _reply_json(template: str | None, answer: Parts, streamed: bool) -> Any:
 
 
 def observe(state: MockState, call: Call, answer: Parts, fault: str | None,
-            query_lists: dict[str, list[str]], streamed: bool = False) -> None:
+            query_lists: dict[str, list[str]]) -> None:
     """One observation of an API request (not /_mock): the journal, coverage, strict mode, the request log."""
     req = call.request
     template = rule_template(req.route) if req.route is not None else match_path(req.path)
     seen = Observation(req, template, state.clock.now(), answer.status, fault not in DROPPING_FAULTS,
-                       _reply_json(template, answer, streamed), call.scenario, state.scenario_name, fault,
+                       _reply_json(template, answer), call.scenario, state.scenario_name, fault,
                        time.perf_counter() - call.started, query_lists, call.unpromised)
     state.journal.record(seen)  # gives it its seq, which violations point to
     violations = _check(state, seen) if req.path != OPENAPI_PATH else []
