@@ -10,6 +10,13 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
+
+# Imported here, in the outer process, although mock_api imports PyYAML only when it must parse: the
+# plugin's tests run pytest in-process (pytester), which restores sys.modules after each run. A first
+# import of yaml inside such a run is dropped after it, and a second import builds a new yaml module over
+# the C extension `_yaml` kept from the first: its parser then makes nodes the new constructor does not
+# know ("could not determine a constructor for the tag None"). Run alone, test_pytest_plugin.py failed so.
+import yaml  # noqa: F401
 from flask import Flask
 from flask.testing import FlaskClient
 from hypothesis import settings
