@@ -273,6 +273,9 @@ def test_a_content_length_of_non_ascii_digits_is_left_to_flask(dataset: Dataset,
 RESPONDING = """name: responding
 description: a reply of each kind werkzeug sends differently
 rules:
+  - match: {method: POST, path: /api/academic/petitions}
+    effects:
+      - respond: {status: 499}
   - match: {path: /api/academic/petitions}
     effects:
       - respond: {status: 304}
@@ -326,7 +329,10 @@ def test_the_clis_server_sends_scenario_replies_the_same_bytes_with_or_without_t
             answers.append([_raw(server.url, f"GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n".encode())
                             for path in ("/api/academic/petitions", "/api/tasks/0123456789abcdef01234567",
                                          f"/api/students/{NETID}/petitions")])
+            answers[-1].append(_raw(server.url, b"POST /api/academic/petitions HTTP/1.1\r\nHost: x\r\n"
+                                                b"Content-Length: 0\r\nConnection: close\r\n\r\n"))
     assert answers[0] == answers[1]
+    assert answers[0][3].startswith(b"HTTP/1.1 499 UNKNOWN\r\n")  # a code with no standard phrase: werkzeug's
     assert answers[0][0].startswith(b"HTTP/1.1 304 Not Modified\r\nConnection: close\r\nServer: mock_api\r\n")
     assert b"Content-Length" not in answers[0][1] and answers[0][1].endswith(b"\r\n\r\n")
     assert answers[0][2].count(b"X-Request-Id: ") == 1 and b"Content-Length: 33\r\n" in answers[0][2]

@@ -33,7 +33,7 @@ from mock_api.http.pipeline import (
 )
 from mock_api.http.sessions import HEADER_KEY, PREFIX, SessionRouting
 from mock_api.http.views.common import STATE_KEY
-from mock_api.http.wire import STATUS_LINES, LastValueArgs
+from mock_api.http.wire import LastValueArgs, status_line
 from mock_api.service import errors
 from mock_api.service.requests import PlainRequest
 from mock_api.service.scopes import READ, WRITE
@@ -195,7 +195,7 @@ class LaneFirst:
         answer = None if environ.get(TRIED_KEY) else self.lane(environ)
         if answer is None:
             return self.app(environ, start_response)  # type: ignore[no-any-return]
-        status = STATUS_LINES.get(str(answer.status), f"{answer.status} -")
+        status = status_line(answer.status)
         if answer.fault is not None:
             return deliver_fault(environ, answer.fault, status, answer.headers, answer.body, start_response)
         start_response(status, answer.headers)

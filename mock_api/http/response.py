@@ -6,7 +6,7 @@ import time
 from email.utils import formatdate
 
 from mock_api.http.answer import Answer
-from mock_api.http.wire import STATUS_LINES
+from mock_api.http.wire import status_line
 from mock_api.http.wsgi import WsgiAnswer
 
 SERVER_NAME = "mock_api"
@@ -34,11 +34,6 @@ def header_name(name: str) -> str:
         if len(_names) < _NAME_CACHE_LIMIT:
             _names[name] = known
     return known
-
-
-def status_line(status: int) -> str:
-    """'202 Accepted': the standard reason phrase (an unknown code gets none)."""
-    return STATUS_LINES.get(str(status)) or f"{status} "
 
 
 def render_head(version: str, status: str, headers: list[tuple[str, str]], content_length: int | None,

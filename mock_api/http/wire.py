@@ -14,6 +14,12 @@ from werkzeug.exceptions import BadRequestKeyError
 STATUS_LINES = {str(status.value): f"{status.value} {status.phrase}" for status in HTTPStatus}
 
 
+def status_line(code: int) -> str:
+    """'202 Accepted'; a code with no standard phrase (a scenario's 499) gets werkzeug's 'UNKNOWN', so the
+    answer Flask gives and the one the server's inline lane gives read the same."""
+    return STATUS_LINES.get(str(code)) or f"{code} UNKNOWN"
+
+
 class StandardReasonPhrases:
     """WSGI middleware: every status line gets the standard reason phrase, whichever server runs the app."""
 
