@@ -17,11 +17,15 @@ from typing import Any
 import pytest
 import requests
 from flask import Flask
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from werkzeug.datastructures import EnvironHeaders
 
 from mock_api.config import MockConfig
 from mock_api.http.answer import Answer
 from mock_api.http.app import create_app
 from mock_api.http.lane import LANE_KEY, InlineLane
+from mock_api.http.wire import environ_headers
 from mock_api.service.dataset import Dataset
 from mock_api.service.scopes import READ, WRITE
 from mock_api.state import MockState
@@ -336,3 +340,19 @@ def test_the_clis_server_sends_scenario_replies_the_same_bytes_with_or_without_t
     assert answers[0][0].startswith(b"HTTP/1.1 304 Not Modified\r\nConnection: close\r\nServer: mock_api\r\n")
     assert b"Content-Length" not in answers[0][1] and answers[0][1].endswith(b"\r\n\r\n")
     assert answers[0][2].count(b"X-Request-Id: ") == 1 and b"Content-Length: 33\r\n" in answers[0][2]
+
+
+_ENVIRON_KEYS = st.one_of(
+    st.sampled_from(["CONTENT_TYPE", "CONTENT_LENGTH", "HTTP_CONTENT_TYPE", "HTTP_CONTENT_LENGTH", "HTTP_",
+                     "HTTP_HOST", "HTTP_X_MOCK_SESSION", "REQUEST_METHOD", "wsgi.input", "HTTPX"]),
+    st.text(min_size=0, max_size=12).map(lambda tail: "HTTP_" + tail),
+    st.text(min_size=1, max_size=12))
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.dictionaries(_ENVIRON_KEYS, st.text(max_size=6), max_size=12))
+def test_both_paths_read_headers_as_werkzeugs_environ_view(environ: dict[str, str]) -> None:
+    """The lane and the Flask views list a request's headers with environ_headers: names, values and order
+    exactly as werkzeug's EnvironHeaders gives them (an empty Content-Type is absent, "HTTP_" is a header)."""
+    assert environ_headers(environ) == list(EnvironHeaders(environ))
+    assert environ_headers(environ) == list(EnvironHeaders(environ))  # and again, from the name cache

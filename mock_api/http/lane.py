@@ -13,7 +13,6 @@ from collections.abc import Callable, Iterable
 from typing import Any
 from urllib.parse import parse_qsl
 
-from werkzeug.datastructures import EnvironHeaders
 from werkzeug.http import parse_options_header, remove_entity_headers
 
 from mock_api.http import answers
@@ -33,7 +32,7 @@ from mock_api.http.pipeline import (
 )
 from mock_api.http.sessions import HEADER_KEY, PREFIX, SessionRouting
 from mock_api.http.views.common import STATE_KEY
-from mock_api.http.wire import LastValueArgs, status_line
+from mock_api.http.wire import LastValueArgs, environ_headers, status_line
 from mock_api.service import errors
 from mock_api.service.requests import PlainRequest
 from mock_api.service.scopes import READ, WRITE
@@ -116,7 +115,7 @@ class LaneRequest:
     def plain(self, state: MockState, rule: str) -> PlainRequest:
         environ = self.environ
         media_type = parse_options_header(environ.get("CONTENT_TYPE", ""))[0].lower()
-        return PlainRequest(self.method, self.path, rule, list(EnvironHeaders(environ)), self.args, media_type,
+        return PlainRequest(self.method, self.path, rule, environ_headers(environ), self.args, media_type,
                             self._body, state.config.signing_key, state.clock)
 
     def _body(self) -> bytes:

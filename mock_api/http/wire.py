@@ -12,12 +12,39 @@ from werkzeug.exceptions import BadRequestKeyError
 # The real API's 404/405 bodies ({"detail": ...}) are Starlette/FastAPI's; its servers send Python's
 # standard phrases ("202 Accepted"), where werkzeug upper-cases them ("202 ACCEPTED").
 STATUS_LINES = {str(status.value): f"{status.value} {status.phrase}" for status in HTTPStatus}
+_UNPREFIXED_HEADERS = {"CONTENT_TYPE": "Content-Type", "CONTENT_LENGTH": "Content-Length"}
+_UNSEEN = "\0"  # not a header name werkzeug can make: a key not yet in the cache
+_NAME_CACHE_LIMIT = 512  # environ keys are a small set; the bound keeps a hostile client from growing it
+_header_names: dict[str, str | None] = {}
 
 
 def status_line(code: int) -> str:
     """'202 Accepted'; a code with no standard phrase (a scenario's 499) gets werkzeug's 'UNKNOWN', so the
     answer Flask gives and the one the server's inline lane gives read the same."""
     return STATUS_LINES.get(str(code)) or f"{code} UNKNOWN"
+
+
+def _header_name(key: str) -> str | None:
+    """An environ key's header name as werkzeug's EnvironHeaders names it (None for a key that is not one)."""
+    if key.startswith("HTTP_") and key not in ("HTTP_CONTENT_TYPE", "HTTP_CONTENT_LENGTH"):
+        return key[5:].replace("_", "-").title()
+    return _UNPREFIXED_HEADERS.get(key)
+
+
+def environ_headers(environ: dict[str, Any]) -> list[tuple[str, str]]:
+    """list(EnvironHeaders(environ)), its names and order, with each key's name worked out once: the
+    werkzeug view re-tests every environ key on every request (~4 µs of a ~50 µs poll)."""
+    found: list[tuple[str, str]] = []
+    names = _header_names
+    for key, value in environ.items():
+        name = names.get(key, _UNSEEN)
+        if name is _UNSEEN:
+            name = _header_name(key)
+            if len(names) < _NAME_CACHE_LIMIT:
+                names[key] = name
+        if name is not None and (value or key not in _UNPREFIXED_HEADERS):
+            found.append((name, value))
+    return found
 
 
 class StandardReasonPhrases:

@@ -10,6 +10,7 @@ from werkzeug.exceptions import RequestEntityTooLarge
 
 from mock_api.http.answers import check_scopes
 from mock_api.http.pipeline import Call, Parts, json_parts, reply_parts
+from mock_api.http.wire import environ_headers
 from mock_api.scenarios.effects import Reply
 from mock_api.service.requests import MAX_JSON_DEPTH, BodyTooLarge, PlainRequest
 from mock_api.state import MockState
@@ -44,7 +45,7 @@ def flask_plain_request(state: MockState) -> PlainRequest:
     """Flask's request as plain data for the layers below: the route matched, headers, last-value query."""
     req: Request = request._get_current_object()  # type: ignore[attr-defined]
     rule = req.url_rule
-    return PlainRequest(req.method, req.path, rule.rule if rule is not None else None, list(req.headers.items()),
+    return PlainRequest(req.method, req.path, rule.rule if rule is not None else None, environ_headers(req.environ),
                         req.args, req.mimetype, lambda: _read_body(req), state.config.signing_key, state.clock)
 
 
