@@ -10,6 +10,7 @@ from flask.testing import FlaskClient
 
 from mock_api.config import DEV_SIGNING_KEY
 from mock_api.service.scopes import READ, WRITE
+from mock_api.service.tokens import TokenError, verify
 from mock_api.state import MockState
 from support import bearer, token_for
 
@@ -143,3 +144,26 @@ def test_token_without_scopes_cannot_read(client: FlaskClient) -> None:
         response = client.get(path, headers=headers)
         assert response.status_code == 403, path
         assert response.get_json()["missing_scopes"] == [READ]
+
+
+@pytest.mark.parametrize(("exp", "iat", "now", "reason"), [
+    (2000, "soon", 1000, "claim iat is not epoch seconds"),
+    (2000, "soon", 2000, "expired"),  # expiry is judged first: strict mode names an expired token as such
+    ("later", 1000, 1000, "claim exp is not epoch seconds"),
+])
+def test_a_memoised_token_gives_the_same_reason_at_each_clock(exp: object, iat: object, now: float,
+                                                              reason: str) -> None:
+    token = jwt.encode({"sub": "f0057pn", "scope": READ, "exp": exp, "iat": iat}, DEV_SIGNING_KEY, algorithm="HS256")
+    for _ in range(2):  # the second call is answered from the memo
+        with pytest.raises(TokenError) as refused:
+            verify(token, DEV_SIGNING_KEY, now)
+        assert str(refused.value) == reason
+
+
+def test_a_memoised_tokens_claims_are_a_fresh_copy_each_call() -> None:
+    token = jwt.encode({"sub": "f0057pn", "scope": READ, "exp": 2000, "iat": 1000, "extra": 1}, DEV_SIGNING_KEY,
+                       algorithm="HS256")
+    first = verify(token, DEV_SIGNING_KEY, 1500)
+    assert first == {"sub": "f0057pn", "scope": READ, "exp": 2000, "iat": 1000}
+    first["sub"] = "someone else"
+    assert verify(token, DEV_SIGNING_KEY, 1500)["sub"] == "f0057pn"

@@ -243,12 +243,12 @@ def test_a_violation_keeps_at_most_1024_characters_of_path_and_message(dataset: 
 
 
 def test_tokens_longer_than_the_memo_bound_are_verified_but_not_memoised() -> None:
-    tokens._memo_decoded.cache_clear()
+    tokens._memo_checked.cache_clear()
     long_token = "a." + "b" * (tokens.TOKEN_MEMO_CHARS + 10) + ".c"
     with pytest.raises(tokens.TokenError):
         tokens.verify(long_token, DEV_SIGNING_KEY, FROZEN_AT)
-    assert tokens._memo_decoded.cache_info().currsize == 0
-    assert tokens._memo_decoded.cache_info().maxsize == tokens.TOKEN_MEMO_ENTRIES
+    assert tokens._memo_checked.cache_info().currsize == 0
+    assert tokens._memo_checked.cache_info().maxsize == tokens.TOKEN_MEMO_ENTRIES
 
 
 # -- settable: flags, ini, documented ----------------------------------------------------------------

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from functools import lru_cache
-from typing import Any
+from typing import Any, NamedTuple
 
 from mock_api.data.fixtures import ServiceAccount
 
@@ -57,15 +57,36 @@ def _epoch(claims: dict[str, Any], name: str) -> int:
     return int(value)
 
 
-def _decoded(token: str, key: str) -> dict[str, Any]:
-    """Signature and algorithm checks only; a pure function of its arguments, so memoised: clients send
-    the same token on every call, and decoding it is a third of a read's time. Callers must not mutate."""
-    return _memo_decoded(token, key) if len(token) <= TOKEN_MEMO_CHARS else _decode(token, key)
+class _Checked(NamedTuple):
+    """What a token's checks found apart from its expiry, which depends on the clock of each call."""
+
+    claims: dict[str, Any]  # the CLAIMS it carries
+    expires: int
+    iat_error: TokenError | None  # raised after the expiry check, in the order verify() checks them
+
+
+def _checked(token: str, key: str) -> _Checked:
+    """Signature, algorithm and claim checks: a pure function of its arguments, so memoised (clients send the
+    same token on every call, and decoding it was a third of a read's time). Callers must not mutate."""
+    return _memo_checked(token, key) if len(token) <= TOKEN_MEMO_CHARS else _check(token, key)
 
 
 @lru_cache(maxsize=TOKEN_MEMO_ENTRIES)
-def _memo_decoded(token: str, key: str) -> dict[str, Any]:
-    return _decode(token, key)
+def _memo_checked(token: str, key: str) -> _Checked:
+    return _check(token, key)
+
+
+def _check(token: str, key: str) -> _Checked:
+    claims = _decode(token, key)
+    if not all(isinstance(claims.get(name), str) for name in ("sub", "scope")):
+        raise TokenError("claims sub and scope are required")
+    expires = _epoch(claims, "exp")
+    try:
+        _epoch(claims, "iat")
+        iat_error = None
+    except TokenError as exc:
+        iat_error = exc
+    return _Checked({name: claims[name] for name in CLAIMS if name in claims}, expires, iat_error)
 
 
 def _decode(token: str, key: str) -> dict[str, Any]:
@@ -81,13 +102,12 @@ def _decode(token: str, key: str) -> dict[str, Any]:
 
 def verify(token: str, key: str, now: float) -> dict[str, Any]:
     """The token's claims if its signature, algorithm, claims and expiry (by the emulator clock) hold."""
-    claims = _decoded(token, key)
-    if not all(isinstance(claims.get(name), str) for name in ("sub", "scope")):
-        raise TokenError("claims sub and scope are required")
-    if now >= _epoch(claims, "exp"):
+    checked = _checked(token, key)
+    if now >= checked.expires:
         raise TokenError("expired")
-    _epoch(claims, "iat")
-    return {name: claims[name] for name in CLAIMS if name in claims}
+    if checked.iat_error is not None:
+        raise TokenError(str(checked.iat_error))
+    return dict(checked.claims)
 
 
 def token_scopes(claims: dict[str, Any]) -> set[str]:
