@@ -1,11 +1,13 @@
 """The one seeded random source: the draws of random.Random for its seed, again after reset, shared by ids and dice."""
 from __future__ import annotations
 
+import uuid
+
 from bson import ObjectId
 
 from mock_api.config import MockConfig
 from mock_api.service.dataset import Dataset
-from mock_api.service.ids import IdSource
+from mock_api.service.ids import IdSource, uuid4_text
 from mock_api.service.randomness import SeededRandom
 from mock_api.state import MockState
 
@@ -45,3 +47,9 @@ def test_object_ids_are_real_object_ids() -> None:
 def test_state_dice_is_the_shared_class(dataset: Dataset) -> None:
     state = MockState(MockConfig(), dataset=dataset)
     assert type(state.dice) is SeededRandom
+
+
+def test_request_ids_are_the_text_of_version_4_uuids() -> None:
+    source = SeededRandom(11)
+    for bits in [0, 2**128 - 1, *(source.getrandbits(128) for _ in range(2000))]:
+        assert uuid4_text(bits) == str(uuid.UUID(int=bits, version=4))

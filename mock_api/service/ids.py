@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import threading
-import uuid
 
 from mock_api.service.randomness import SeededRandom
 
@@ -33,5 +32,15 @@ class IdSource:
         return (int(epoch).to_bytes(4, "big") + self._process_part + counter.to_bytes(3, "big")).hex()
 
     def request_id(self) -> str:
-        bits = self._random.getrandbits(128)
-        return str(uuid.UUID(int=bits, version=4))
+        """A version-4 UUID's text from 128 seeded bits: str(uuid.UUID(int=bits, version=4)), formatted here
+        because building the UUID object was half of this call's ~2 us on every request."""
+        return uuid4_text(self._random.getrandbits(128))
+
+
+_VERSION_4 = (~(0xC000 << 48) & ~(0xF000 << 64), (0x8000 << 48) | (4 << 76))  # bits cleared, bits set
+
+
+def uuid4_text(bits: int) -> str:
+    """uuid.UUID(int=bits, version=4)'s text: the RFC 4122 variant and version 4 set, 8-4-4-4-12 hex."""
+    text = f"{(bits & _VERSION_4[0]) | _VERSION_4[1]:032x}"
+    return f"{text[:8]}-{text[8:12]}-{text[12:16]}-{text[16:20]}-{text[20:]}"
