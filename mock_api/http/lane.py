@@ -6,6 +6,7 @@ Flask answers. Each step is http/pipeline's and http/answers', which the Flask h
 """
 from __future__ import annotations
 
+import functools
 import logging
 import re
 import time
@@ -43,6 +44,9 @@ LANE_KEY = "mock_api.lane"  # the app's lane, in app.extensions, for the server
 PETITIONS = "/api/academic/petitions"
 TASKS = "/api/tasks/"
 Handler = Callable[[MockState, Call, "LaneRequest"], Parts]
+# Query strings kept parsed: at most this many, of at most this many characters (~1 MiB in all).
+QUERY_MEMO_ENTRIES = 256
+QUERY_MEMO_CHARS = 2048
 
 
 def _list(state: MockState, call: Call, req: LaneRequest) -> Parts:
@@ -103,14 +107,14 @@ class LaneRequest:
     (its query parser and arguments, its header view, its options-header parser) but with no Request object:
     building one, and the environ-request reference cycle it leaves for the GC, cost ~10 µs a request."""
 
-    __slots__ = ("args", "environ", "method", "path", "script_root")
+    __slots__ = ("args", "environ", "method", "path", "query_lists", "script_root")
 
     def __init__(self, environ: dict[str, Any]) -> None:
         self.environ, self.method = environ, environ["REQUEST_METHOD"]
         self.path = environ["PATH_INFO"]  # printable ASCII (_route): werkzeug's decoding leaves it as it is
         self.script_root = environ.get("SCRIPT_NAME", "").rstrip("/")  # "/s/{name}": an ASCII session name
-        self.args = LastValueArgs(parse_qsl(environ.get("QUERY_STRING", ""), keep_blank_values=True,
-                                            errors="werkzeug.url_quote"))
+        query = environ.get("QUERY_STRING", "")
+        self.args, self.query_lists = _parsed_query(query) if len(query) <= QUERY_MEMO_CHARS else _parse(query)
 
     def plain(self, state: MockState, rule: str) -> PlainRequest:
         environ = self.environ
@@ -121,6 +125,18 @@ class LaneRequest:
     def _body(self) -> bytes:
         length = int(self.environ.get("CONTENT_LENGTH") or 0)  # digits, within the limit (_length_within)
         return self.environ["wsgi.input"].read(length) if length else b""
+
+
+def _parse(query: str) -> tuple[LastValueArgs, dict[str, list[str]]]:
+    """The query's arguments (werkzeug's parser) and every value of each, as the journal keeps them."""
+    args = LastValueArgs(parse_qsl(query, keep_blank_values=True, errors="werkzeug.url_quote"))
+    return args, args.to_dict(flat=False) if args else {}
+
+
+@functools.lru_cache(maxsize=QUERY_MEMO_ENTRIES)
+def _parsed_query(query: str) -> tuple[LastValueArgs, dict[str, list[str]]]:
+    """_parse, memoised: a client repeats its queries. Both are only read (the arguments are immutable)."""
+    return _parse(query)
 
 
 class InlineLane:
@@ -165,8 +181,7 @@ class InlineLane:
             answer = json_parts({"detail": errors.INTERNAL_ERROR}, 500)
         # Replaced where it stands, as Flask's `response.headers[...] =` does to a scenario's own X-Request-ID
         with_headers(answer.headers, {"X-Request-ID": call.request_id})
-        args = req.args
-        observe(state, call, answer, fault, args.to_dict(flat=False) if args else {})
+        observe(state, call, answer, fault, req.query_lists)
         return Answer(answer.status, *_as_sent(answer.status, answer.headers, answer.body), fault)
 
 
