@@ -5,7 +5,7 @@ import re
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from mock_api.http.pipeline import Call, Parts, json_parts, parts
+from mock_api.http.pipeline import Call, Parts, json_text, parts
 from mock_api.scenarios.effects import READ_CHOICES
 from mock_api.service import errors
 from mock_api.service.backend import Backend
@@ -22,6 +22,7 @@ OBJECT_ID = re.compile(r"[0-9a-fA-F]{24}")  # what bson's ObjectId.is_valid take
 # The found-set scope of the collection routes, "{endpoint}:{sorted view args}:", as the Flask views name them:
 # a continuation key made by one path pages on the other.
 LIST_PETITIONS_SCOPE = "petitions.list_petitions:[]:"
+ACCEPTED_BODY = json_text({"status": "accepted"})  # the POST's answer, the same bytes every time
 
 
 def check_scopes(call: Call, scopes: tuple[str, ...]) -> None:
@@ -125,4 +126,4 @@ def create_petition(state: MockState, call: Call, script_root: str) -> Parts:
     # The scenario's task overrides, decided before the view and read here once, explicitly.
     task_id = state.backend.submit(body, call.request.claims(), state.task_behaviour(**call.decision.task),
                                    len(call.request.body() or b""), call.decision.task_id)
-    return json_parts({"status": "accepted"}, 202, {"Location": f"{script_root}/api/tasks/{task_id}"})
+    return parts(ACCEPTED_BODY, 202, {"Location": f"{script_root}/api/tasks/{task_id}"})
