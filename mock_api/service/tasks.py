@@ -1,0 +1,120 @@
+"""The tasks held, in submit order and bounded: an accepted one as its dict, a completed one as its JSON."""
+from __future__ import annotations
+
+import contextlib
+import itertools
+import json
+from collections import deque
+from typing import Any
+
+from mock_api.service.rendered import to_json
+
+TASK_FIELDS = ("resource", "action", "resource_id", "payload", "requester", "status", "request_date",
+               "completed_date", "path", "worker_data", "id", "message")
+# A task's bytes beside its payload (dict, requester, dates, message), to bound a page of the control API.
+TASK_OVERHEAD_BYTES = 1024
+
+# A completed task never changes again: (its requester's `sub`, its JSON as a poll answers it).
+Written = tuple[Any, bytes]
+
+
+class TaskStore:
+    """Every task by id, in submit order, at most `limit`: past it the oldest goes whatever its status.
+
+    A held task's objects lengthen every full collection of the cyclic GC (~0.9 ms a thousand tasks held as
+    dicts with their payload, requester and run). So a completed task is kept as a plain tuple of its
+    requester's sub and its JSON bytes, which the GC stops tracking, and its control entry as numbers;
+    only accepted tasks, which the worker still reads, stay dicts. The control API decodes the JSON it lists.
+    """
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self._tasks: dict[str, dict[str, Any] | Written] = {}
+        self._control: dict[str, tuple[int, int, float]] = {}  # task id -> (cursor, estimated bytes, due)
+        self._reasons: dict[str, str | None] = {}  # why a task failed; shown by the control API
+        self._submitted: deque[str] = deque()  # task ids, oldest first: dropped first past the limit
+        self._cursors = itertools.count(1)
+
+    def __len__(self) -> int:
+        return len(self._tasks)
+
+    def add(self, task_id: str, task: dict[str, Any], size: int, due: float) -> int:
+        """Hold an accepted task; its cursor number, unique, also the queue's key for its run."""
+        number = next(self._cursors)
+        self._tasks[task_id] = task
+        self._control[task_id] = (number, size + TASK_OVERHEAD_BYTES, due)
+        self._submitted.append(task_id)
+        return number
+
+    def accepted(self, task_id: str) -> dict[str, Any] | None:
+        """The accepted task's dict, to complete in place; None once completed or dropped."""
+        task = self._tasks.get(task_id)
+        return task if isinstance(task, dict) and task["status"] == "accepted" else None
+
+    def completed(self, task_id: str, task: dict[str, Any], reason: str | None) -> None:
+        """The task (changed in place to `complete`) is final: kept from now on as its JSON."""
+        self._reasons[task_id] = reason
+        with contextlib.suppress(TypeError, ValueError):  # not JSON (only a Python caller can give that): a dict
+            self._tasks[task_id] = (task["requester"].get("sub"), to_json(task))
+
+    def drop_over_cap(self) -> list[int]:
+        """Let the oldest go past the limit (then unknown: 404); the cursor numbers of the accepted ones,
+        whose runs must never happen."""
+        accepted: list[int] = []
+        while len(self._tasks) > self.limit and self._submitted:
+            task_id = self._submitted.popleft()
+            task = self._tasks.pop(task_id, None)
+            if task is None:  # defensive: ids are unique, but a reused one must not stop the loop
+                continue
+            number = self._control.pop(task_id)[0]
+            self._reasons.pop(task_id, None)
+            if isinstance(task, dict) and task["status"] == "accepted":
+                accepted.append(number)
+        return accepted
+
+    def get(self, task_id: str) -> dict[str, Any] | None:
+        """The task as served, a new dict (changing it changes nothing held); None if unknown."""
+        task = self._tasks.get(task_id)
+        if task is None:
+            return None
+        return dict(task) if isinstance(task, dict) else json.loads(task[1])
+
+    def held(self, task_id: str) -> dict[str, Any] | Written | None:
+        """The task as held, not to be changed: its dict, or (sub, JSON) once written."""
+        return self._tasks.get(task_id)
+
+    def page(self, now: float, cursor: int, limit: int,
+             max_bytes: int | None) -> tuple[list[dict[str, Any]], int | None]:
+        """Tasks after `cursor` in submit order: at most `limit`, and past `max_bytes` (estimated) no more
+        than the first; with the cursor of the next page, None on the last."""
+        page: list[dict[str, Any]] = []
+        total = 0
+        last = cursor
+        for task_id in self._tasks:
+            number, size, _ = self._control[task_id]
+            if number <= cursor:
+                continue
+            if len(page) >= limit or (page and max_bytes is not None and total + size > max_bytes):
+                return page, last
+            page.append(self._control_task(task_id, now))
+            total, last = total + size, number
+        return page, None
+
+    def tail(self, now: float, count: int, max_bytes: int) -> list[dict[str, Any]]:
+        """The newest `count` tasks in submit order; past `max_bytes` (estimated) no more than the newest."""
+        kept: list[dict[str, Any]] = []
+        total = 0
+        for task_id in reversed(self._tasks):
+            size = self._control[task_id][1]
+            if len(kept) >= count or (kept and total + size > max_bytes):
+                break
+            kept.append(self._control_task(task_id, now))
+            total += size
+        return kept[::-1]
+
+    def _control_task(self, task_id: str, now: float) -> dict[str, Any]:
+        """A task as the control API shows it: why it failed, and the clock seconds left until it completes."""
+        held = self._tasks[task_id]
+        task = held if isinstance(held, dict) else json.loads(held[1])
+        due = self._control[task_id][2]
+        return {**task, "failure_reason": self._reasons.get(task_id), "due_in_seconds": round(max(0.0, due - now), 6)}
