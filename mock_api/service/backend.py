@@ -18,7 +18,7 @@ from mock_api.service.query import Term, apply_terms
 from mock_api.service.records import StoredPetition, build_record
 from mock_api.service.rendered import RenderedRecords
 from mock_api.service.taskqueue import Pending, TaskBehaviour, TaskQueue
-from mock_api.service.tasks import TASK_FIELDS, TaskStore
+from mock_api.service.tasks import Accepted, TaskStore
 from mock_api.service.tokens import requester_copy
 from mock_api.service.worker import row_from_payload, task_failure_reason
 
@@ -117,11 +117,7 @@ class Backend:
         self.settle(now)  # tasks due by now complete (and write) before the cap may drop the oldest
         with self.lock:
             task_id = task_id or self.ids.object_id(now)
-            task = dict.fromkeys(TASK_FIELDS)
-            task.update(resource="academic.petitions", action="POST", payload=unwrap_payload(body),
-                        requester=self._requester(requester_copy(requester)), status="accepted",
-                        request_date=iso_z(now),
-                        worker_data={}, id=task_id)
+            task = Accepted(unwrap_payload(body), self._requester(requester_copy(requester)), iso_z(now))
             due = now + behaviour.seconds
             self._queue.push(self._tasks.add(task_id, task, size, due), task_id, due, behaviour)
             # Past max_tasks the oldest go whatever their status (then 404, as unknown); a dropped accepted
@@ -154,16 +150,17 @@ class Backend:
 
     def _complete(self, pending: Pending) -> None:
         """Always ends the task `complete`: whatever was posted, the read that runs the worker succeeds."""
-        task = self._tasks.accepted(pending.task_id)
-        if task is None:  # dropped past max_tasks (its run is normally marked dropped and never popped)
+        accepted = self._tasks.accepted(pending.task_id)
+        if accepted is None:  # dropped past max_tasks (its run is normally marked dropped and never popped)
             return
         try:
             reason = "the scenario fails every task" if pending.fail else task_failure_reason(
-                task["payload"], self)
-            mongo_id = self._insert_petition(task["payload"], pending) if reason is None else None
+                accepted.payload, self)
+            mongo_id = self._insert_petition(accepted.payload, pending) if reason is None else None
         except Exception:  # a payload no rule foresaw fails its own task, never the reader's request
             log.exception("task %s could not be processed; it fails", pending.task_id)
             reason, mongo_id = "the worker could not process the payload", None
+        task = accepted.served(pending.task_id)
         if mongo_id is not None:
             task.update(path=f"/academic/petitions/{mongo_id}",
                         message=errors.TASK_SUCCESS_MESSAGE.format(mongo_id=mongo_id))
@@ -227,10 +224,12 @@ class Backend:
         held as its JSON (tasks.py); an accepted one is rendered once in the bounded render cache (rendered.py)."""
         self.settle(now)
         with self.lock:
-            task = self._tasks.held(task_id)
-            if not isinstance(task, dict):
-                return task  # unknown (None), or completed: (sub, its JSON)
-            version = 0.0 if task["status"] == "accepted" else 1.0
+            held = self._tasks.held(task_id)
+            if held is None or (isinstance(held, tuple) and not isinstance(held, Accepted)):
+                return held  # unknown, or completed: (sub, its JSON)
+            # Accepted, or completed with a payload that is not JSON (from Python): rendering fails as before.
+            task = held.served(task_id) if isinstance(held, Accepted) else held
+            version = 0.0 if isinstance(held, Accepted) else 1.0
             return task["requester"].get("sub"), self.rendered.get(TASK_KEY + task_id, version, lambda: task)
 
     def task_count(self) -> int:

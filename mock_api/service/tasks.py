@@ -5,7 +5,7 @@ import contextlib
 import itertools
 import json
 from collections import deque
-from typing import Any
+from typing import Any, NamedTuple
 
 from mock_api.service.rendered import to_json
 
@@ -18,18 +18,35 @@ TASK_OVERHEAD_BYTES = 1024
 Written = tuple[Any, bytes]
 
 
+class Accepted(NamedTuple):
+    """An accepted task: what its JSON holds beyond constants. Three references for the GC to visit, where
+    the task's dict had twelve; the dict is built when served or completed."""
+
+    payload: Any
+    requester: dict[str, Any]
+    request_date: str
+
+    def served(self, task_id: str) -> dict[str, Any]:
+        """The task as a poll shows it while accepted, in the seed's field order."""
+        task = dict.fromkeys(TASK_FIELDS)
+        task.update(resource="academic.petitions", action="POST", payload=self.payload, requester=self.requester,
+                    status="accepted", request_date=self.request_date, worker_data={}, id=task_id)
+        return task
+
+
 class TaskStore:
     """Every task by id, in submit order, at most `limit`: past it the oldest goes whatever its status.
 
-    A held task's objects lengthen every full collection of the cyclic GC (~0.9 ms a thousand tasks held as
-    dicts with their payload, requester and run). So a completed task is kept as a plain tuple of its
-    requester's sub and its JSON bytes, which the GC stops tracking, and its control entry as numbers;
-    only accepted tasks, which the worker still reads, stay dicts. The control API decodes the JSON it lists.
+    A held task's objects lengthen every full collection of the cyclic GC (~0.9 ms a thousand tasks, in the
+    server, held as dicts with their payload, requester and run). So a completed task is kept as a plain
+    tuple of its requester's sub and its JSON bytes, which the GC stops tracking, and its control entry as
+    numbers; an accepted one as `Accepted`. The control API decodes the JSON it lists. A completed task
+    whose JSON cannot be written (a payload given from Python, never over HTTP) stays its dict.
     """
 
     def __init__(self, limit: int) -> None:
         self.limit = limit
-        self._tasks: dict[str, dict[str, Any] | Written] = {}
+        self._tasks: dict[str, Accepted | Written | dict[str, Any]] = {}
         self._control: dict[str, tuple[int, int, float]] = {}  # task id -> (cursor, estimated bytes, due)
         self._reasons: dict[str, str | None] = {}  # why a task failed; shown by the control API
         self._submitted: deque[str] = deque()  # task ids, oldest first: dropped first past the limit
@@ -38,7 +55,7 @@ class TaskStore:
     def __len__(self) -> int:
         return len(self._tasks)
 
-    def add(self, task_id: str, task: dict[str, Any], size: int, due: float) -> int:
+    def add(self, task_id: str, task: Accepted, size: int, due: float) -> int:
         """Hold an accepted task; its cursor number, unique, also the queue's key for its run."""
         number = next(self._cursors)
         self._tasks[task_id] = task
@@ -46,13 +63,13 @@ class TaskStore:
         self._submitted.append(task_id)
         return number
 
-    def accepted(self, task_id: str) -> dict[str, Any] | None:
-        """The accepted task's dict, to complete in place; None once completed or dropped."""
+    def accepted(self, task_id: str) -> Accepted | None:
+        """The task while accepted; None once completed or dropped."""
         task = self._tasks.get(task_id)
-        return task if isinstance(task, dict) and task["status"] == "accepted" else None
+        return task if isinstance(task, Accepted) else None
 
     def completed(self, task_id: str, task: dict[str, Any], reason: str | None) -> None:
-        """The task (changed in place to `complete`) is final: kept from now on as its JSON."""
+        """The task's final dict (status `complete`): kept from now on as its JSON."""
         self._reasons[task_id] = reason
         with contextlib.suppress(TypeError, ValueError):  # not JSON (only a Python caller can give that): a dict
             self._tasks[task_id] = (task["requester"].get("sub"), to_json(task))
@@ -68,19 +85,17 @@ class TaskStore:
                 continue
             number = self._control.pop(task_id)[0]
             self._reasons.pop(task_id, None)
-            if isinstance(task, dict) and task["status"] == "accepted":
+            if isinstance(task, Accepted):
                 accepted.append(number)
         return accepted
 
     def get(self, task_id: str) -> dict[str, Any] | None:
         """The task as served, a new dict (changing it changes nothing held); None if unknown."""
         task = self._tasks.get(task_id)
-        if task is None:
-            return None
-        return dict(task) if isinstance(task, dict) else json.loads(task[1])
+        return None if task is None else _served(task_id, task)
 
-    def held(self, task_id: str) -> dict[str, Any] | Written | None:
-        """The task as held, not to be changed: its dict, or (sub, JSON) once written."""
+    def held(self, task_id: str) -> Accepted | Written | dict[str, Any] | None:
+        """The task as held, not to be changed."""
         return self._tasks.get(task_id)
 
     def page(self, now: float, cursor: int, limit: int,
@@ -114,7 +129,12 @@ class TaskStore:
 
     def _control_task(self, task_id: str, now: float) -> dict[str, Any]:
         """A task as the control API shows it: why it failed, and the clock seconds left until it completes."""
-        held = self._tasks[task_id]
-        task = held if isinstance(held, dict) else json.loads(held[1])
+        task = _served(task_id, self._tasks[task_id])
         due = self._control[task_id][2]
         return {**task, "failure_reason": self._reasons.get(task_id), "due_in_seconds": round(max(0.0, due - now), 6)}
+
+
+def _served(task_id: str, task: Accepted | Written | dict[str, Any]) -> dict[str, Any]:
+    if isinstance(task, Accepted):
+        return task.served(task_id)
+    return dict(task) if isinstance(task, dict) else json.loads(task[1])
