@@ -225,12 +225,14 @@ class Backend:
         self.settle(now)
         with self.lock:
             held = self._tasks.held(task_id)
-            if held is None or (isinstance(held, tuple) and not isinstance(held, Accepted)):
-                return held  # unknown, or completed: (sub, its JSON)
-            # Accepted, or completed with a payload that is not JSON (from Python): rendering fails as before.
-            task = held.served(task_id) if isinstance(held, Accepted) else held
-            version = 0.0 if isinstance(held, Accepted) else 1.0
-            return task["requester"].get("sub"), self.rendered.get(TASK_KEY + task_id, version, lambda: task)
+            if isinstance(held, Accepted):
+                accepted = held  # its dict built only when rendered, not on every poll
+                return held.requester.get("sub"), self.rendered.get(TASK_KEY + task_id, 0.0,
+                                                                    lambda: accepted.served(task_id))
+            if isinstance(held, dict):  # completed, a payload that is not JSON (from Python): fails as it did
+                task = held
+                return task["requester"].get("sub"), self.rendered.get(TASK_KEY + task_id, 1.0, lambda: task)
+            return held  # unknown (None), or completed: (sub, its JSON)
 
     def task_count(self) -> int:
         """Tasks held (accepted and completed): the sessions listing's count."""
