@@ -1,7 +1,6 @@
 """The tasks held, in submit order and bounded: an accepted one as its dict, a completed one as its JSON."""
 from __future__ import annotations
 
-import contextlib
 import itertools
 import json
 from collections import deque
@@ -72,8 +71,10 @@ class TaskStore:
     def completed(self, task_id: str, task: dict[str, Any], reason: str | None) -> None:
         """The task's final dict (status `complete`): kept from now on as its JSON."""
         self._reasons[task_id] = reason
-        with contextlib.suppress(TypeError, ValueError):  # not JSON (only a Python caller can give that): a dict
+        try:
             self._tasks[task_id] = (task["requester"].get("sub"), to_json(task))
+        except (TypeError, ValueError):  # not JSON (only a Python caller can give that): kept as its dict
+            self._tasks[task_id] = task
 
     def drop_over_cap(self) -> list[int]:
         """Let the oldest go past the limit (then unknown: 404); the cursor numbers of the accepted ones,
