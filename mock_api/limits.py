@@ -52,8 +52,8 @@ LIMITS = (
                             "counted is dropped first and counts from 1 again"),
     Limit("max_sessions", "sessions held at once (default included); past it a new session gets 503, none is evicted"),
     Limit("session_idle_seconds", "real seconds a session may stay unused before it is ended (never default)"),
-    Limit("render_cache_limit", "petition records and tasks kept rendered as JSON bytes; the oldest rendered "
-                                "is dropped first and renders again when read"),
+    Limit("render_cache_limit", "petition records and accepted tasks kept rendered as JSON bytes; the oldest "
+                                "rendered is dropped first and renders again when read"),
 )
 
 

@@ -13,9 +13,9 @@ from openapi_spec_validator import validate
 
 from mock_api.contract import spec
 from mock_api.http.app import create_app
-from mock_api.service.backend import TASK_FIELDS
 from mock_api.service.records import PETITION_FIELDS, PETITION_TYPE_FIELDS
 from mock_api.service.scopes import READ
+from mock_api.service.tasks import TASK_FIELDS
 from mock_api.state import MockState
 from support import bearer, token_for, validating
 

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from typing import Any, cast
 
+import pytest
 from flask import Flask, Response
 
 from mock_api.config import MockConfig
@@ -93,3 +94,19 @@ def test_a_task_renders_once_per_status_in_the_same_bounded_cache(dataset: Datas
         other = backend.submit(payload, claims, state.task_behaviour())
         backend.task_json(other, state.clock.now())
     assert len(backend.rendered) == 5
+
+
+def test_a_task_whose_payload_is_not_json_still_completes_and_fails_only_when_rendered(dataset: Dataset) -> None:
+    # Only a Python caller can give such a payload; it is held as its dict, not as JSON (service/tasks.py).
+    state = MockState(MockConfig(frozen_clock_at=FROZEN_AT), dataset)
+    backend = state.backend
+    task_id = backend.submit({"petition": {"codes": {1, 2}}}, {"sub": "f0057pn"}, state.task_behaviour())
+    state.clock.advance(1.0)
+    now = state.clock.now()
+    task = cast(dict[str, Any], backend.task(task_id, now))
+    assert (task["status"], task["payload"], task["message"]) == ("complete", {"codes": {1, 2}},
+                                                                  "Petition did not update successfully. ")
+    [listed] = backend.tasks(now)
+    assert listed["status"] == "complete" and listed["failure_reason"].startswith("missing fields: netid")
+    with pytest.raises(TypeError, match="not JSON serializable"):
+        backend.task_json(task_id, now)

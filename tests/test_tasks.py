@@ -1,6 +1,7 @@
 """POST petitions and task polling: the seed's accepted, successful and failed task shapes, exactly."""
 from __future__ import annotations
 
+import json
 import re
 from typing import Any
 
@@ -197,3 +198,37 @@ def test_each_task_completes_exactly_once(client: FlaskClient, rw: dict[str, str
     assert first == again
     assert len({t["path"] for t in first}) == 20
     assert len(client.get("/api/students/f006s0b/petitions", headers=rw).get_json()) == 20
+
+
+def test_a_held_task_shows_any_json_payload_as_posted_in_the_poll_and_the_control_api(
+        client: FlaskClient, rw: dict[str, str], state: MockState) -> None:
+    # A completed task is held as its JSON and an accepted one as its parts (service/tasks.py): the poll's
+    # bytes, the control API's listing and the Python task must still give back every value as posted.
+    body = ('{"petition":{"netid":"f006s0b","extra":{"b":[1,2.0,-0.0,true,null,"\\u00e9\\u2603\\ud83d\\ude00"],'
+            '"a":18446744073709551617,"e":{}},"z":1e300,"list":[[],{"k":"v"}]}}')
+    response = client.post("/api/academic/petitions", headers=rw, data=body, content_type="application/json")
+    location = response.headers["Location"]
+    task_id = location.rsplit("/", 1)[1]
+    payload = {"netid": "f006s0b", "extra": {"b": [1, 2.0, -0.0, True, None, "é☃😀"], "a": 18446744073709551617,
+                                             "e": {}}, "z": 1e300, "list": [[], {"k": "v"}]}
+    expected = {"resource": "academic.petitions", "action": "POST", "resource_id": None, "payload": payload,
+                "requester": REQUESTER, "status": "accepted", "request_date": "2024-11-20T19:30:53Z",
+                "completed_date": None, "path": None, "worker_data": {}, "id": task_id, "message": None}
+
+    def wire(value: Any) -> bytes:
+        return json.dumps(value, separators=(",", ":")).encode()
+
+    assert client.get(location, headers=rw).get_data() == wire(expected) + b"\n"
+    state.clock.advance(1)
+    expected.update(status="complete", completed_date="2024-11-20T19:30:54.000000",
+                    path=f"/academic/petitions/{task_id}", message="Petition did not update successfully. ")
+    polled = client.get(location, headers=rw).get_data()
+    assert polled == wire(expected) + b"\n" and polled == client.get(location, headers=rw).get_data()
+    reason = "missing fields: petition_code, origin_code, school, decision, grade_term, user_netid"
+    listed = {**expected, "failure_reason": reason, "due_in_seconds": 0.0}
+    for page in (client.get("/_mock/tasks"), client.get("/_mock/tasks?tail=1")):
+        [task] = page.get_json()
+        assert task == listed and list(task) == list(listed) and list(task["payload"]) == list(payload)
+        assert [type(v) for v in task["payload"]["extra"]["b"]] == [int, float, float, bool, type(None), str]
+    held = state.backend.task(task_id, state.clock.now())
+    assert held == expected and wire(held) == wire(expected)

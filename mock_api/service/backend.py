@@ -1,11 +1,9 @@
 """The emulated service's runtime state and rules: written petitions and the task lifecycle; no HTTP."""
 from __future__ import annotations
 
-import itertools
 import logging
 import sys
 import threading
-from collections import deque
 from collections.abc import Sequence
 from typing import Any
 
@@ -20,19 +18,14 @@ from mock_api.service.query import Term, apply_terms
 from mock_api.service.records import StoredPetition, build_record
 from mock_api.service.rendered import RenderedRecords
 from mock_api.service.taskqueue import Pending, TaskBehaviour, TaskQueue
+from mock_api.service.tasks import Accepted, TaskStore
 from mock_api.service.tokens import requester_copy
 from mock_api.service.worker import row_from_payload, task_failure_reason
 
 log = logging.getLogger("mock_api")
-TASK_FIELDS = ("resource", "action", "resource_id", "payload", "requester", "status", "request_date",
-               "completed_date", "path", "worker_data", "id", "message")
-
-
 SHARED_TEXT_CHARS = 64
 # Distinct requesters whose claims tasks share (one dict, not one per task); later ones get a copy each.
 SHARED_REQUESTERS = 1024
-# A task's bytes beside its payload (dict, requester, dates, message), to bound a page of the control API.
-TASK_OVERHEAD_BYTES = 1024
 
 
 def _shared(value: Any) -> Any:
@@ -67,15 +60,8 @@ class Backend:
         self.found_sets = FoundSets(config.found_set_seconds, config.found_set_limit, config.found_set_items)
         self.rendered = RenderedRecords(config.render_cache_limit)
         # The store of record: every read comes from here (no second copy, see docs/fidelity.md).
-        self._tasks: dict[str, dict[str, Any]] = {}  # every task by id, as served, in submit order
-        # task id -> (cursor, estimated bytes, due time, its run while accepted) for the control API's pages and
-        # for dropping; the run is let go once the task completes, so a completed task's entry is a tuple of
-        # numbers the cyclic GC stops tracking (held tasks otherwise lengthen every full collection).
-        self._control: dict[str, tuple[int, int, float, Pending | None]] = {}
-        self._reasons: dict[str, str | None] = {}  # why a task failed; shown by the control API
-        self._submitted: deque[str] = deque()  # task ids, oldest first: dropped first past max_tasks
+        self._tasks = TaskStore(config.max_tasks)
         self._queue = TaskQueue()
-        self._cursors = itertools.count(1)
         self._requesters: dict[tuple[tuple[str, Any], ...], dict[str, Any]] = {}
 
     # -- reads ---------------------------------------------------------------------------------
@@ -131,17 +117,13 @@ class Backend:
         self.settle(now)  # tasks due by now complete (and write) before the cap may drop the oldest
         with self.lock:
             task_id = task_id or self.ids.object_id(now)
-            task = dict.fromkeys(TASK_FIELDS)
-            task.update(resource="academic.petitions", action="POST", payload=unwrap_payload(body),
-                        requester=self._requester(requester_copy(requester)), status="accepted",
-                        request_date=iso_z(now),
-                        worker_data={}, id=task_id)
-            self._tasks[task_id] = task
-            pending = Pending(task_id, now + behaviour.seconds, behaviour)
-            self._control[task_id] = (next(self._cursors), size + TASK_OVERHEAD_BYTES, pending.due, pending)
-            self._submitted.append(task_id)
-            self._queue.push(pending)
-            self._drop_over_cap()
+            task = Accepted(unwrap_payload(body), self._requester(requester_copy(requester)), iso_z(now))
+            due = now + behaviour.seconds
+            self._queue.push(self._tasks.add(task_id, task, size, due), task_id, due, behaviour)
+            # Past max_tasks the oldest go whatever their status (then 404, as unknown); a dropped accepted
+            # one never runs, so it writes no petition.
+            for number in self._tasks.drop_over_cap():
+                self._queue.drop(number)
         return task_id
 
     def _requester(self, claims: dict[str, Any]) -> dict[str, Any]:
@@ -168,16 +150,17 @@ class Backend:
 
     def _complete(self, pending: Pending) -> None:
         """Always ends the task `complete`: whatever was posted, the read that runs the worker succeeds."""
-        task = self._tasks.get(pending.task_id)
-        if task is None:  # dropped past max_tasks (its run is normally marked dropped and never popped)
+        accepted = self._tasks.accepted(pending.task_id)
+        if accepted is None:  # dropped past max_tasks (its run is normally marked dropped and never popped)
             return
         try:
-            reason = "the scenario fails every task" if pending.behaviour.fail else task_failure_reason(
-                task["payload"], self)
-            mongo_id = self._insert_petition(task["payload"], pending) if reason is None else None
+            reason = "the scenario fails every task" if pending.fail else task_failure_reason(
+                accepted.payload, self)
+            mongo_id = self._insert_petition(accepted.payload, pending) if reason is None else None
         except Exception:  # a payload no rule foresaw fails its own task, never the reader's request
             log.exception("task %s could not be processed; it fails", pending.task_id)
             reason, mongo_id = "the worker could not process the payload", None
+        task = accepted.served(pending.task_id)
         if mongo_id is not None:
             task.update(path=f"/academic/petitions/{mongo_id}",
                         message=errors.TASK_SUCCESS_MESSAGE.format(mongo_id=mongo_id))
@@ -185,28 +168,13 @@ class Backend:
             # The seed's failed task names the called URL with the task id in it.
             task.update(path=f"/academic/petitions/{pending.task_id}", message=errors.TASK_FAILURE_MESSAGE)
         task.update(status="complete", completed_date=iso_micro(pending.due))
-        self._reasons[pending.task_id] = reason
-        number, size, due, _ = self._control[pending.task_id]
-        self._control[pending.task_id] = (number, size, due, None)
-
-    def _drop_over_cap(self) -> None:
-        """Past max_tasks, the oldest submitted tasks go whatever their status (then 404, as unknown);
-        a dropped accepted one never runs, so it writes no petition."""
-        while len(self._tasks) > self.config.max_tasks and self._submitted:
-            task_id = self._submitted.popleft()
-            task = self._tasks.pop(task_id, None)
-            if task is None:  # defensive: ids are unique, but a reused one must not stop the loop
-                continue
-            pending = self._control.pop(task_id)[3]
-            self._reasons.pop(task_id, None)
-            if pending is not None and task["status"] == "accepted":
-                self._queue.drop(pending)
+        self._tasks.completed(pending.task_id, task, reason)
 
     def _insert_petition(self, payload: dict[str, Any], pending: Pending) -> str:
         # The real API promises a new petition only from the next hourly refresh (documented); the
         # default shows it at once, stale_cache not before the promise.
         promised_from = self.cache_refreshed_at(pending.due) + self.config.cache_refresh_seconds
-        visible_from = promised_from if pending.behaviour.stale_cache else pending.due
+        visible_from = promised_from if pending.stale_cache else pending.due
         # The day the task completed, as Banner dates an event: a local midnight like every seed row.
         effective_date = iso_z(local_midnight(pending.due))
         return self._store_petition(payload, effective_date, pending.due, visible_from, promised_from).mongo_id
@@ -249,19 +217,22 @@ class Backend:
     def task(self, task_id: str, now: float) -> dict[str, Any] | None:
         self.settle(now)
         with self.lock:
-            task = self._tasks.get(task_id)
-            return None if task is None else dict(task)
+            return self._tasks.get(task_id)
 
     def task_json(self, task_id: str, now: float) -> tuple[Any, bytes] | None:
-        """The task's requester `sub` and the task as JSON bytes, rendered once per status (a task changes
-        only when it completes) in the bounded render cache (rendered.py); None for an unknown task."""
+        """The task's requester `sub` and the task as JSON bytes; None for an unknown task. A completed task is
+        held as its JSON (tasks.py); an accepted one is rendered once in the bounded render cache (rendered.py)."""
         self.settle(now)
         with self.lock:
-            task = self._tasks.get(task_id)
-            if task is None:
-                return None
-            version = 0.0 if task["status"] == "accepted" else 1.0
-            return task["requester"].get("sub"), self.rendered.get(TASK_KEY + task_id, version, lambda: task)
+            held = self._tasks.held(task_id)
+            if isinstance(held, Accepted):
+                accepted = held  # its dict built only when rendered, not on every poll
+                return held.requester.get("sub"), self.rendered.get(TASK_KEY + task_id, 0.0,
+                                                                    lambda: accepted.served(task_id))
+            if isinstance(held, dict):  # completed, a payload that is not JSON (from Python): fails as it did
+                task = held
+                return task["requester"].get("sub"), self.rendered.get(TASK_KEY + task_id, 1.0, lambda: task)
+            return held  # unknown (None), or completed: (sub, its JSON)
 
     def task_count(self) -> int:
         """Tasks held (accepted and completed): the sessions listing's count."""
@@ -274,37 +245,13 @@ class Backend:
 
     def task_page(self, now: float, cursor: int, limit: int,
                   max_bytes: int | None) -> tuple[list[dict[str, Any]], int | None]:
-        """Tasks after `cursor` in submit order: at most `limit`, and past `max_bytes` (estimated) no more
-        than the first; with the cursor of the next page, None on the last."""
+        """Tasks after `cursor` in submit order, as the control API lists them (tasks.py)."""
         self.settle(now)
-        page: list[dict[str, Any]] = []
-        total = 0
         with self.lock:
-            last = cursor
-            for task_id, task in self._tasks.items():
-                number, size, due, _ = self._control[task_id]
-                if number <= cursor:
-                    continue
-                if len(page) >= limit or (page and max_bytes is not None and total + size > max_bytes):
-                    return page, last
-                page.append(self._control_task(task_id, task, due, now))
-                total, last = total + size, number
-        return page, None
+            return self._tasks.page(now, cursor, limit, max_bytes)
 
     def task_tail(self, now: float, count: int, max_bytes: int) -> list[dict[str, Any]]:
-        """The newest `count` tasks in submit order; past `max_bytes` (estimated) no more than the newest."""
+        """The newest `count` tasks in submit order (tasks.py)."""
         self.settle(now)
-        kept: list[dict[str, Any]] = []
-        total = 0
         with self.lock:
-            for task_id, task in reversed(self._tasks.items()):
-                _, size, due, _ = self._control[task_id]
-                if len(kept) >= count or (kept and total + size > max_bytes):
-                    break
-                kept.append(self._control_task(task_id, task, due, now))
-                total += size
-        return kept[::-1]
-
-    def _control_task(self, task_id: str, task: dict[str, Any], due: float, now: float) -> dict[str, Any]:
-        """A task as the control API shows it: why it failed, and the clock seconds left until it completes."""
-        return {**task, "failure_reason": self._reasons.get(task_id), "due_in_seconds": round(max(0.0, due - now), 6)}
+            return self._tasks.tail(now, count, max_bytes)

@@ -4,11 +4,10 @@ from __future__ import annotations
 import threading
 from collections import OrderedDict
 from collections.abc import Iterable, Sequence
-from operator import attrgetter
 from typing import Any
 
 from mock_api.service.query import Term
-from mock_api.service.records import StoredPetition
+from mock_api.service.records import StoredPetition, values_of
 
 # Filters on these fields use an index: exact ones a hash lookup; prefix and range ones (`Q*`,
 # `>=2024-01-01`) a walk over the field's distinct values, where there are far fewer than records.
@@ -16,7 +15,7 @@ INDEXED_FIELDS = ("id", "netid", "petition_code", "origin_code", "school", "deci
                   "effective_date")
 # A field with more distinct values than a quarter of the records (id, netid): walking them is a scan.
 DISTINCT_VALUES_RATIO = 4
-_indexed_values = attrgetter(*INDEXED_FIELDS)
+_indexed_values = values_of(INDEXED_FIELDS)
 # The positions of one value: the position alone while it is the only one (every id, most netids), a list
 # once the value repeats. A one-item list costs ~110 bytes more: ~15 MB at ~100,000 petitions.
 Positions = int | list[int]

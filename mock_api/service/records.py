@@ -1,7 +1,8 @@
 """The petition and petition-type record shapes: field order, id format, which events are petitions."""
 from __future__ import annotations
 
-from operator import attrgetter
+from collections.abc import Callable, Sequence
+from operator import itemgetter
 from typing import Any
 
 PETITION_FIELDS = ("id", "netid", "petition_code", "petition_name", "origin_code", "origin_name",
@@ -21,49 +22,60 @@ def petition_id(pidm: str, code: str, grade_term: str | None, decision: str) -> 
 
 
 RECORD_FIELDS = PETITION_FIELDS[:-1]  # what a petition holds: cache_date is the reader's
-_RECORD_FIELD_SET = frozenset(RECORD_FIELDS)
-_record_values = attrgetter(*RECORD_FIELDS)
+_POSITION = {field: position for position, field in enumerate(RECORD_FIELDS)}
+_MONGO_ID, _VISIBLE_FROM, _PROMISED_FROM = range(len(RECORD_FIELDS), len(RECORD_FIELDS) + 3)
 
 
 class StoredPetition:
     """A petition as the read side holds it: the record without cache_date, plus store metadata.
 
-    The record's values are slots of the entry itself, not a dict beside it: ~100,000 are held at once, and
-    a 10-key dict costs ~270 bytes more than 10 slots. `record` builds the dict when one is asked for
+    All of it is one plain tuple, `row`: the record's values in field order, then the Mongo id, visible_from
+    and promised_from. The cyclic GC stops tracking such a tuple after its first pass, so each entry is one
+    tracked object with one reference: ~100,000 written petitions add ~9 ms to a full collection, not ~30 ms
+    as 13 slots did. No dict either (a 10-key dict costs ~270 bytes more): `record` builds one when asked
     (rendering, which the render cache does once per refresh). Never changed after construction.
     """
 
-    __slots__ = (*RECORD_FIELDS, "mongo_id", "visible_from", "promised_from")
-    # None where the record given lacks the field (a record of a test); build_record gives every field.
-    id: str | None
-    netid: str | None
-    petition_code: str | None
-    petition_name: str | None
-    origin_code: str | None
-    origin_name: str | None
-    school: str | None
-    decision: str | None
-    grade_term: str | None
-    effective_date: str | None
+    __slots__ = ("row",)
+    # None where the record given lacks a field (a record of a test); build_record gives every field.
+    row: tuple[Any, ...]
 
     def __init__(self, record: dict[str, Any], mongo_id: str, visible_from: float, promised_from: float = 0.0) -> None:
-        value = record.get  # one statement a field: ~1.6x faster than a setattr loop (0.42 vs 0.66 µs)
-        self.id, self.netid, self.petition_code = value("id"), value("netid"), value("petition_code")
-        self.petition_name, self.origin_code = value("petition_name"), value("origin_code")
-        self.origin_name, self.school, self.decision = value("origin_name"), value("school"), value("decision")
-        self.grade_term, self.effective_date = value("grade_term"), value("effective_date")
-        self.mongo_id = mongo_id
-        self.visible_from = visible_from  # clock time from which reads may return it
-        self.promised_from = promised_from  # clock time from which the real API promises it (next cache refresh)
+        # visible_from: clock time from which reads may return it; promised_from: from which the real API
+        # promises it (the next cache refresh).
+        # In RECORD_FIELDS order, one call a field: 0.38 µs, where (*map(record.get, RECORD_FIELDS), ...) took 0.52.
+        value = record.get
+        self.row = (value("id"), value("netid"), value("petition_code"), value("petition_name"), value("origin_code"),
+                    value("origin_name"), value("school"), value("decision"), value("grade_term"),
+                    value("effective_date"), mongo_id, visible_from, promised_from)
+
+    @property
+    def mongo_id(self) -> str:
+        return self.row[_MONGO_ID]  # type: ignore[no-any-return]
+
+    @property
+    def visible_from(self) -> float:
+        return self.row[_VISIBLE_FROM]  # type: ignore[no-any-return]
+
+    @property
+    def promised_from(self) -> float:
+        return self.row[_PROMISED_FROM]  # type: ignore[no-any-return]
 
     @property
     def record(self) -> dict[str, Any]:
         """The record in the seed's field order (a new dict: changing it changes nothing held)."""
-        return dict(zip(RECORD_FIELDS, _record_values(self), strict=True))
+        return dict(zip(RECORD_FIELDS, self.row, strict=False))  # the row's metadata after the record
 
     def get(self, field: str) -> Any:
         """A record field's value; None for any other name, as a record dict without that key gave."""
-        return getattr(self, field) if field in _RECORD_FIELD_SET else None
+        position = _POSITION.get(field)
+        return None if position is None else self.row[position]
+
+
+def values_of(fields: Sequence[str]) -> Callable[[StoredPetition], tuple[Any, ...]]:
+    """A function giving an entry's values of these record fields (two or more), in this order."""
+    values = itemgetter(*(_POSITION[field] for field in fields))
+    return lambda entry: values(entry.row)
 
 
 def build_record(pidm: str, row: Any, event_codes: dict[str, str], origin_codes: dict[str, str]) -> dict[str, Any]:

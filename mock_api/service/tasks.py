@@ -1,0 +1,142 @@
+"""The tasks held, in submit order and bounded: an accepted one as its dict, a completed one as its JSON."""
+from __future__ import annotations
+
+import itertools
+import json
+from collections import deque
+from typing import Any, NamedTuple
+
+from mock_api.service.rendered import to_json
+
+TASK_FIELDS = ("resource", "action", "resource_id", "payload", "requester", "status", "request_date",
+               "completed_date", "path", "worker_data", "id", "message")
+# A task's bytes beside its payload (dict, requester, dates, message), to bound a page of the control API.
+TASK_OVERHEAD_BYTES = 1024
+
+# A completed task never changes again: (its requester's `sub`, its JSON as a poll answers it).
+Written = tuple[Any, bytes]
+
+
+class Accepted(NamedTuple):
+    """An accepted task: what its JSON holds beyond constants. Three references for the GC to visit, where
+    the task's dict had twelve; the dict is built when served or completed."""
+
+    payload: Any
+    requester: dict[str, Any]
+    request_date: str
+
+    def served(self, task_id: str) -> dict[str, Any]:
+        """The task as a poll shows it while accepted, in the seed's field order."""
+        task = dict.fromkeys(TASK_FIELDS)
+        task.update(resource="academic.petitions", action="POST", payload=self.payload, requester=self.requester,
+                    status="accepted", request_date=self.request_date, worker_data={}, id=task_id)
+        return task
+
+
+class TaskStore:
+    """Every task by id, in submit order, at most `limit`: past it the oldest goes whatever its status.
+
+    A held task's objects lengthen every full collection of the cyclic GC: as dicts with their payload,
+    requester and queued run, 100,000 completed tasks and their petitions made one take ~90 ms in-process and
+    160-200 ms in the loaded server (docs/performance.md). So a completed task is kept as a plain tuple of its
+    requester's sub and its JSON bytes, which the GC stops tracking, and its control entry as numbers; an
+    accepted one as `Accepted`. The control API decodes the JSON it lists. A completed task whose JSON
+    cannot be written (a payload given from Python, never over HTTP) stays its dict.
+    """
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self._tasks: dict[str, Accepted | Written | dict[str, Any]] = {}
+        self._control: dict[str, tuple[int, int, float]] = {}  # task id -> (cursor, estimated bytes, due)
+        self._reasons: dict[str, str | None] = {}  # why a task failed; shown by the control API
+        self._submitted: deque[str] = deque()  # task ids, oldest first: dropped first past the limit
+        self._cursors = itertools.count(1)
+
+    def __len__(self) -> int:
+        return len(self._tasks)
+
+    def add(self, task_id: str, task: Accepted, size: int, due: float) -> int:
+        """Hold an accepted task; its cursor number, unique, also the queue's key for its run."""
+        number = next(self._cursors)
+        self._tasks[task_id] = task
+        self._control[task_id] = (number, size + TASK_OVERHEAD_BYTES, due)
+        self._submitted.append(task_id)
+        return number
+
+    def accepted(self, task_id: str) -> Accepted | None:
+        """The task while accepted; None once completed or dropped."""
+        task = self._tasks.get(task_id)
+        return task if isinstance(task, Accepted) else None
+
+    def completed(self, task_id: str, task: dict[str, Any], reason: str | None) -> None:
+        """The task's final dict (status `complete`): kept from now on as its JSON."""
+        self._reasons[task_id] = reason
+        try:
+            self._tasks[task_id] = (task["requester"].get("sub"), to_json(task))
+        except (TypeError, ValueError):  # not JSON (only a Python caller can give that): kept as its dict
+            self._tasks[task_id] = task
+
+    def drop_over_cap(self) -> list[int]:
+        """Let the oldest go past the limit (then unknown: 404); the cursor numbers of the accepted ones,
+        whose runs must never happen."""
+        accepted: list[int] = []
+        while len(self._tasks) > self.limit and self._submitted:
+            task_id = self._submitted.popleft()
+            task = self._tasks.pop(task_id, None)
+            if task is None:  # defensive: ids are unique, but a reused one must not stop the loop
+                continue
+            number = self._control.pop(task_id)[0]
+            self._reasons.pop(task_id, None)
+            if isinstance(task, Accepted):
+                accepted.append(number)
+        return accepted
+
+    def get(self, task_id: str) -> dict[str, Any] | None:
+        """The task as served, a new dict (changing it changes nothing held); None if unknown."""
+        task = self._tasks.get(task_id)
+        return None if task is None else _served(task_id, task)
+
+    def held(self, task_id: str) -> Accepted | Written | dict[str, Any] | None:
+        """The task as held, not to be changed."""
+        return self._tasks.get(task_id)
+
+    def page(self, now: float, cursor: int, limit: int,
+             max_bytes: int | None) -> tuple[list[dict[str, Any]], int | None]:
+        """Tasks after `cursor` in submit order: at most `limit`, and past `max_bytes` (estimated) no more
+        than the first; with the cursor of the next page, None on the last."""
+        page: list[dict[str, Any]] = []
+        total = 0
+        last = cursor
+        for task_id in self._tasks:
+            number, size, _ = self._control[task_id]
+            if number <= cursor:
+                continue
+            if len(page) >= limit or (page and max_bytes is not None and total + size > max_bytes):
+                return page, last
+            page.append(self._control_task(task_id, now))
+            total, last = total + size, number
+        return page, None
+
+    def tail(self, now: float, count: int, max_bytes: int) -> list[dict[str, Any]]:
+        """The newest `count` tasks in submit order; past `max_bytes` (estimated) no more than the newest."""
+        kept: list[dict[str, Any]] = []
+        total = 0
+        for task_id in reversed(self._tasks):
+            size = self._control[task_id][1]
+            if len(kept) >= count or (kept and total + size > max_bytes):
+                break
+            kept.append(self._control_task(task_id, now))
+            total += size
+        return kept[::-1]
+
+    def _control_task(self, task_id: str, now: float) -> dict[str, Any]:
+        """A task as the control API shows it: why it failed, and the clock seconds left until it completes."""
+        task = _served(task_id, self._tasks[task_id])
+        due = self._control[task_id][2]
+        return {**task, "failure_reason": self._reasons.get(task_id), "due_in_seconds": round(max(0.0, due - now), 6)}
+
+
+def _served(task_id: str, task: Accepted | Written | dict[str, Any]) -> dict[str, Any]:
+    if isinstance(task, Accepted):
+        return task.served(task_id)
+    return dict(task) if isinstance(task, dict) else json.loads(task[1])
