@@ -3,10 +3,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 import yaml
 
 from mock_api.config import DEV_SIGNING_KEY
-from mock_api.scenarios.catalog import Decision, Scenario, load_scenario_file
+from mock_api.scenarios.catalog import NO_DECISION, Decision, Scenario, load_scenario_file
 from mock_api.scenarios.counters import RuleCounters
 from mock_api.scenarios.effects import REGISTRY, Context, Overrides, Reply
 from mock_api.service.clock import Clock
@@ -85,3 +86,17 @@ def test_body_json_and_claims_are_read_once() -> None:
     assert request.parsed_json() == (True, {"petition": {}}) and request.body() == b'{"petition": {}}'
     first = request.claims_or_error()
     assert isinstance(first, TokenError) and request.claims_or_error() is first
+
+
+def test_a_scenario_without_rules_decides_nothing_and_its_decision_cannot_be_changed(tmp_path: Path) -> None:
+    path = tmp_path / "empty.yaml"
+    path.write_text(yaml.safe_dump({"name": "empty", "description": "test", "rules": []}), encoding="utf-8")
+    decided = load_scenario_file(path).apply(context(plain()))
+    assert decided is NO_DECISION  # shared by every request the default scenario serves
+    assert decided == Decision()
+    with pytest.raises(TypeError):
+        decided.task["seconds"] = 5  # type: ignore[index]
+    with pytest.raises(TypeError):
+        decided.reads["count_header"] = False  # type: ignore[index]
+    overridden = scenario(tmp_path, {"task": {"seconds": 5}}).apply(context(plain()))
+    assert overridden.task == {"seconds": 5.0} and NO_DECISION.task == {}

@@ -3,9 +3,10 @@ from __future__ import annotations
 
 import re
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any
 
 from mock_api.data.yaml_schema import check
@@ -58,13 +59,17 @@ class Rule:
 @dataclass(frozen=True)
 class Decision:
     """What a scenario decided for one request: its answer (None: the API answers), a task's behaviour,
-    a read's lenient choices, a fault below HTTP."""
+    a read's lenient choices, a fault below HTTP. Read only, never changed."""
 
     reply: Reply | None = None
-    task: dict[str, Any] = field(default_factory=dict)
-    reads: dict[str, bool] = field(default_factory=dict)
+    task: Mapping[str, Any] = field(default_factory=dict)
+    reads: Mapping[str, bool] = field(default_factory=dict)
     fault: str | None = None
     task_id: str | None = None  # the id a POST's task gets: reserved when a `per: task` rule counted it
+
+
+# A scenario without rules decides nothing: one shared decision (its mappings cannot be changed).
+NO_DECISION = Decision(task=MappingProxyType({}), reads=MappingProxyType({}))
 
 
 @dataclass(frozen=True)
@@ -81,6 +86,8 @@ class Scenario:
 
     def apply(self, ctx: Context) -> Decision:
         """Every matching rule in file order; the first effect that answers ends the request."""
+        if not self.rules:
+            return NO_DECISION
         task: dict[str, Any] = {}
         reads: dict[str, bool] = {}
         fault = None
