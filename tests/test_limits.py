@@ -12,7 +12,7 @@ from badinput import PETITION
 from mock_api import limits
 from mock_api.cli import build_parser, config_from_args
 from mock_api.config import DEV_SIGNING_KEY, MockConfig
-from mock_api.contract.journal import Journal
+from mock_api.contract.journal import Journal, entry_bytes
 from mock_api.http import lane
 from mock_api.http.app import create_app
 from mock_api.service import tokens
@@ -52,6 +52,19 @@ def test_journal_is_bounded_by_bytes_oldest_dropped_first(dataset: Dataset) -> N
     seqs = [e["seq"] for e in state.journal.entries()]
     # ~8.8 KB an entry: five fit in 50,000 bytes, the newest ones, numbered on.
     assert seqs == [36, 37, 38, 39, 40]
+
+
+def test_an_observed_entry_is_counted_as_the_bytes_it_reads_as(dataset: Dataset) -> None:
+    """The byte bound counts an observed request as entry_bytes of its entry as served: masked secrets,
+    cut values with their markers, every value of a repeated parameter, the body."""
+    client, state = make(dataset)
+    client.get("/api/academic/petitions?netid=a&netid=bb&pagesize=2", headers={"Authorization": "Bearer " + "t" * 500})
+    client.post("/api/academic/petitions", data=b'{"petition": "' + b"y" * 70_000 + b'"}',
+                headers={"X-Big": "x" * BIG, "Cookie": "c=1", "Content-Type": "application/json"})
+    client.get("/api/nowhere", headers={"Authorization": "dev-readonly"})
+    kept = list(state.journal._entries)
+    assert [size for _, _, size in kept] == [entry_bytes(entry) for entry in state.journal.entries()]
+    assert len(kept) == 3
 
 
 def test_journal_keeps_the_newest_entry_even_alone_over_the_bound() -> None:

@@ -61,10 +61,10 @@ def _header_chars(headers: Sequence[tuple[str, str]], limit: int) -> int:
 class _Raw(NamedTuple):
     """An entry as recorded: the request's raw parts, put in the entry's JSON shape only when read.
 
-    Kept as a plain tuple (`stored`) of strings, numbers and tuples only: the cyclic GC stops tracking such
-    a tuple after its first pass (a subclass, this NamedTuple too, it tracks for ever), so 10,000 kept
-    entries add nothing to a full collection; as objects they made it ~7 ms longer, a latency spike on
-    whichever request triggered it."""
+    Kept as a plain tuple (Journal._stored makes it as one) of strings, numbers and tuples only: the cyclic
+    GC stops tracking such a tuple after its first pass (a subclass, this NamedTuple too, it tracks for
+    ever), so 10,000 kept entries add nothing to a full collection; as objects they made it ~7 ms longer,
+    a latency spike on whichever request triggered it."""
 
     time: float
     method: str
@@ -78,21 +78,12 @@ class _Raw(NamedTuple):
     fault: str | None
     duration_seconds: float
 
-    def stored(self) -> tuple[Any, ...]:
-        return tuple(self)
-
     def entry(self, seq: int) -> dict[str, Any]:
         return {"seq": seq, "time": iso_micro_z(self.time), "method": self.method, "path": self.path,
                 "query": {name: list(values) for name, values in self.query},
                 "headers": journal_headers(self.headers, self.header_limit),
                 "body": self.body, "status": self.status, "scenario": self.scenario, "fault": self.fault,
                 "duration_ms": round(self.duration_seconds * 1000, 3)}
-
-    def size(self) -> int:
-        """entry_bytes of the entry it reads as."""
-        return (ENTRY_OVERHEAD_BYTES + len(self.path) + len(self.body or "")
-                + _header_chars(self.headers, self.header_limit)
-                + sum(len(k) + sum(len(v) for v in values) for k, values in self.query))
 
 
 class _Plain:
@@ -136,8 +127,7 @@ class Journal:
         """Keep an observed request (or a ready entry); its number, also given to the observation as `seq`."""
         raw: tuple[Any, ...] | _Plain
         if isinstance(entry, Observation):
-            parts = self._raw(entry)
-            raw, size = parts.stored(), parts.size()
+            raw, size = self._stored(entry)
         else:
             raw, size = _Plain(entry), entry_bytes(entry)
         with self._lock:
@@ -151,12 +141,17 @@ class Journal:
             entry.seq = seq
         return seq
 
-    def _raw(self, seen: Observation) -> _Raw:
+    def _stored(self, seen: Observation) -> tuple[tuple[Any, ...], int]:
+        """_Raw's fields as a plain tuple (made as one, not a _Raw then copied: ~1 µs of every request), and
+        entry_bytes of the entry it reads as."""
         request = seen.request
         query = tuple((name, tuple(values)) for name, values in seen.query_lists.items())
-        return _Raw(seen.time, request.method, request.path, query, tuple(request.headers), self.header_bytes,
-                    cut_body(request.body() or b"", self.body_bytes), seen.status if seen.answered else None,
-                    seen.scenario, seen.fault, seen.duration_seconds)
+        headers, body = tuple(request.headers), cut_body(request.body() or b"", self.body_bytes)
+        size = (ENTRY_OVERHEAD_BYTES + len(request.path) + len(body or "")
+                + _header_chars(headers, self.header_bytes)
+                + sum(len(k) + sum(len(v) for v in values) for k, values in query))
+        return (seen.time, request.method, request.path, query, headers, self.header_bytes, body,
+                seen.status if seen.answered else None, seen.scenario, seen.fault, seen.duration_seconds), size
 
     def entries(self) -> list[dict[str, Any]]:
         with self._lock:
