@@ -232,3 +232,18 @@ def test_a_held_task_shows_any_json_payload_as_posted_in_the_poll_and_the_contro
         assert [type(v) for v in task["payload"]["extra"]["b"]] == [int, float, float, bool, type(None), str]
     held = state.backend.task(task_id, state.clock.now())
     assert held == expected and wire(held) == wire(expected)
+
+
+
+@pytest.mark.parametrize("names", [(1, True), (1.0, 1), (0.0, -0.0), (False, 0)])
+def test_each_task_shows_its_own_tokens_claims_even_when_they_compare_equal(
+        state: MockState, names: tuple[object, object]) -> None:
+    # Tasks share one requester dict per token (backend._requester); a hand-made token may carry any JSON
+    # claim, and values Python finds equal (1 == 1.0 == True, 0.0 == -0.0) are still different claims.
+    backend = state.backend
+    for name in names:
+        claims = {"sub": "f0057pn", "name": name, "scope": f"{READ},{WRITE}", "exp": 4102444800, "iat": 1732131053}
+        task_id = backend.submit({"petition": SEED_PAYLOAD}, claims, state.task_behaviour())
+        found = backend.task_json(task_id, state.clock.now())
+        assert found is not None
+        assert f'"name":{json.dumps(name)},'.encode() in found[1], (name, found[1])

@@ -127,12 +127,14 @@ class Backend:
         return task_id
 
     def _requester(self, claims: dict[str, Any]) -> dict[str, Any]:
-        """The claims as a task's requester; one shared dict per token (served copies never change it)."""
-        key = tuple(claims.items())
-        try:
-            shared = self._requesters.get(key)
-        except TypeError:  # a value that is not hashable: no sharing
+        """The claims as a task's requester; one shared dict per token (served copies never change it).
+
+        Only claims that are all text are shared: other JSON values can be equal and still differ
+        (1, 1.0 and true; 0.0 and -0.0), and a task must show its own token's."""
+        if not all(type(value) is str for value in claims.values()):
             return dict(claims)
+        key = tuple(claims.items())
+        shared = self._requesters.get(key)
         if shared is None:
             shared = dict(claims)
             if len(self._requesters) < SHARED_REQUESTERS:

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
@@ -37,6 +38,14 @@ def bearer_token(value: str) -> str | None:
 def _not_json(constant: str) -> Any:
     """NaN and Infinity are Python's extensions, not JSON: stored, they would be echoed as invalid JSON."""
     raise ValueError(f"{constant} is not JSON")
+
+
+def _finite(text: str) -> float:
+    """A JSON number past a float's range (1e400) would be read as inf and echoed as Infinity, as NaN would."""
+    value = float(text)
+    if math.isinf(value):
+        raise ValueError(f"{text} is out of range")
+    return value
 
 
 def _deeper_than(value: Any, limit: int) -> bool:
@@ -98,7 +107,7 @@ class PlainRequest:
         if raw is None:
             raise BodyTooLarge()
         try:
-            body = json.loads(raw.decode("utf-8"), parse_constant=_not_json)
+            body = json.loads(raw.decode("utf-8"), parse_constant=_not_json, parse_float=_finite)
         except (ValueError, UnicodeDecodeError, RecursionError):
             raise errors.detail(400, errors.BODY_NOT_JSON) from None
         # Nesting needs an opening bracket a level: a body with no more of them than the limit (strings'
