@@ -4,6 +4,7 @@ from __future__ import annotations
 import json
 import time
 from email.utils import formatdate
+from operator import itemgetter
 
 from mock_api.http.answer import Answer
 from mock_api.http.wire import status_line
@@ -15,6 +16,7 @@ BODILESS = frozenset({204, 304})
 _NAME_CACHE_LIMIT = 512  # header names are a small set; a bound keeps a hostile app from growing it
 _names: dict[str, str] = {}
 _date: tuple[int, str] = (0, "")
+_by_name = itemgetter(0)  # sorts on the name only, so repeated headers keep their order
 
 
 def http_date() -> str:
@@ -41,7 +43,8 @@ def render_head(version: str, status: str, headers: list[tuple[str, str]], conte
     """Status line and headers sorted by name (stable: repeated headers keep their order), then a blank line.
 
     Content-Length is added when given, Connection when given, Server and Date unless the app set them."""
-    named = [(header_name(name), value) for name, value in headers]
+    known = _names.get
+    named = [(known(name) or header_name(name), value) for name, value in headers]
     present = {name for name, _ in named}
     if content_length is not None:
         named.append(("Content-Length", str(content_length)))
@@ -51,9 +54,9 @@ def render_head(version: str, status: str, headers: list[tuple[str, str]], conte
         named.append(("Server", SERVER_NAME))
     if "Date" not in present:
         named.append(("Date", http_date()))
-    named.sort(key=lambda pair: pair[0])
-    lines = [f"HTTP/{version} {status}", *(f"{name}: {value}" for name, value in named), "", ""]
-    return "\r\n".join(lines).encode("latin-1")
+    named.sort(key=_by_name)
+    return (f"HTTP/{version} {status}\r\n" + "".join([f"{name}: {value}\r\n" for name, value in named])
+            + "\r\n").encode("latin-1")
 
 
 def error_answer(status: int, detail: str) -> bytes:
