@@ -104,8 +104,9 @@ def _length_within(value: str | None, limit: int) -> bool:
 
 class LaneRequest:
     """What the lane reads of a request, straight from the environ, parsed as werkzeug's Request parses it
-    (its query parser and arguments, its header view, its options-header parser) but with no Request object:
-    building one, and the environ-request reference cycle it leaves for the GC, cost ~10 µs a request."""
+    (its query parser and arguments, its header list as environ_headers gives it, its options-header parser)
+    but with no Request object: building one, and the environ-request reference cycle it leaves for the GC,
+    cost ~10 µs a request."""
 
     __slots__ = ("args", "environ", "method", "path", "query_lists", "script_root")
 
