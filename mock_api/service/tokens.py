@@ -62,7 +62,8 @@ class _Checked(NamedTuple):
 
     claims: dict[str, Any]  # the CLAIMS it carries
     expires: int
-    iat_error: TokenError | None  # raised after the expiry check, in the order verify() checks them
+    iat_error: str | None  # why iat is refused, raised after the expiry check (verify's order); text, not the
+    # exception, whose traceback would keep _check's frame alive in the memo
 
 
 def _checked(token: str, key: str) -> _Checked:
@@ -85,7 +86,7 @@ def _check(token: str, key: str) -> _Checked:
         _epoch(claims, "iat")
         iat_error = None
     except TokenError as exc:
-        iat_error = exc
+        iat_error = str(exc)
     return _Checked({name: claims[name] for name in CLAIMS if name in claims}, expires, iat_error)
 
 
@@ -106,7 +107,7 @@ def verify(token: str, key: str, now: float) -> dict[str, Any]:
     if now >= checked.expires:
         raise TokenError("expired")
     if checked.iat_error is not None:
-        raise TokenError(str(checked.iat_error))
+        raise TokenError(checked.iat_error)
     return dict(checked.claims)
 
 
