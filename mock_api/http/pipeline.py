@@ -117,7 +117,7 @@ def error_parts(exc: errors.ApiError) -> Parts:
 def decide(state: MockState, call: Call, scenario: Scenario) -> Decision:
     """The scenario's decision for this request, kept on the call for the view and the observer."""
     call.scenario = scenario.name
-    if not scenario.rules:  # the default scenario: nothing to apply, no context to build (~2 µs a request)
+    if not scenario.rules:  # the default scenario: nothing to apply, no context to build (~4 µs a request)
         call.decision = NO_DECISION
         return NO_DECISION
     context = Context(call.request, state.dice, state.clock, state.sleep, state.counters, state.new_task_id)

@@ -13,7 +13,7 @@ from werkzeug.exceptions import BadRequestKeyError
 # standard phrases ("202 Accepted"), where werkzeug upper-cases them ("202 ACCEPTED").
 STATUS_LINES = {str(status.value): f"{status.value} {status.phrase}" for status in HTTPStatus}
 _UNPREFIXED_HEADERS = {"CONTENT_TYPE": "Content-Type", "CONTENT_LENGTH": "Content-Length"}
-_UNSEEN = "\0"  # not a header name werkzeug can make: a key not yet in the cache
+_UNSEEN = "\0"  # a key not yet in the cache (a name that is this text is only worked out again)
 _NAME_CACHE_LIMIT = 512  # environ keys are a small set; the bound keeps a hostile client from growing it
 _header_names: dict[str, str | None] = {}
 
