@@ -36,7 +36,7 @@ import re, socket
 def test_url(mock_api, mock_api_server):
     match = re.fullmatch(r"http://127\\.0\\.0\\.1:(\\d+)", mock_api.url)
     assert match and int(match.group(1)) > 0
-    assert mock_api_server.thread.server.socket.getsockname() == ("127.0.0.1", int(match.group(1)))
+    assert mock_api_server.thread.socket.getsockname() == ("127.0.0.1", int(match.group(1)))
     with socket.create_connection(("127.0.0.1", int(match.group(1))), timeout=5):
         pass
 

@@ -10,6 +10,7 @@ import pytest
 import requests
 
 from mock_api.config import MockConfig
+from mock_api.http.lane import LANE_KEY
 from mock_api.service.scopes import READ, WRITE
 from mock_api.state import MockState
 from mock_api.testing.harness import (
@@ -111,6 +112,40 @@ def test_server_thread_serves_the_current_app_of_the_switch() -> None:
         server.stop()
     assert not server.thread.is_alive()
     assert probe(f"{server.url}/_mock/health", 1.0) is not None  # the port is closed again
+
+
+def test_the_session_server_is_the_clis_keeping_connections_and_answering_reads_in_its_loop() -> None:
+    """The plugin serves with the CLI's server: HTTP/1.1 keep-alive, its header form, the switch's lane."""
+    pool = StatePool(MockConfig())
+    state, app = pool.get()
+    lane, answered = app.extensions[LANE_KEY], []
+
+    def counted(environ: dict[str, object]) -> object:
+        answer = lane(environ)
+        answered.append(answer is not None)
+        return answer
+    app.extensions[LANE_KEY] = counted  # the switch asks the current app's lane, in the server's loop
+    server = ServerThread(AppSwitch(app))
+    server.start(timeout=10)
+    try:
+        with socket.create_connection(("127.0.0.1", server.port), timeout=10) as sock:
+            for _ in range(2):  # the same connection answers twice
+                sock.sendall(b"GET /api/academic/petitions HTTP/1.1\r\nHost: x\r\n\r\n")
+                head = b""
+                while b"\r\n\r\n" not in head:
+                    head += sock.recv(4096)
+                head, _, body = head.partition(b"\r\n\r\n")
+                lines = head.decode("latin-1").split("\r\n")
+                length = int(next(line.split(": ")[1] for line in lines if line.startswith("Content-Length: ")))
+                while len(body) < length:
+                    body += sock.recv(4096)
+                assert lines[0] == "HTTP/1.1 401 Unauthorized"
+                assert "Server: mock_api" in lines and any(line.startswith("X-Request-Id: ") for line in lines)
+        assert answered == [False, True, True]  # the health probe goes to Flask; both reads to the lane
+        assert [e["status"] for e in state.journal.entries()] == [401, 401]
+    finally:
+        server.stop()
+    assert not server.thread.is_alive()
 
 
 def test_stop_of_a_server_never_started_does_not_hang() -> None:

@@ -17,7 +17,8 @@ from mock_api.http.connection import HttpConnection
 from mock_api.http.serverlimits import DEFAULT_THREADS, ServerLimits
 from mock_api.http.wsgi import WsgiApp
 
-__all__ = ["Server", "ServerLimits", "listen", "raise_descriptor_limit", "serve", "serve_until_stopped"]
+__all__ = ["Server", "ServerLimits", "limits_for", "listen", "raise_descriptor_limit", "serve",
+           "serve_until_stopped"]
 
 FD_RESERVE = 64  # descriptors kept for files and the listening socket
 DRAIN_STEP = 0.05  # seconds between looks while draining
@@ -153,21 +154,23 @@ class Server:
         self.executor.shutdown(wait=False, cancel_futures=True)
 
 
-async def serve_until_stopped(server: Server, stop: asyncio.Event, again: asyncio.Event) -> None:
-    """Serve until the first signal; then drain for up to the grace (a second signal ends it at once)."""
+async def serve_until_stopped(server: Server, stop: asyncio.Event, again: asyncio.Event,
+                              step: float = DRAIN_STEP) -> None:
+    """Serve until the first signal; then drain for up to the grace (a second signal ends it at once),
+    looking every `step` seconds (the in-process server of the tests looks more often: it stops per session)."""
     server.start()
     await stop.wait()
     server.stop_accepting()
-    await asyncio.sleep(DRAIN_STEP)  # one turn: requests that reached the kernel before the signal are read
+    await asyncio.sleep(step)  # one turn: requests that reached the kernel before the signal are read
     server.begin_drain()
     deadline = time.monotonic() + server.limits.shutdown_grace
     while server.connections and not again.is_set() and time.monotonic() < deadline:
-        await asyncio.sleep(DRAIN_STEP)
+        await asyncio.sleep(step)
     server.close()
     await asyncio.sleep(0)  # let the transports' close callbacks run
 
 
-def _limits_for(app: Any, limits: ServerLimits) -> ServerLimits:
+def limits_for(app: Any, limits: ServerLimits) -> ServerLimits:
     """The connection limit that fits the open-files limit, and the Flask app's body limit."""
     connection_limit = raise_descriptor_limit(limits.connection_limit)
     if connection_limit < limits.connection_limit:
@@ -194,7 +197,7 @@ def serve(app: Any, host: str, port: int, threads: int = DEFAULT_THREADS,
     """Bind (port 0 picks a free port), announce the real URL once, serve until SIGINT/SIGTERM, drain.
 
     `inline` answers the requests it can in the event loop; the others go to `app` in a worker thread."""
-    limits = _limits_for(app, limits or ServerLimits(threads=threads))
+    limits = limits_for(app, limits or ServerLimits(threads=threads))
     sock = listen(host, port)
     loop = asyncio.new_event_loop()
     server = Server(app, inline, limits, sock, loop)

@@ -1,6 +1,7 @@
-"""The in-process server's parts: a werkzeug server on port 0 in a daemon thread, its health probe, the app switch."""
+"""The in-process server's parts: mock_api's server on port 0 in a daemon thread, its health probe, the app switch."""
 from __future__ import annotations
 
+import asyncio
 import http.client
 import json
 import threading
@@ -10,25 +11,20 @@ from collections.abc import Iterable
 from typing import Any
 
 from flask import Flask
-from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 
 from mock_api.config import DEFAULT_STARTUP_TIMEOUT
+from mock_api.http.answer import Answer
+from mock_api.http.lane import LANE_KEY
+from mock_api.http.server import Server, ServerLimits, limits_for, listen, serve_until_stopped
 
 HEALTH_PATH = "/_mock/health"
-# serve_forever checks for shutdown once per poll: 0.5 s (the default) makes every session end 0.5 s late.
-POLL_INTERVAL = 0.01
 PROBE_PAUSE = 0.005
+STOP_GRACE = 1.0  # seconds a stopping session server gives requests already received
+STOP_STEP = 0.002  # how often it looks whether they are done: a session's stop is not 50 ms late
 
 
 class MockApiStartupError(RuntimeError):
     """The in-process server did not answer its health check in time."""
-
-
-class _QuietHandler(WSGIRequestHandler):
-    """No access log line per request: a test run's output is the user's, and the journal has it all."""
-
-    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
-        pass
 
 
 class AppSwitch:
@@ -50,6 +46,11 @@ class AppSwitch:
     def __call__(self, environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
         return self.app(environ, start_response)
 
+    def inline(self, environ: dict[str, Any]) -> Answer | None:
+        """The current app's inline lane, in the server's loop; None (Flask answers) when it has none."""
+        lane = getattr(self.app, "extensions", {}).get(LANE_KEY)
+        return None if lane is None else lane(environ)
+
 
 def probe(url: str, timeout: float) -> str | None:
     """None if GET url answers 200 with status ok, else what went wrong (a direct connection, no proxy)."""
@@ -69,13 +70,26 @@ def probe(url: str, timeout: float) -> str | None:
 
 
 class ServerThread:
-    """A werkzeug server bound at construction (port 0: the OS picks), served by a daemon thread."""
+    """mock_api's own server (the CLI's), bound at construction (port 0: the OS picks), its event loop in a
+    daemon thread. An app switch's current app answers, its inline lane in the loop as the CLI's does."""
 
     def __init__(self, app: Any, host: str = "127.0.0.1", port: int = 0) -> None:
-        self.server: BaseWSGIServer = make_server(host, port, app, threaded=True, request_handler=_QuietHandler)
-        self.host, self.port = host, int(self.server.server_port)
-        self.thread = threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": POLL_INTERVAL},
-                                       name=f"mock_api-server-{self.port}", daemon=True)
+        self.socket = listen(host, port)
+        self.host, self.port = host, int(self.socket.getsockname()[1])
+        self.loop = asyncio.new_event_loop()
+        inline = app.inline if isinstance(app, AppSwitch) else getattr(app, "extensions", {}).get(LANE_KEY)
+        # The body bound of the app served first (a session's apps share their config's)
+        limits = limits_for(app.app if isinstance(app, AppSwitch) else app, ServerLimits(shutdown_grace=STOP_GRACE))
+        self.server = Server(app, inline, limits, self.socket, self.loop)
+        self._stop = asyncio.Event()
+        self.thread = threading.Thread(target=self._serve, name=f"mock_api-server-{self.port}", daemon=True)
+
+    def _serve(self) -> None:
+        try:
+            self.loop.run_until_complete(serve_until_stopped(self.server, self._stop, self._stop, STOP_STEP))
+        finally:
+            self.server.close()
+            self.loop.close()
 
     @property
     def url(self) -> str:
@@ -100,8 +114,10 @@ class ServerThread:
             time.sleep(PROBE_PAUSE)
 
     def stop(self) -> None:
-        # shutdown() waits for serve_forever to notice: it would wait forever if it never ran.
+        """Stop accepting, drain what was received (up to STOP_GRACE), close; the socket even if never served."""
         if self.thread.is_alive():
-            self.server.shutdown()
+            self.loop.call_soon_threadsafe(self._stop.set)
             self.thread.join(timeout=5)
-        self.server.server_close()
+        elif not self.loop.is_closed():
+            self.server.close()
+            self.loop.close()
