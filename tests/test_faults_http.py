@@ -49,7 +49,7 @@ def cli_api(fault_files: dict[str, Path]) -> Iterator[Api]:
 
 @pytest.fixture(scope="module")
 def werkzeug_api(fault_files: dict[str, Path]) -> Iterator[Api]:
-    """As the pytest plugin serves: werkzeug's make_server in a thread of this process."""
+    """Another WSGI server (werkzeug's make_server, as pytest-httpserver serves) in a thread of this process."""
     config = MockConfig(scenario_dirs=(fault_files["reset"].parent.resolve(),))
     server = make_server("127.0.0.1", 0, create_app(config), threaded=True)
     thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
