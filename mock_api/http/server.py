@@ -17,7 +17,7 @@ from mock_api.http.connection import HttpConnection
 from mock_api.http.serverlimits import DEFAULT_THREADS, ServerLimits
 from mock_api.http.wsgi import WsgiApp
 
-__all__ = ["Server", "ServerLimits", "limits_for", "listen", "raise_descriptor_limit", "serve",
+__all__ = ["Server", "ServerLimits", "app_body_limit", "listen", "raise_descriptor_limit", "serve",
            "serve_until_stopped"]
 
 FD_RESERVE = 64  # descriptors kept for files and the listening socket
@@ -170,17 +170,22 @@ async def serve_until_stopped(server: Server, stop: asyncio.Event, again: asynci
     await asyncio.sleep(0)  # let the transports' close callbacks run
 
 
-def limits_for(app: Any, limits: ServerLimits) -> ServerLimits:
+def app_body_limit(app: Any, default: int) -> int:
+    """The Flask app's body limit (MAX_CONTENT_LENGTH), else `default`: the server bounds a body by it."""
+    config = getattr(app, "config", None)
+    body = config.get("MAX_CONTENT_LENGTH") if isinstance(config, dict) else None
+    return body if isinstance(body, int) else default
+
+
+def _limits_for(app: Any, limits: ServerLimits) -> ServerLimits:
     """The connection limit that fits the open-files limit, and the Flask app's body limit."""
     connection_limit = raise_descriptor_limit(limits.connection_limit)
     if connection_limit < limits.connection_limit:
         print(f"mock_api: warning: open-files limit allows {connection_limit} connections, not "
               f"{limits.connection_limit}", file=sys.stderr, flush=True)
-    config = getattr(app, "config", None)
-    body = config.get("MAX_CONTENT_LENGTH") if isinstance(config, dict) else None
     return ServerLimits(limits.threads, connection_limit, limits.idle_timeout, limits.shutdown_grace,
                         limits.header_timeout, limits.max_header_bytes,
-                        body if isinstance(body, int) else limits.max_body_bytes)
+                        app_body_limit(app, limits.max_body_bytes))
 
 
 def _on_signals(loop: asyncio.AbstractEventLoop, stop: asyncio.Event, again: asyncio.Event) -> None:
@@ -197,7 +202,7 @@ def serve(app: Any, host: str, port: int, threads: int = DEFAULT_THREADS,
     """Bind (port 0 picks a free port), announce the real URL once, serve until SIGINT/SIGTERM, drain.
 
     `inline` answers the requests it can in the event loop; the others go to `app` in a worker thread."""
-    limits = limits_for(app, limits or ServerLimits(threads=threads))
+    limits = _limits_for(app, limits or ServerLimits(threads=threads))
     sock = listen(host, port)
     loop = asyncio.new_event_loop()
     server = Server(app, inline, limits, sock, loop)

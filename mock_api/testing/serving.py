@@ -15,12 +15,14 @@ from flask import Flask
 from mock_api.config import DEFAULT_STARTUP_TIMEOUT
 from mock_api.http.answer import Answer
 from mock_api.http.lane import LANE_KEY
-from mock_api.http.server import Server, ServerLimits, limits_for, listen, serve_until_stopped
+from mock_api.http.server import Server, ServerLimits, app_body_limit, listen, serve_until_stopped
+from mock_api.http.serverlimits import DEFAULT_MAX_BODY_BYTES
 
 HEALTH_PATH = "/_mock/health"
 PROBE_PAUSE = 0.005
 STOP_GRACE = 1.0  # seconds a stopping session server gives requests already received
 STOP_STEP = 0.002  # how often it looks whether they are done: a session's stop is not 50 ms late
+CONNECTIONS = 512  # open connections served at once (more wait in the listen queue): a test suite's clients
 
 
 class MockApiStartupError(RuntimeError):
@@ -78,8 +80,10 @@ class ServerThread:
         self.host, self.port = host, int(self.socket.getsockname()[1])
         self.loop = asyncio.new_event_loop()
         inline = app.inline if isinstance(app, AppSwitch) else getattr(app, "extensions", {}).get(LANE_KEY)
-        # The body bound of the app served first (a session's apps share their config's)
-        limits = limits_for(app.app if isinstance(app, AppSwitch) else app, ServerLimits(shutdown_grace=STOP_GRACE))
+        # The body bound of the app served first (a session's apps share their config's); no raising of the
+        # test process's open-files limit, nor a warning about it, for a test suite's few clients.
+        body = app_body_limit(app.app if isinstance(app, AppSwitch) else app, DEFAULT_MAX_BODY_BYTES)
+        limits = ServerLimits(connection_limit=CONNECTIONS, shutdown_grace=STOP_GRACE, max_body_bytes=body)
         self.server = Server(app, inline, limits, self.socket, self.loop)
         self._stop = asyncio.Event()
         self.thread = threading.Thread(target=self._serve, name=f"mock_api-server-{self.port}", daemon=True)
