@@ -4,6 +4,9 @@ from __future__ import annotations
 import socket
 import subprocess
 import sys
+import threading
+import time
+from typing import Any
 
 import jwt
 import pytest
@@ -145,6 +148,27 @@ def test_the_session_server_is_the_clis_keeping_connections_and_answering_reads_
         assert [e["status"] for e in state.journal.entries()] == [401, 401]
     finally:
         server.stop()
+    assert not server.thread.is_alive()
+
+
+def test_stopping_the_session_server_lets_a_request_in_hand_finish() -> None:
+    started = threading.Event()
+
+    def slow(environ: dict[str, object], start_response: Any) -> list[bytes]:
+        if environ["PATH_INFO"] == "/slow":
+            started.set()
+            time.sleep(0.3)
+        start_response("200 OK", [("Content-Type", "application/json"), ("Content-Length", "15")])
+        return [b'{"status":"ok"}']
+    server = ServerThread(slow)
+    server.start(timeout=10)
+    answers: list[requests.Response] = []
+    client = threading.Thread(target=lambda: answers.append(requests.get(f"{server.url}/slow", timeout=10)))
+    client.start()
+    assert started.wait(5)
+    server.stop()  # within its grace: the answer in hand is written before the connection closes
+    client.join(5)
+    assert [(a.status_code, a.content) for a in answers] == [(200, b'{"status":"ok"}')]
     assert not server.thread.is_alive()
 
 

@@ -50,8 +50,13 @@ class AppSwitch:
 
     def inline(self, environ: dict[str, Any]) -> Answer | None:
         """The current app's inline lane, in the server's loop; None (Flask answers) when it has none."""
-        lane = getattr(self.app, "extensions", {}).get(LANE_KEY)
+        lane = lane_of(self.app)
         return None if lane is None else lane(environ)
+
+
+def lane_of(app: Any) -> Any:
+    """An app's inline lane (create_app puts it in app.extensions), None for another WSGI app."""
+    return getattr(app, "extensions", {}).get(LANE_KEY)
 
 
 def probe(url: str, timeout: float) -> str | None:
@@ -79,18 +84,18 @@ class ServerThread:
         self.socket = listen(host, port)
         self.host, self.port = host, int(self.socket.getsockname()[1])
         self.loop = asyncio.new_event_loop()
-        inline = app.inline if isinstance(app, AppSwitch) else getattr(app, "extensions", {}).get(LANE_KEY)
+        inline = app.inline if isinstance(app, AppSwitch) else lane_of(app)
         # The body bound of the app served first (a session's apps share their config's); no raising of the
         # test process's open-files limit, nor a warning about it, for a test suite's few clients.
         body = app_body_limit(app.app if isinstance(app, AppSwitch) else app, DEFAULT_MAX_BODY_BYTES)
         limits = ServerLimits(connection_limit=CONNECTIONS, shutdown_grace=STOP_GRACE, max_body_bytes=body)
         self.server = Server(app, inline, limits, self.socket, self.loop)
-        self._stop = asyncio.Event()
+        self._stop, self._never = asyncio.Event(), asyncio.Event()  # no second signal: the drain has its grace
         self.thread = threading.Thread(target=self._serve, name=f"mock_api-server-{self.port}", daemon=True)
 
     def _serve(self) -> None:
         try:
-            self.loop.run_until_complete(serve_until_stopped(self.server, self._stop, self._stop, STOP_STEP))
+            self.loop.run_until_complete(serve_until_stopped(self.server, self._stop, self._never, STOP_STEP))
         finally:
             self.server.close()
             self.loop.close()
