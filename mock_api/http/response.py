@@ -43,8 +43,7 @@ def render_head(version: str, status: str, headers: list[tuple[str, str]], conte
     """Status line and headers sorted by name (stable: repeated headers keep their order), then a blank line.
 
     Content-Length is added when given, Connection when given, Server and Date unless the app set them."""
-    known = _names.get
-    named = [(known(name) or header_name(name), value) for name, value in headers]
+    named = [(header_name(name), value) for name, value in headers]
     present = {name for name, _ in named}
     if content_length is not None:
         named.append(("Content-Length", str(content_length)))
