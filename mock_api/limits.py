@@ -68,10 +68,11 @@ def positive_int(text: str) -> int:
 def add_flags(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group("limits", "bounds of what the emulator keeps (docs/reference.md: Limits)")
     for limit in LIMITS:
-        group.add_argument(limit.flag, type=_argparse_type, metavar="N", help=f"{limit.help} (default {limit.default})")
+        group.add_argument(limit.flag, type=count_argument, metavar="N", help=f"{limit.help} (default {limit.default})")
 
 
-def _argparse_type(text: str) -> int:
+def count_argument(text: str) -> int:
+    """A limit's flag value: a whole number >= 1 (argparse's error otherwise)."""
     try:
         return positive_int(text)
     except ValueError:

@@ -15,7 +15,7 @@ import pytest
 
 from mock_api import __version__
 from mock_api.cli import build_parser, main
-from mock_api.cli.env import apply_defaults, settable, variable
+from mock_api.cli.env import apply_defaults, is_switch, settable, variable
 from mock_api.cli.serve import lasting_objects
 from support import ROOT, assert_one_line_usage_error, run_cli
 
@@ -97,13 +97,13 @@ def test_the_console_script_says_mock_api() -> None:
 
 def _sample(action: argparse.Action, tmp_path: Path) -> tuple[str, Any]:
     """A value for the option's variable, and what the parsed option must then be."""
-    if isinstance(action, argparse._StoreTrueAction):
+    if is_switch(action):
         return "true", True
     if action.choices is not None:
         choice = list(action.choices)[-1]
         return str(choice), choice
     if action.type is Path:
-        return str(tmp_path), [tmp_path] if isinstance(action, argparse._AppendAction) else tmp_path
+        return str(tmp_path), [tmp_path] if isinstance(action.default, list) else tmp_path
     if action.type is float:
         return "2.5", 2.5
     if action.type is None or action.type is str:
@@ -127,7 +127,7 @@ def test_each_variable_sets_its_option_and_a_flag_wins(dest: str, tmp_path: Path
     text, expected = _sample(action, tmp_path)
     apply_defaults(parser, {variable(action): text})
     assert getattr(parser.parse_args([]), dest) == expected
-    if not isinstance(action, argparse._StoreTrueAction) and action.dest == "port":
+    if action.dest == "port":
         assert parser.parse_args(["--port", "9"]).port == 9
 
 
@@ -139,10 +139,13 @@ def test_a_flag_wins_over_its_variable(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 @pytest.mark.parametrize(("name", "value", "message"), [
-    ("MOCK_API_PORT", "eighty", "env MOCK_API_PORT='eighty': invalid literal for int() with base 10: 'eighty'"),
-    ("MOCK_API_STRICT", "maybe", "env MOCK_API_STRICT='maybe': expected 1/true/yes/on or 0/false/no/off"),
-    ("MOCK_API_LOG_FORMAT", "xml", "env MOCK_API_LOG_FORMAT='xml': expected one of text, json"),
-    ("MOCK_API_JOURNAL_LIMIT", "0", "env MOCK_API_JOURNAL_LIMIT='0': expected a whole number >= 1, got '0'"),
+    ("MOCK_API_PORT", "eighty", "env MOCK_API_PORT='eighty': wants a whole number (it sets --port)"),
+    ("MOCK_API_TASK_SECONDS", "soon", "env MOCK_API_TASK_SECONDS='soon': wants a number (it sets --task-seconds)"),
+    ("MOCK_API_STRICT", "maybe", "env MOCK_API_STRICT='maybe': wants 1/true/yes/on or 0/false/no/off "
+                                 "(it sets --strict)"),
+    ("MOCK_API_LOG_FORMAT", "xml", "env MOCK_API_LOG_FORMAT='xml': wants one of text, json (it sets --log-format)"),
+    ("MOCK_API_JOURNAL_LIMIT", "0", "env MOCK_API_JOURNAL_LIMIT='0': wants a whole number >= 1 "
+                                    "(it sets --journal-limit)"),
 ])
 def test_a_bad_variable_is_one_line_naming_it(name: str, value: str, message: str) -> None:
     done = subprocess.run([sys.executable, "-m", "mock_api", "--port", "0"], cwd=ROOT, capture_output=True,
@@ -174,3 +177,17 @@ def test_lasting_objects_pauses_the_collector_then_freezes_what_was_built() -> N
     finally:
         gc.enable()
         gc.unfreeze()  # this test process's objects go back to the collector
+
+
+@pytest.mark.parametrize("word", ["frobnicate", "serv", "0"])
+def test_an_unknown_command_names_itself_and_lists_the_commands(word: str) -> None:
+    assert_one_line_usage_error(run_cli(word, "--port", "0"),
+                                f"unknown command {word!r}: the commands are serve, verify, scenarios, violations "
+                                "(serve is the default; `mock-api --help` says more)")
+
+
+def test_every_option_of_every_group_is_settable_from_the_environment() -> None:
+    # The limits are added through an argument group: the parser records those too (no private argparse list).
+    options = {a.option_strings[0] for a in settable(build_parser())}
+    assert {"--port", "--journal-limit", "--max-sessions", "--threads"} <= options
+    assert "--help" not in options and "--list-scenarios" not in options

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 
 from mock_api import __version__
 from mock_api.cli.serve import build_parser, config_from_args, host_is_loopback, list_scenarios, run
-from mock_api.cliargs import PROG, OneLineParser
+from mock_api.cliargs import PROG, OneLineParser, fail
 from mock_api.config import MockConfig
 
 __all__ = ["build_parser", "config_from_args", "host_is_loopback", "main"]
@@ -42,6 +42,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 def dispatch(argv: list[str]) -> int:
     """Run one command: the first argument names it, or it is serve."""
     command = argv[0] if argv and argv[0] in COMMANDS else None
+    if command is None and argv and not argv[0].startswith("-"):  # serve takes no positional argument
+        return fail(f"unknown command {argv[0]!r}: the commands are {', '.join(COMMANDS)} "
+                    f"(serve is the default; `{PROG} --help` says more)")
     rest = argv[1:] if command else argv
     if command is None and rest[:1] and rest[0] in ("-h", "--help", "--version"):
         build_top_parser().parse_args(rest[:1])  # prints and exits 0

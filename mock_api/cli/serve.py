@@ -209,7 +209,8 @@ def run(argv: Sequence[str], prog: str = f"{PROG} serve") -> int:
     try:
         serve(app, args.host, args.port, limits=limits_from_args(args), inline=app.extensions.get(LANE_KEY),
               after_ready=None if args.quiet else lambda url: print(
-                  welcome(url, not args.no_control, list(app.extensions["mock_api"].dataset.accounts)),
+                  welcome(url, not args.no_control, list(app.extensions["mock_api"].dataset.accounts),
+                          app.extensions["mock_api"].config.strict, app.extensions["mock_api"].scenario_name),
                   file=sys.stderr, flush=True))
     except (OSError, ValueError) as exc:
         hint = " (--port 0 picks a free port)" if getattr(exc, "errno", None) == errno.EADDRINUSE else ""
@@ -218,11 +219,17 @@ def run(argv: Sequence[str], prog: str = f"{PROG} serve") -> int:
     return 0
 
 
-def welcome(url: str, control: bool, keys: Sequence[str]) -> str:
-    """What stderr says after the ready line: where the API, its document and the dashboard are; the dev keys."""
+def welcome(url: str, control: bool, keys: Sequence[str], strict: bool = False, scenario: str = "default") -> str:
+    """What stderr says after the ready line: where the API, its document and the dashboard are; the dev keys;
+    strict mode and the scenario when they change what a client sees."""
     lines = [f"  API        {url}/api  (POST {url}/api/jwt with a key below)",
              f"  OpenAPI    {url}/openapi.json"]
     if control:
         lines.append(f"  dashboard  {url}/_mock/")
     lines.append("  dev keys   " + ", ".join(keys) + "  (fixtures/api_keys.yaml: local keys, not real credentials)")
+    if strict:
+        listed = f" and listed at {url}/_mock/violations" if control else ""
+        lines.append(f"  strict     on: the client's contract violations are logged below{listed}")
+    if scenario != "default":
+        lines.append(f"  scenario   {scenario}")
     return "\n".join(lines)
