@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 from typing import Any
 
@@ -21,6 +21,9 @@ from mock_api.service.dataset import Dataset, build_dataset
 from mock_api.service.ids import IdSource
 from mock_api.service.randomness import SeededRandom
 from mock_api.service.taskqueue import TaskBehaviour
+from mock_api.service.tokens import granted_scopes, issue
+
+KEEPABLE = ("journal", "violations")  # what a reset may keep: evidence of what clients did, never state
 
 
 class MockState:
@@ -69,9 +72,10 @@ class MockState:
             self.scenario = scenario
             self.counters.clear()  # a scenario put in force counts from its first request
 
-    def reset(self) -> None:
+    def reset(self, keep: frozenset[str] = frozenset()) -> None:
         """Back to start-up: clock, ids, dice, scenario (user files forgotten) and its rules' counters, data,
-        tasks, journal, violations."""
+        tasks, journal, violations; those of KEEPABLE named in `keep` stay (the attached pytest plugin keeps a
+        whole run's evidence on a CI server)."""
         with self.lock:
             self.clock.reset()
             self.ids.reset()
@@ -79,9 +83,23 @@ class MockState:
             self.counters.clear()
             self.scenario = self.startup_scenario
             self.scenarios.forget_files(keep=self.startup_scenario)
-            self.journal.clear()
-            self.violations.clear()
+            if "journal" not in keep:
+                self.journal.clear()
+            if "violations" not in keep:
+                self.violations.clear()
             self.backend = Backend(self.dataset, self.clock, self.ids, self.config)
+
+    def dev_token(self, key: str, scopes: Sequence[str] | None = None) -> str:
+        """A JWT as POST /api/jwt would issue it now for `key`, without a journal entry: of `scopes` only those
+        the key holds (all if None). ValueError naming the keys for an unknown one. The test handle's
+        token() and POST /_mock/token."""
+        account = self.dataset.accounts.get(key)
+        if account is None:
+            raise ValueError(f"unknown API key {key!r}; the fixtures have {', '.join(self.dataset.accounts)}")
+        granted = granted_scopes(account, account.scopes if scopes is None else scopes)
+        token, _ = issue(account, granted, self.clock.now(), self.config.token_lifetime, self.config.signing_key)
+        self.coverage.note_granted(granted)  # the session summary's "scopes granted" counts these too
+        return token
 
     def new_task_id(self) -> str:
         """An id for a task about to be created, reserved before its POST reaches the backend."""

@@ -126,3 +126,45 @@ def test_clock_stops_where_object_ids_still_work(client: FlaskClient, rw: dict[s
     task = client.get(location, headers=headers).get_json()
     assert (task["status"], task["completed_date"]) == ("complete", "2100-01-01T00:00:00.000000")
     assert task["message"].startswith("Petition created successfully.")
+
+
+def test_reset_may_keep_the_journal_and_violations_of_the_run(client: FlaskClient, rw: dict[str, str],
+                                                             state: MockState) -> None:
+    state.config = state.config.with_overrides(strict=True)
+    location = submit(client, rw, SEED_PAYLOAD)
+    client.get("/api/academic/petitions", headers=rw, query_string={"netd": "x"})
+    before = client.get("/_mock/requests").get_json()
+    assert client.post("/_mock/reset?keep=journal,violations").get_json() == {"status": "reset"}
+    assert client.get("/_mock/requests").get_json() == before  # the evidence stays...
+    assert [v["kind"] for v in client.get("/_mock/violations").get_json()] == ["dropped_filter"]
+    assert client.get(location, headers=rw).status_code == 404  # ...the state does not
+    assert client.get("/_mock/tasks").get_json() == []
+    client.post("/_mock/reset?keep=journal")
+    assert client.get("/_mock/violations").get_json() == [] and len(client.get("/_mock/requests").get_json()) == 4
+    refused = client.post("/_mock/reset?keep=tasks")
+    assert (refused.status_code, refused.get_json()) == (400, {"detail": "keep must be a comma-separated list of "
+                                                                         "journal, violations"})
+    assert len(client.get("/_mock/requests").get_json()) == 4  # a refused reset resets nothing
+
+
+def test_a_dev_token_from_the_control_api_is_not_in_the_journal(client: FlaskClient) -> None:
+    import jwt
+
+    got = client.post("/_mock/token", json={"key": "dev-readonly",
+                                            "scopes": ["api:academic:petitions:write", "api:academic:petitions:read"]})
+    assert got.status_code == 200 and list(got.get_json()) == ["jwt"]
+    claims = jwt.decode(got.get_json()["jwt"], options={"verify_signature": False})
+    assert claims["scope"] == "api:academic:petitions:read"  # only what the key holds
+    listed = client.get("/api/academic/petitions", query_string={"netid": "f0027k4"},
+                        headers=bearer(got.get_json()["jwt"]))
+    assert listed.status_code == 200 and client.get("/_mock/requests").get_json()[0]["path"] == "/api/academic/petitions"
+    everything = client.post("/_mock/token", json={"key": "dev-readwrite"}).get_json()["jwt"]
+    assert jwt.decode(everything, options={"verify_signature": False})["scope"].count("api:") == 2
+    body_text = ('body must be {"key": KEY, "scopes": [SCOPE, ...]} with KEY a fixture API key; scopes may be '
+                 'left out for all the key holds')
+    for bad in ({}, {"key": 1}, {"key": "dev-readwrite", "scopes": "api:academic:petitions:read"}, [1]):
+        refused = client.post("/_mock/token", json=bad)
+        assert (refused.status_code, refused.get_json()) == (400, {"detail": body_text})
+    unknown = client.post("/_mock/token", json={"key": "nope"})
+    assert (unknown.status_code, unknown.get_json()) == (
+        400, {"detail": "unknown API key 'nope'; the fixtures have dev-readwrite, dev-readonly, dev-noscopes"})

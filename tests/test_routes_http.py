@@ -25,6 +25,7 @@ BODIES: dict[tuple[str, str], Any] = {
     ("POST", "/api/academic/petitions"): {"petition": NEW_PETITION},
     ("POST", "/_mock/clock/advance"): {"seconds": 1},
     ("PUT", "/_mock/scenario"): {"name": "default"},
+    ("POST", "/_mock/token"): {"key": "dev-readonly"},
 }
 HEADERS_COMPARED = ("Content-Type", "Location", "X-Count", "Allow")
 

@@ -28,6 +28,9 @@ UNSENDABLE_HEADER = "Internal Server Error: a response header value is not Latin
 SCENARIO_HEADER_UNKNOWN = "X-Mock-Scenario: {problem}"
 SCENARIO_HEADER_PATH = "expected a scenario name, not a path: {value!r}"
 SCENARIO_BODY = 'body must be {"name": NAME} with NAME a scenario name or the path of a .yaml file'
+RESET_KEEP = "keep must be a comma-separated list of {names}"
+TOKEN_BODY = ('body must be {"key": KEY, "scopes": [SCOPE, ...]} with KEY a fixture API key; scopes may be '
+              'left out for all the key holds')
 SCENARIO_PUT_PATH = "a scenario path must end in .yaml or .yml"
 # One text for every refused path (missing, unreadable, outside): it says nothing about the file.
 SCENARIO_PUT_OUTSIDE = "scenario files can only be loaded from a --scenarios-dir directory given at start-up"

@@ -16,10 +16,10 @@ from flask import Flask
 
 from mock_api.config import DEFAULT_STARTUP_TIMEOUT as DEFAULT_STARTUP_TIMEOUT  # re-exported by mock_api.testing
 from mock_api.config import MockConfig
+from mock_api.contract.coverage import Coverage
 from mock_api.data.fixtures import Student
 from mock_api.http.app import create_app
 from mock_api.http.views.sessions import EXTENSION as SESSIONS_EXTENSION
-from mock_api.service.tokens import granted_scopes, issue
 from mock_api.sessions import SessionError, Sessions
 from mock_api.state import MockState
 from mock_api.testing.serving import HEALTH_PATH as HEALTH_PATH  # re-exported: the harness's names stay
@@ -83,12 +83,32 @@ class RecordedRequest:
         return None if self.body is None else json.loads(self.body)
 
 
-class MockApiHandle:
+class ExpectedErrors:
+    """The strict error-response check of a handle, in-process or attached: what a test declared it provokes."""
+
+    expected_errors: set[int]
+
+    @property
+    def requests(self) -> list[RecordedRequest]:
+        raise NotImplementedError
+
+    def expect_errors(self, *statuses: int) -> None:
+        """Declare error statuses this test provokes on purpose (for the strict error-response check)."""
+        if not statuses or not all(isinstance(s, int) and 400 <= s <= 599 for s in statuses):
+            raise ValueError(f"expect_errors takes HTTP error statuses 400-599, got {statuses!r}")
+        self.expected_errors.update(statuses)
+
+    def unexpected_errors(self) -> list[RecordedRequest]:
+        return [r for r in self.requests if r.status >= 400 and r.status not in self.expected_errors]
+
+
+class MockApiHandle(ExpectedErrors):
     """What a test gets: the server's URL and levers on the state serving it, reset before the test."""
 
     def __init__(self, url: str, state: MockState, sessions: Sessions | None = None,
-                 session_name: str | None = None) -> None:
+                 session_name: str | None = None, ended: Coverage | None = None) -> None:
         self.url, self.state = url, state
+        self._ended = ended  # where an ended session's coverage goes, for the test session's summary
         self.expected_errors: set[int] = set()
         self.session_name = session_name  # None: the session `default`, at the server's root URL
         self._sessions = sessions
@@ -106,7 +126,7 @@ class MockApiHandle:
         except SessionError as exc:
             raise ValueError(exc.detail) from None
         root = self.url.split("/s/", 1)[0]
-        handle = MockApiHandle(f"{root}/s/{name}", state, self._sessions, name)
+        handle = MockApiHandle(f"{root}/s/{name}", state, self._sessions, name, self._ended)
         self._opened.append(handle)
         return handle
 
@@ -116,6 +136,8 @@ class MockApiHandle:
             handle.close()
         self._opened.clear()
         if self._sessions is not None and self.session_name is not None:
+            if self._ended is not None:
+                self._ended.merge(self.state.coverage)
             # It may be ended already (DELETE /_mock/sessions/{name} by the test, or idle).
             with contextlib.suppress(SessionError):
                 self._sessions.end(self.session_name)
@@ -128,15 +150,7 @@ class MockApiHandle:
 
     def token(self, scopes: Sequence[str] | str | None = None, key: str = DEFAULT_KEY) -> str:
         """A JWT as POST /api/jwt issues it now: of `scopes` only those the key holds (all if None)."""
-        account = self.state.dataset.accounts.get(key)
-        if account is None:
-            raise ValueError(f"unknown API key {key!r}; the fixtures have {', '.join(self.api_keys)}")
-        asked = account.scopes if scopes is None else scopes.split() if isinstance(scopes, str) else scopes
-        config = self.state.config
-        granted = granted_scopes(account, asked)
-        token, _ = issue(account, granted, self.state.clock.now(), config.token_lifetime, config.signing_key)
-        self.state.coverage.note_granted(granted)  # the session summary's "scopes granted" counts these too
-        return token
+        return self.state.dev_token(key, scopes.split() if isinstance(scopes, str) else scopes)
 
     # -- scenario and clock ---------------------------------------------------------------------
     def use_scenario(self, name: str) -> None:
@@ -181,15 +195,6 @@ class MockApiHandle:
         """New violations not kept because the log was full (MockConfig.violations_limit)."""
         return self.state.violations.dropped
 
-    def expect_errors(self, *statuses: int) -> None:
-        """Declare error statuses this test provokes on purpose (for the strict error-response check)."""
-        if not statuses or not all(isinstance(s, int) and 400 <= s <= 599 for s in statuses):
-            raise ValueError(f"expect_errors takes HTTP error statuses 400-599, got {statuses!r}")
-        self.expected_errors.update(statuses)
-
-    def unexpected_errors(self) -> list[RecordedRequest]:
-        return [r for r in self.requests if r.status >= 400 and r.status not in self.expected_errors]
-
     # -- data for this test only -----------------------------------------------------------------
     def add_student(self, netid: str, pidm: str | int | None = None, first_name: str = "Test",
                     last_name: str = "Student") -> Student:
@@ -225,6 +230,7 @@ class MockApiServer:
     def __init__(self, base: MockConfig, timeout: float = DEFAULT_STARTUP_TIMEOUT,
                  health_path: str | None = None) -> None:
         self.pool = StatePool(base)
+        self.ended = Coverage(base.coverage_limit)  # what ended sessions' clients exercised
         self._tests = itertools.count(1)
         _, app = self.pool.get()
         self.switch = AppSwitch(app)
@@ -244,13 +250,20 @@ class MockApiServer:
         self.switch.switch(app)
         sessions: Sessions | None = app.extensions.get(SESSIONS_EXTENSION)
         if own_session and sessions is not None:
-            handle = MockApiHandle(self.url, state, sessions).session(f"test-{next(self._tests)}")
+            handle = MockApiHandle(self.url, state, sessions, ended=self.ended).session(f"test-{next(self._tests)}")
         else:
             state.reset()
-            handle = MockApiHandle(self.url, state, sessions)
+            handle = MockApiHandle(self.url, state, sessions, ended=self.ended)
         if scenario is not None:
             handle.use_scenario(scenario)
         return handle
+
+    def coverage_reports(self) -> list[dict[str, Any]]:
+        """One report of what the session's tests exercised: every snapshot's state and every ended session."""
+        total = Coverage(self.pool.base.coverage_limit)
+        for coverage in (*(state.coverage for state in self.pool.states()), self.ended):
+            total.merge(coverage)
+        return [total.report()]
 
     def stop(self) -> None:
         self.thread.stop()

@@ -1,6 +1,7 @@
 """The pytest plugin (entry point pytest11): the `mock_api` fixture, its marker and the strict check."""
 from __future__ import annotations
 
+import os
 from collections.abc import Generator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -13,6 +14,7 @@ from mock_api.config import DEFAULT_STARTUP_TIMEOUT, MockConfig
 
 if TYPE_CHECKING:
     from mock_api.testing.harness import MockApiHandle, MockApiServer
+    from mock_api.testing.remote import RemoteHandle, RemoteServer
 
 # mock_api.testing.harness (Flask, faker: ~0.2 s) is imported by the fixtures only: every pytest run
 # in an environment with mock_api installed loads this module, most never use the fixture.
@@ -26,11 +28,13 @@ CONTRACT_OPTION = "mock_api_strict"
 SCENARIO_OPTION = "mock_api_scenario"
 ISOLATION_OPTION = "mock_api_isolation"
 ISOLATIONS = ("reset", "session")
+URL_OPTION = "mock_api_url"
+URL_VARIABLE, TOKEN_VARIABLE = "MOCK_API_URL", "MOCK_API_CONTROL_TOKEN"
 
 HANDLE_KEY = pytest.StashKey["MockApiHandle"]()
 STRICT_KEY = pytest.StashKey[bool]()
 CONTRACT_KEY = pytest.StashKey[bool]()
-SERVER_KEY = pytest.StashKey["MockApiServer"]()
+SERVER_KEY = pytest.StashKey["MockApiServer | RemoteServer"]()
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -59,6 +63,13 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                   help="mock_api: seed of the generated data (default: the one in the fixtures' generate.yaml)")
     parser.addini("mock_api_fixtures", default="",
                   help="mock_api: fixtures directory, relative to the rootdir (default: the packaged fixtures)")
+    group.addoption("--mock-api-url", metavar="URL", default=None, dest=URL_OPTION,
+                    help=f"attach to a mock_api server already running at URL (e.g. the one docs/ci.md's script "
+                         f"starts) instead of starting one: reset before each test over its control API "
+                         f"(env {URL_VARIABLE}, ini {URL_OPTION})")
+    parser.addini(URL_OPTION, default="", help="mock_api: same as --mock-api-url")
+    group.addoption("--mock-api-control-token", metavar="TOKEN", default=None, dest="mock_api_control_token",
+                    help=f"the attached server's --control-token, sent as X-Mock-Control-Token (env {TOKEN_VARIABLE})")
     parser.addini(ISOLATION_OPTION, default="reset",
                   help="mock_api: 'reset' (default) resets the server before each test; 'session' gives each test "
                        "a fresh session of it instead (/s/test-N), ended after the test")
@@ -135,14 +146,35 @@ def _opted_in(config: pytest.Config, name: str, marker_value: bool | None) -> bo
     return bool(config.getini(name)) if flag is None else bool(flag)
 
 
+def attach_url(config: pytest.Config) -> str | None:
+    """--mock-api-url, else MOCK_API_URL, else the ini option; None: start an in-process server."""
+    url = config.getoption(URL_OPTION) or os.environ.get(URL_VARIABLE) or str(config.getini(URL_OPTION))
+    return url.strip() or None
+
+
+def _attach(config: pytest.Config, url: str) -> RemoteServer:
+    from mock_api.testing.remote import MockApiAttachError, RemoteServer
+
+    token = config.getoption("mock_api_control_token") or os.environ.get(TOKEN_VARIABLE) or None
+    try:
+        return RemoteServer(url, token, session_scenario(config))
+    except (MockApiAttachError, ValueError) as exc:
+        problem = str(exc)
+    pytest.fail(f"--mock-api-url: {problem}", pytrace=False)  # outside the except: no chained traceback
+
+
 @pytest.fixture(scope="session")
-def mock_api_server(pytestconfig: pytest.Config) -> Iterator[MockApiServer]:
-    """The in-process server of this test process (so one per xdist worker), on 127.0.0.1, port 0."""
+def mock_api_server(pytestconfig: pytest.Config) -> Iterator[MockApiServer | RemoteServer]:
+    """The in-process server of this test process (so one per xdist worker), on 127.0.0.1, port 0; or, with
+    --mock-api-url, the server already running there."""
     from mock_api.scenarios.catalog import ScenarioError
     from mock_api.testing.harness import MockApiServer, MockApiStartupError
 
+    url = attach_url(pytestconfig)
+    server: MockApiServer | RemoteServer
     try:
-        server = MockApiServer(_ini_config(pytestconfig), timeout=_startup_timeout(pytestconfig))
+        server = _attach(pytestconfig, url) if url else \
+            MockApiServer(_ini_config(pytestconfig), timeout=_startup_timeout(pytestconfig))
     except (MockApiStartupError, ValueError) as exc:
         pytest.fail(str(exc), pytrace=False)
     except ScenarioError as exc:
@@ -160,7 +192,8 @@ def _own_session(config: pytest.Config) -> bool:
 
 
 @pytest.fixture
-def mock_api(request: pytest.FixtureRequest, mock_api_server: MockApiServer) -> Iterator[MockApiHandle]:
+def mock_api(request: pytest.FixtureRequest,
+             mock_api_server: MockApiServer | RemoteServer) -> Iterator[MockApiHandle | RemoteHandle]:
     """The emulator, reset for this test (or its own session): url, token(), clock, journal, scenario, data."""
     own_session = _own_session(request.config)
     try:
@@ -170,6 +203,8 @@ def mock_api(request: pytest.FixtureRequest, mock_api_server: MockApiServer) -> 
             handle.expect_errors(*options.expect_errors)
     except ValueError as exc:
         pytest.fail(f"@pytest.mark.{MARKER}: {exc}", pytrace=False)
+    except RuntimeError as exc:  # MockApiAttachError: the attached server refused a control call or is gone
+        pytest.fail(str(exc), pytrace=False)
     request.node.stash[HANDLE_KEY] = handle
     request.node.stash[STRICT_KEY] = _opted_in(request.config, STRICT_OPTION, options.fail_on_error_responses)
     request.node.stash[CONTRACT_KEY] = _opted_in(request.config, CONTRACT_OPTION, options.strict)
@@ -177,7 +212,7 @@ def mock_api(request: pytest.FixtureRequest, mock_api_server: MockApiServer) -> 
     handle.close()  # the sessions it opened, and its own
 
 
-def after_test_problems(handle: MockApiHandle, strict: bool, contract: bool = False) -> list[str]:
+def after_test_problems(handle: MockApiHandle | RemoteHandle, strict: bool, contract: bool = False) -> list[str]:
     """What fails a passed test after it ran: undeclared error responses, contract violations (opt-in)."""
     from mock_api.contract.strict import format_violations
 
@@ -211,7 +246,11 @@ def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> Non
         return
     from mock_api.contract.coverage import format_coverage_summary
 
-    reports = [state.coverage.report() for state in server.pool.states()]
+    try:
+        reports = server.coverage_reports()
+    except RuntimeError as exc:  # the attached server is gone: say so, the tests' results stand
+        terminalreporter.write_line(f"mock_api coverage: not available ({exc})")
+        return
     for report in (r for r in reports if r["requests"]):
         terminalreporter.write_sep("-", "mock_api coverage")
         terminalreporter.write_line(format_coverage_summary(report, config.getoption("mock_api_coverage") == "full"))

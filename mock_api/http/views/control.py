@@ -14,6 +14,7 @@ from mock_api.http.views.common import json_body, json_response, mock_state
 from mock_api.scenarios.catalog import Scenario, ScenarioError, looks_like_path
 from mock_api.service import errors
 from mock_api.service.clock import iso_micro_z
+from mock_api.state import KEEPABLE
 
 PREFIX = "/_mock"
 TOKEN_HEADER = "X-Mock-Control-Token"
@@ -79,7 +80,10 @@ def health() -> Response:
 
 @blueprint.post("/reset")
 def reset() -> Response:
-    mock_state().reset()
+    keep = frozenset(filter(None, request.args.get("keep", "").split(",")))
+    if not keep <= set(KEEPABLE):
+        raise errors.detail(400, errors.RESET_KEEP.format(names=", ".join(KEEPABLE)))
+    mock_state().reset(keep)
     return json_response({"status": "reset"})
 
 
@@ -119,6 +123,21 @@ def list_scenarios() -> Response:
     catalog = mock_state().scenarios
     return json_response([{"name": s.name, "description": s.description, "source": s.source}
                           for s in (catalog.named(n) for n in catalog.names())])
+
+
+@blueprint.post("/token")
+def dev_token() -> Response:
+    """A JWT as POST /api/jwt would issue it, with no journal entry: the attached pytest plugin's token()."""
+    body = json_body()
+    key = body.get("key") if isinstance(body, dict) else None
+    scopes = body.get("scopes") if isinstance(body, dict) else None
+    scopes_ok = scopes is None or (isinstance(scopes, list) and all(isinstance(s, str) for s in scopes))
+    if not isinstance(key, str) or not scopes_ok:
+        raise errors.detail(400, errors.TOKEN_BODY)
+    try:
+        return json_response({"jwt": mock_state().dev_token(key, scopes)})
+    except ValueError as exc:
+        raise errors.detail(400, str(exc)) from None
 
 
 @blueprint.get("/clock")
