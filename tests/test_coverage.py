@@ -114,3 +114,32 @@ def test_a_fault_in_the_bookkeeping_never_changes_the_answer(client: FlaskClient
     got = client.get("/api/academic/petitions", headers=bearer(token_for(client, "dev-readonly", (READ,))))
     assert got.status_code == 200 and len(got.get_json()) == 100
     assert "contract observer failed on GET /api/academic/petitions" in caplog.text
+
+
+def test_the_documented_total_is_the_documents_whatever_statuses_were_seen(client: FlaskClient,
+                                                                           state: MockState) -> None:
+    auth = bearer(token_for(client, "dev-readonly", (READ,)))
+    client.get("/api/academic/petitions?netid=f0027k4", headers=auth)
+    first = format_coverage_summary(_coverage(client)).splitlines()[0]
+    state.set_scenario("unavailable")  # 503: a status GET /api/academic/petitions does not document
+    client.get("/api/academic/petitions?netid=f0027k4", headers=auth)
+    report = _coverage(client)
+    assert report["operations"][1]["statuses"] == {"200": 1, "503": 1}
+    assert first == "mock_api coverage: 2 of 8 operations called, 2 of 32 documented responses seen, 2 requests"
+    assert format_coverage_summary(report).splitlines()[0] == (
+        "mock_api coverage: 2 of 8 operations called, 2 of 32 documented responses seen, 3 requests")
+
+
+def test_merge_adds_another_coverage_within_the_limit(state: MockState) -> None:
+    from mock_api.contract.coverage import Coverage
+
+    one, two = Coverage(2), Coverage(2)
+    one.record("GET", "/api/petition_types", "/api/petition_types", 200, {}, [], "default")
+    two.record("GET", "/api/petition_types", "/api/petition_types", 200, {}, [], "flaky")
+    two.record("GET", "/api/petition_types", "/api/petition_types", 401, {}, None, "unavailable")
+    one.merge(two)
+    one.merge(one)  # no-op, no deadlock
+    report = one.report()
+    assert report["requests"] == 3 and report["scenarios"] == ["default", "flaky"]  # the limit, 2, holds
+    assert next(o for o in report["operations"] if o["path"] == "/api/petition_types")["statuses"] == {
+        "200": 2, "401": 1}

@@ -63,7 +63,12 @@ def test_the_marker_scenario_applies_to_the_session(mock_api):
     root = mock_api.url.split("/s/")[0]
     assert requests.get(f"{root}/_mock/scenario", timeout=10).json()["name"] == "default"
 ''')
-    run(pytester, "-p", "no:cacheprovider").assert_outcomes(passed=3)
+    result = run(pytester, "-p", "no:cacheprovider")
+    result.assert_outcomes(passed=3)
+    # Every session's requests, though each session ended with its test: 2 POSTs and a 503.
+    result.stdout.fnmatch_lines(["mock_api coverage: 2 of 8 operations called, 1 of 32 documented responses seen, "
+                                 "3 requests", "  POST /api/academic/petitions: 202 x2",
+                                 "  GET /api/petition_types: 503 x1"])
 
 
 def test_a_wrong_isolation_value_fails_the_test_with_the_rule(pytester: pytest.Pytester) -> None:
