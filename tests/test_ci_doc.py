@@ -39,19 +39,20 @@ def test_both_ci_jobs_install_the_same_way_and_call_the_script_unchanged() -> No
     assert upload["if"] == "always()" and upload["with"]["path"] == gitlab["artifacts"]["paths"][0]
 
 
-def _consumer(tmp_path: Path, netid_filter: str) -> Path:
-    """A consumer repository: the script copied to ci/, the doc's test in tests/ (its filter changed if asked)."""
+def _consumer(tmp_path: Path, netid_filter: str, more: str = "") -> Path:
+    """A consumer repository: the script copied to ci/, the doc's tests in tests/ (the plain test's filter
+    changed if asked), and `more` fixture tests after them."""
     (tmp_path / "ci").mkdir()
     shutil.copyfile(SCRIPT, tmp_path / "ci" / "run-with-mock.sh")
     (tmp_path / "tests").mkdir()
     test = _blocks("python")[0].replace('params={"netid": "f0027k4"}', f'params={{"{netid_filter}": "f0027k4"}}')
     if netid_filter != "netid":
         test = test.replace('[r["netid"] for r in rows.json()] == ["f0027k4", "f0027k4"]', "rows.json()")
-    (tmp_path / "tests" / "test_consumer.py").write_text(test, encoding="utf-8")
+    (tmp_path / "tests" / "test_consumer.py").write_text(test + more, encoding="utf-8")
     return tmp_path
 
 
-def _run(workdir: Path) -> subprocess.CompletedProcess[str]:
+def _run(workdir: Path, command: str = TEST_COMMAND) -> subprocess.CompletedProcess[str]:
     """The doc's command, with `sh` being dash (strict POSIX) and `python` this test run's interpreter."""
     bin_dir = workdir / "bin"
     bin_dir.mkdir()
@@ -62,7 +63,8 @@ def _run(workdir: Path) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "PATH": f"{bin_dir}{os.pathsep}{os.environ.get('PATH', '')}"}
     for name in [n for n in env if n.startswith("MOCK_API_")]:
         del env[name]
-    return subprocess.run([shell, *TEST_COMMAND.split()[1:]], cwd=workdir, env=env, capture_output=True,
+    words = command.split()
+    return subprocess.run([shell if words[0] == "sh" else words[0], *words[1:]], cwd=workdir, env=env, capture_output=True,
                           text=True, timeout=180)
 
 
@@ -70,23 +72,24 @@ def _run(workdir: Path) -> subprocess.CompletedProcess[str]:
 def test_the_script_passes_for_a_consumer_that_keeps_the_contract(tmp_path: Path) -> None:
     done = _run(_consumer(tmp_path, "netid"))
     assert done.returncode == 0, done.stdout + done.stderr
-    assert "1 passed" in done.stdout and done.stdout.endswith("mock_api strict mode: no contract violation\n")
+    assert "2 passed" in done.stdout and done.stdout.endswith("mock_api strict mode: no contract violation\n")
     artifacts = tmp_path / "mock_api-artifacts"
     journal = json.loads((artifacts / "journal.json").read_text())
-    assert [(e["method"], e["path"], e["status"]) for e in journal] == [
-        ("POST", "/api/jwt", 200), ("GET", "/api/academic/petitions", 200)]
+    # The fixture test ran against the script's server (the plugin attached): its requests are saved too.
+    assert [(e["method"], e["path"].split("/")[2], e["status"]) for e in journal] == [
+        ("POST", "jwt", 200), ("GET", "academic", 200), ("POST", "academic", 202), ("GET", "tasks", 200)]
     assert json.loads((artifacts / "violations.json").read_text()) == []
-    assert json.loads((artifacts / "coverage.json").read_text())["requests"] == 2
+    assert json.loads((artifacts / "coverage.json").read_text())["requests"] == 4
     logged = [json.loads(line) for line in (artifacts / "server.log").read_text().splitlines()
               if line.startswith("{")]
-    assert [(e["method"], e["status"]) for e in logged] == [("POST", 200), ("GET", 200)]
+    assert [(e["method"], e["status"]) for e in logged] == [("POST", 200), ("GET", 200), ("POST", 202), ("GET", 200)]
 
 
 @pytest.mark.slow
 def test_the_script_fails_on_a_violation_and_keeps_the_evidence(tmp_path: Path) -> None:
     done = _run(_consumer(tmp_path, "netd"))  # misspelt: the real API drops it and returns every petition
     assert done.returncode == 1, done.stdout + done.stderr
-    assert "1 passed" in done.stdout  # the mock answered; only strict mode objects
+    assert "2 passed" in done.stdout  # the mock answered; only strict mode objects
     assert done.stdout.splitlines()[-2] == "mock_api strict mode: 1 contract violation(s) by the consumer:"
     assert done.stdout.splitlines()[-1].startswith("  1. [dropped_filter] GET /api/academic/petitions: 'netd' is not")
     violations = json.loads((tmp_path / "mock_api-artifacts" / "violations.json").read_text())
@@ -102,3 +105,49 @@ def test_the_script_stops_with_the_log_when_the_mock_cannot_start(tmp_path: Path
     assert done.returncode == 2
     assert done.stderr.startswith("run-with-mock: mock_api exited before its ready line; its log:\n"
                                   "mock_api: error: bad scenario: unknown scenario 'nope'")
+
+
+# A consumer's fixture tests, after the doc's: each reads, one with a misspelt filter in the middle of the run.
+FIXTURE_TESTS = """
+
+def _read(mock_api, params):
+    auth = {"Authorization": f"Bearer {mock_api.token(scopes=[READ])}"}
+    got = requests.get(f"{mock_api.url}/api/academic/petitions", params=params, headers=auth, timeout=10)
+    assert got.status_code == 200 and [(r.method, r.status) for r in mock_api.requests] == [("GET", 200)]
+
+
+@pytest.mark.parametrize("netid", ["f0027k4", "f006s0b"])
+def test_fixture_read(mock_api, netid):
+    _read(mock_api, {"netid": netid})
+
+
+def test_fixture_misspelt(mock_api):
+    _read(mock_api, {"netd": "f0027k4"})
+
+
+def test_fixture_last(mock_api):
+    _read(mock_api, {"netid": "f0027k4"})
+"""
+
+
+@pytest.mark.slow
+def test_the_script_covers_fixture_tests_and_its_evidence_holds_every_test(tmp_path: Path) -> None:
+    done = _run(_consumer(tmp_path, "netid", FIXTURE_TESTS))
+    assert "6 passed" in done.stdout, done.stdout + done.stderr
+    assert done.returncode == 1  # the misspelt filter of the fourth test, not the last: strict mode saw it
+    artifacts = tmp_path / "mock_api-artifacts"
+    journal = json.loads((artifacts / "journal.json").read_text())
+    assert [e["query"] for e in journal if e["path"] == "/api/academic/petitions" and e["method"] == "GET"] == [
+        {"netid": ["f0027k4"]}, {"netid": ["f0027k4"]}, {"netid": ["f006s0b"]}, {"netd": ["f0027k4"]},
+        {"netid": ["f0027k4"]}]
+    assert len(journal) == 8 == json.loads((artifacts / "coverage.json").read_text())["requests"]
+    violations = json.loads((artifacts / "violations.json").read_text())
+    assert [(v["kind"], v["count"]) for v in violations] == [("dropped_filter", 1)]
+    assert done.stdout.splitlines()[-1].startswith("  1. [dropped_filter] GET /api/academic/petitions: 'netd'")
+
+
+@pytest.mark.slow
+def test_the_docs_tests_run_with_a_plain_pytest_and_no_mock_api_url(tmp_path: Path) -> None:
+    done = _run(_consumer(tmp_path, "netid"), "python -m pytest tests -q -p no:cacheprovider")
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "2 passed" in done.stdout
