@@ -9,17 +9,32 @@ PYTEST_ARGS ?=
 
 .PHONY: serve lint test test-fast bench bench-peers clean nginx chromium
 
-# The install talks on stderr only: stdout's first line stays the server's ready line, even the first time.
-$(VENV)/.installed: pyproject.toml
-	@echo "make: installing mock_api into $(VENV) (first use, or pyproject.toml changed)" >&2
-	@$(PYTHON) -m venv $(VENV) >&2
+# The installs talk on stderr only: stdout's first line stays the server's ready line, even the first time.
+# `make serve` needs only the runtime dependencies (pyproject.toml's [project] dependencies, read with tomllib;
+# on Python 3.10, which has none, the package itself): no dev tools, no build of the package (it runs from this
+# checkout, the working directory), no bytecode compiled ahead, and a venv without its own pip when this
+# Python's pip can install into another (pip >= 22.3, --python): the first run's time is mostly pip's.
+RUNTIME_DEPS := import tomllib; print(*tomllib.load(open("pyproject.toml", "rb"))["project"]["dependencies"])
+$(VENV)/.runtime: pyproject.toml
+	@echo "make: installing mock_api's runtime dependencies into $(VENV) (first use, or pyproject.toml changed)" >&2
+	@test -x $(PY) || $(PYTHON) -m venv --without-pip $(VENV) >&2
+	@deps=$$($(PY) -c '$(RUNTIME_DEPS)' 2>/dev/null) || deps="-e ."; \
+	if $(PYTHON) -m pip --python $(PY) --version >/dev/null 2>&1; then pip="$(PYTHON) -m pip --python $(PY)"; \
+	else $(PY) -m ensurepip --upgrade >/dev/null || exit 1; pip="$(PY) -m pip"; fi; \
+	$$pip install --quiet --disable-pip-version-check --no-compile $$deps >&2
+	@touch $@
+
+# `make test` and `make lint`: the package itself (editable) and every dev tool, over the runtime ones.
+$(VENV)/.installed: $(VENV)/.runtime pyproject.toml
+	@echo "make: installing mock_api and its dev tools into $(VENV) (first use, or pyproject.toml changed)" >&2
+	@$(PY) -m pip --version >/dev/null 2>&1 || $(PY) -m ensurepip --upgrade >/dev/null
 	@$(PY) -m pip install --quiet --upgrade pip >&2
 	@$(PY) -m pip install --quiet -e '.[dev]' >&2
 	@touch $@
 
 # Quiet before the ready line (@, and the venv step only says something the first time); the server takes
 # the terminal's foreground so that Ctrl-C stops it with exit status 0 (mock_api/cli/foreground.py).
-serve: $(VENV)/.installed
+serve: $(VENV)/.runtime
 	@exec $(PY) -m mock_api.cli.foreground $(ARGS)
 
 # The HTTP-level tests run a second time under the pessimistic scenario (tests marked `lenient` left
@@ -51,11 +66,16 @@ chromium:
 		|| { [ "$$(id -u)" = 0 ] && (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium); } \
 		|| echo "make: chromium is not installed (and not root): the dashboard's browser tests will skip"
 
-# Everything, slow tests included. pytest exits 5 when it collected no test; any non-zero exit fails this
-# target and CI.
+# Everything, slow tests included: both runs go on whatever the first did, then tests/tally.py adds up their
+# JUnit reports into one closing line, `N passed, N failed` (', N skipped' when some were), and fails the
+# target if either run failed or exited non-zero (pytest exits 5 when it collected no test).
+RESULTS ?= $(VENV)/test-results
 test: lint nginx chromium
-	$(PY) -m pytest $(PYTEST_ARGS)
-	$(PY) -m pytest --mock-api-scenario pessimistic $(PESSIMISTIC_TESTS) $(PYTEST_ARGS)
+	@rm -rf $(RESULTS) && mkdir -p $(RESULTS)
+	@$(PY) -m pytest --junitxml=$(RESULTS)/main.xml $(PYTEST_ARGS); echo $$? >$(RESULTS)/main.status; \
+	$(PY) -m pytest --mock-api-scenario pessimistic --junitxml=$(RESULTS)/pessimistic.xml $(PESSIMISTIC_TESTS) \
+		$(PYTEST_ARGS); echo $$? >$(RESULTS)/pessimistic.status; \
+	$(PY) tests/tally.py $(RESULTS)/main $(RESULTS)/pessimistic
 
 # The inner loop: the tests not marked `slow` (no subprocess servers, pytester suites, fuzzers), one pass.
 test-fast: $(VENV)/.installed

@@ -82,7 +82,8 @@ def test_the_script_passes_for_a_consumer_that_keeps_the_contract(tmp_path: Path
     assert json.loads((artifacts / "coverage.json").read_text())["requests"] == 4
     logged = [json.loads(line) for line in (artifacts / "server.log").read_text().splitlines()
               if line.startswith("{")]
-    assert [(e["method"], e["status"]) for e in logged] == [("POST", 200), ("GET", 200), ("POST", 202), ("GET", 200)]
+    assert [(e["method"], e["status"]) for e in logged] == [
+        ("POST", 200), ("GET", 200), ("POST", 202), ("GET", 200)]
 
 
 @pytest.mark.slow
