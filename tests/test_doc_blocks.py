@@ -48,7 +48,8 @@ def test_every_block_is_run_or_says_why_not() -> None:
 
 @pytest.fixture(scope="module")
 def server() -> Iterator[RunningServer]:
-    with running_server("--quiet") as running:
+    # Strict mode on, as the README recommends: a documented pattern must not break the contract.
+    with running_server("--quiet", "--strict") as running:
         yield running
 
 
@@ -77,6 +78,8 @@ def test_block_runs(where: str, body: str, server: RunningServer) -> None:
     done = _run(body, server.url)
     assert done.returncode == 0, f"{where}:\n{done.stdout}\n{done.stderr}"
     assert "curl: (" not in done.stderr, f"{where}: {done.stderr}"
+    violations = requests.get(f"{server.url}/_mock/violations", timeout=10).json()
+    assert violations == [], f"{where}: strict mode objects: {violations}"
 
 
 @pytest.mark.slow
@@ -94,3 +97,29 @@ def test_the_tour_runs_twice_and_ends_with_the_new_petition(server: RunningServe
                                "POST /api/academic/petitions 202"]
         assert all(re.fullmatch(r"GET /api/tasks/[0-9a-f]{24} 200", line) for line in journal[5:-1])
         assert journal[-1] == "GET /api/academic/petitions/2911310-Q41-24W-2023-2024 200"
+
+
+PYTHON = re.compile(r"```python\n(?P<body>.*?)```", re.S)
+# The pytest examples of the docs: every python block that names the fixture or a test (docs/ci.md's
+# plain test reads MOCK_API_URL in a fixture, else the fixture's server: it runs here too).
+PYTHON_TESTS = [(f"{path.relative_to(ROOT)}:{path.read_text(encoding='utf-8').count(chr(10), 0, m.start())}",
+                 m.group("body")) for path in DOCS for m in PYTHON.finditer(path.read_text(encoding="utf-8"))
+                if "def test_" in m.group("body")]
+
+
+def test_every_python_example_of_the_docs_is_found() -> None:
+    assert {where.split(":")[0] for where, _ in PYTHON_TESTS} >= {"README.md", "docs/reference.md", "docs/ci.md",
+                                                                  "docs/sessions.md"}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("where", "body"), PYTHON_TESTS, ids=[where for where, _ in PYTHON_TESTS])
+def test_python_example_passes_in_strict_mode(where: str, body: str, pytester: pytest.Pytester,
+                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in [n for n in os.environ if n.startswith("MOCK_API_")]:
+        monkeypatch.delenv(name)  # the plugin's own server, not one a caller pointed MOCK_API_URL at
+    pytester.makepyfile(test_example=body)
+    result = pytester.runpytest("-p", "no:hypothesispytest", "-p", "no:cacheprovider", "--mock-api-strict",
+                                "--mock-api-fail-on-error-responses")
+    tests = body.count("\ndef test_") + body.startswith("def test_")
+    assert result.ret == 0 and result.parseoutcomes() == {"passed": tests}, f"{where}:\n{result.stdout.str()}"
