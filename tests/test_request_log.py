@@ -199,3 +199,19 @@ def test_the_target_is_urlencodes_whether_or_not_the_query_needs_quoting(query: 
     seen = Observation(request, None, 0.0, 200, True, None, None, "default", None, 0.0, query)
     encoded = urlencode(query, doseq=True, safe=":/,")
     assert target(seen) == (f"/api/x?{encoded}" if encoded else "/api/x")
+
+
+@pytest.mark.slow
+def test_the_banner_names_strict_mode_and_a_scenario_other_than_default() -> None:
+    with running_server("--strict", "--scenario", "flaky") as server:
+        err = _stopped_stderr(server)
+    lines = err.splitlines()
+    assert lines[3].startswith("  dev keys   ")
+    assert lines[4:6] == [
+        "  strict     on: the client's contract violations are logged below and listed at "
+        f"{server.url}/_mock/violations",
+        "  scenario   flaky"]
+    with running_server("--strict", "--no-control", "--scenario", "default") as server:
+        lines = _stopped_stderr(server).splitlines()
+    assert lines[2:] == [lines[2], "  strict     on: the client's contract violations are logged below",
+                         "mock_api stopped"]
