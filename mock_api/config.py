@@ -1,6 +1,7 @@
 """Start-up settings of one emulator instance, with the embedded defaults."""
 from __future__ import annotations
 
+import re
 import sys
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -39,18 +40,32 @@ def _installed_version() -> str:
 
     Read from our own `.dist-info` on sys.path, where importlib.metadata would find it first (a glob and a
     few lines of METADATA, ~1 ms), because importing importlib.metadata costs ~25 ms of a ~190 ms start;
-    importlib.metadata itself when that finds nothing (another kind of install)."""
+    then the checkout's pyproject.toml (`make serve` runs the source tree with the runtime dependencies
+    only, uninstalled); importlib.metadata itself when neither has it (another kind of install)."""
     for entry in sys.path:
         for info in sorted(Path(entry or ".").glob("mock_api-*.dist-info")):
             version = _metadata_version(info / "METADATA")
             if version is not None:
                 return version
+    version = _project_version(PACKAGE_DIR.parent / "pyproject.toml")
+    if version is not None:
+        return version
     import importlib.metadata
 
     try:
         return importlib.metadata.version("mock_api")
     except importlib.metadata.PackageNotFoundError:
         return "0+unknown"
+
+
+def _project_version(pyproject: Path) -> str | None:
+    """[project] version of a checkout's pyproject.toml (its one `version = "..."` line), None without one."""
+    try:
+        text = pyproject.read_text(encoding="utf-8")
+    except OSError:
+        return None
+    found = re.search(r'^version = "([^"]+)"$', text, flags=re.M)
+    return found.group(1) if found else None
 
 
 def _metadata_version(metadata: Path) -> str | None:

@@ -30,13 +30,18 @@ def make(tmp_path: Path, target: str, **env: str) -> list[str]:
     return done.stdout.splitlines()
 
 
-def test_make_test_runs_ruff_and_mypy_before_both_passes_of_the_suite(tmp_path: Path) -> None:
-    *gates_and_suite, pessimistic = make(tmp_path, "test")
-    assert gates_and_suite == ["ci -m ruff check mock_api tests benchmarks", "ci -m mypy", "ci -m pytest"]
-    prefix = "ci -m pytest --mock-api-scenario pessimistic "
+def test_make_test_runs_ruff_and_mypy_before_both_passes_of_the_suite_then_the_tally(tmp_path: Path) -> None:
+    *gates_and_suite, pessimistic, tally = make(tmp_path, "test")
+    results = tmp_path / "venv" / "test-results"
+    assert gates_and_suite == ["ci -m ruff check mock_api tests benchmarks", "ci -m mypy",
+                               f"ci -m pytest --junitxml={results}/main.xml"]
+    prefix = f"ci -m pytest --mock-api-scenario pessimistic --junitxml={results}/pessimistic.xml "
     assert pessimistic.startswith(prefix)
     http_level = {str(path.relative_to(ROOT)) for path in ROOT.glob("tests/test_*http*.py")}
     assert set(pessimistic.removeprefix(prefix).split()) == http_level | {"tests/test_cli.py", "tests/test_verify.py"}
+    # Both runs' exit statuses are kept for the tally, which prints the one closing line.
+    assert tally == f"ci tests/tally.py {results}/main {results}/pessimistic"
+    assert (results / "main.status").read_text() == "0\n" == (results / "pessimistic.status").read_text()
 
 
 def test_make_test_fast_leaves_out_slow_tests_under_the_dev_profile(tmp_path: Path) -> None:
