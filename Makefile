@@ -14,6 +14,7 @@ PYTEST_ARGS ?=
 # on Python 3.10, which has none, the package itself): no dev tools, no build of the package (it runs from this
 # checkout, the working directory), no bytecode compiled ahead, and a venv without its own pip when this
 # Python's pip can install into another (pip >= 22.3, --python): the first run's time is mostly pip's.
+# Twice --quiet: no warning either (a pip configured with a missing index warns about it on every install).
 RUNTIME_DEPS := import tomllib; print(*tomllib.load(open("pyproject.toml", "rb"))["project"]["dependencies"])
 $(VENV)/.runtime: pyproject.toml
 	@echo "make: installing mock_api's runtime dependencies into $(VENV) (first use, or pyproject.toml changed)" >&2
@@ -21,7 +22,7 @@ $(VENV)/.runtime: pyproject.toml
 	@deps=$$($(PY) -c '$(RUNTIME_DEPS)' 2>/dev/null) || deps="-e ."; \
 	if $(PYTHON) -m pip --python $(PY) --version >/dev/null 2>&1; then pip="$(PYTHON) -m pip --python $(PY)"; \
 	else $(PY) -m ensurepip --upgrade >/dev/null || exit 1; pip="$(PY) -m pip"; fi; \
-	$$pip install --quiet --disable-pip-version-check --no-compile $$deps >&2
+	$$pip install --quiet --quiet --disable-pip-version-check --no-compile $$deps >&2
 	@touch $@
 
 # `make test` and `make lint`: the package itself (editable) and every dev tool, over the runtime ones.

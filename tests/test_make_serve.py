@@ -5,7 +5,11 @@ import os
 import pty
 import select
 import shutil
+import signal
+import subprocess
+import sys
 import time
+from pathlib import Path
 
 import pytest
 
@@ -43,3 +47,29 @@ def test_make_serve_is_quiet_until_ready_and_ctrl_c_exits_0() -> None:
         os.close(fd)
     assert b"mock_api stopped" in out and b"Traceback" not in out and b"make:" not in out
     assert os.waitstatus_to_exitcode(status) == 0
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(shutil.which("make") is None or shutil.which("git") is None, reason="needs make and git")
+def test_a_fresh_clones_make_serve_installs_the_runtime_only_and_says_one_line(tmp_path: Path) -> None:
+    clone = tmp_path / "mock_api"
+    subprocess.run(["git", "clone", "--quiet", str(ROOT), str(clone)], check=True, timeout=120)
+    process = subprocess.Popen(["make", "--no-print-directory", "serve", f"PYTHON={sys.executable}",
+                                "ARGS=--port 0"], cwd=clone, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                               text=True, start_new_session=True)
+    try:
+        assert process.stdout is not None and process.stderr is not None
+        ready = process.stdout.readline()  # the install's time is the benchmark's (bench_first_run.py)
+        assert ready.startswith(READY_PREFIX), ready + process.stderr.read()
+    finally:
+        os.killpg(process.pid, signal.SIGTERM)
+        _, err = process.communicate(timeout=60)
+    lines = err.splitlines()
+    assert lines[0] == ("make: installing mock_api's runtime dependencies into .venv (first use, or pyproject.toml "
+                        "changed)")
+    assert lines[1].startswith("  API        http://127.0.0.1:"), err  # the banner next: no pip or setuptools text
+    assert not any(word in err.lower() for word in ("warning", "deprecat", "error")), err
+    site = next((clone / ".venv" / "lib").glob("python3*/site-packages"))
+    installed = {path.name.split("-")[0].lower() for path in site.glob("*.dist-info")}
+    assert {"flask", "pyjwt", "faker", "httptools", "jsonschema"} <= installed
+    assert not installed & {"pytest", "ruff", "mypy", "hypothesis", "schemathesis", "playwright", "mock_api"}

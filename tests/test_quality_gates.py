@@ -19,6 +19,7 @@ def make(tmp_path: Path, target: str, **env: str) -> list[str]:
     """The commands `make TARGET` runs, through a fake venv whose install stamp is up to date."""
     venv = tmp_path / "venv"
     venv.mkdir()
+    (venv / ".runtime").touch()
     (venv / ".installed").touch()
     fake = venv / "python"
     fake.write_text(FAKE_PYTHON, encoding="utf-8")
