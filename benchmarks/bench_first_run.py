@@ -23,7 +23,7 @@ def first_run(python: str = "python3") -> tuple[float, str]:
         subprocess.run(["git", "clone", "--quiet", str(ROOT), str(clone)], check=True, timeout=120)
         process = subprocess.Popen(["make", "--no-print-directory", "serve", f"PYTHON={python}",
                                     f"ARGS=--port {port} --quiet"], cwd=clone, stdout=subprocess.DEVNULL,
-                                   stderr=subprocess.PIPE, text=True, start_new_session=True)
+                                   stderr=subprocess.PIPE, start_new_session=True)
         try:
             if not wait_for_200(port, "/_mock/health", started + DEADLINE_SECONDS, process):
                 raise RuntimeError(f"make serve gave no 200 within {DEADLINE_SECONDS:g} s")
@@ -31,7 +31,7 @@ def first_run(python: str = "python3") -> tuple[float, str]:
         finally:
             os.killpg(process.pid, signal.SIGTERM)
             _, err = process.communicate(timeout=30)
-    return seconds, err
+    return seconds, err.decode("utf-8", "replace")
 
 
 def main() -> int:
