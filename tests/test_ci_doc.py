@@ -64,8 +64,8 @@ def _run(workdir: Path, command: str = TEST_COMMAND) -> subprocess.CompletedProc
     for name in [n for n in env if n.startswith("MOCK_API_")]:
         del env[name]
     words = command.split()
-    return subprocess.run([shell if words[0] == "sh" else words[0], *words[1:]], cwd=workdir, env=env, capture_output=True,
-                          text=True, timeout=180)
+    return subprocess.run([shell if words[0] == "sh" else words[0], *words[1:]], cwd=workdir, env=env,
+                          capture_output=True, text=True, timeout=180)
 
 
 @pytest.mark.slow

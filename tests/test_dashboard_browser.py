@@ -319,3 +319,84 @@ def test_under_a_session_prefix_the_page_shows_that_sessions_requests_only(open_
     expect(default.page.locator("#request-list > li").filter(has_text="/api/jwt")).to_have_count(1)
     expect(default.page.locator("#request-list > li").filter(has_text="/api/petition_types/Q25")).to_have_count(0)
     assert dash.errors == [] and default.errors == []
+
+
+# Every word of the tables and the folded rows (a run of letters, digits and _) whose glyphs sit on more than
+# one line: a word split by the wrapping. Breaks at - / ? & = and spaces are between words.
+SPLIT_WORDS = """() => {
+  const split = [];
+  for (const box of document.querySelectorAll("td, th, #request-list summary")) {
+    const walker = document.createTreeWalker(box, NodeFilter.SHOW_TEXT);
+    for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+      for (const m of node.data.matchAll(/[\\p{L}\\p{N}_]+/gu)) {
+        const range = document.createRange();
+        range.setStart(node, m.index);
+        range.setEnd(node, m.index + m[0].length);
+        const lines = new Set([...range.getClientRects()].filter((r) => r.width > 0).map((r) => Math.round(r.bottom)));
+        if (lines.size > 1) split.push(m[0]);
+      }
+    }
+  }
+  return split;
+}"""
+
+
+def _busy_server(server: Live) -> dict[str, str]:
+    """Long paths, queries, violation kinds and a bad POST with several violations, as a trial had them."""
+    auth = token(server)
+    bad = {**SEED_PAYLOAD, "school": 7, "decision": None, "grade_term": ["24W"], "unexpected_field": "x"}
+    got = requests.post(f"{server.url}/api/academic/petitions", json={"petition": bad}, headers=auth, timeout=TIMEOUT)
+    assert got.status_code == 202, got.text
+    requests.get(f"{server.url}/api/academic/petitions", headers=auth, timeout=TIMEOUT,
+                 params={"netd": "f0027k4", "petition_codee": "Q25", "pagesize": "2", "grade_term": "24W"})
+    requests.get(f"{server.url}/api/petition_types", headers={"Authorization": "dev-readwrite"}, timeout=TIMEOUT)
+    post_petition(server, auth)
+    server.state.clock.advance(2)
+    return auth
+
+
+@pytest.mark.parametrize("viewport", [{"width": 1400, "height": 900}, PHONE], ids=["1400px", "390px"])
+def test_tables_and_rows_wrap_between_words_never_inside_one(open_page: Opener, server: Live,
+                                                             viewport: dict[str, int]) -> None:
+    _busy_server(server)
+    dash = open_page(viewport=viewport)
+    dash.loaded()
+    expect(dash.page.locator("#violation-list tr")).to_have_count(3)
+    dash.page.locator("#request-list > li summary").nth(2).click()  # an open row: its facts too
+    expect(dash.page.locator("#request-list details[open]")).to_have_count(1)
+    assert dash.page.evaluate(SPLIT_WORDS) == []
+    assert dash.page.evaluate("document.scrollingElement.scrollWidth <= window.innerWidth")  # the page never scrolls
+    assert dash.errors == []
+
+
+def test_a_folded_row_shows_its_query_and_its_violations(open_page: Opener, server: Live) -> None:
+    _busy_server(server)
+    dash = open_page()
+    dash.loaded()
+    read = dash.page.locator("#request-list > li[data-seq='3'] summary")
+    expect(read.locator(".path")).to_have_text("/api/academic/petitions")
+    expect(read.locator(".query")).to_have_text("?netd=f0027k4&petition_codee=Q25&pagesize=2&grade_term=24W")
+    expect(read.locator(".flag")).to_have_text("\u26a0 dropped_filter, dropped_filter")
+    expect(read.locator(".flag")).to_have_attribute("aria-label", "2 violations: dropped_filter, dropped_filter")
+    clean = dash.page.locator("#request-list > li[data-seq='5'] summary")  # the good POST: no query, no flag
+    expect(clean.locator(".query")).to_have_count(0)
+    expect(clean.locator(".flag")).to_have_count(0)
+    assert dash.errors == []
+
+
+def test_violations_are_grouped_one_row_per_request(open_page: Opener, server: Live) -> None:
+    _busy_server(server)
+    kinds = requests.get(f"{server.url}/_mock/violations", timeout=TIMEOUT).json()
+    by_request: dict[int, list[str]] = {}
+    for v in kinds:
+        by_request.setdefault(v["first_seq"], []).append(v["kind"])
+    assert len(by_request[2]) >= 4  # the bad POST: one request, several violations
+    dash = open_page()
+    dash.loaded()
+    rows = dash.page.locator("#violation-list > tr")
+    expect(rows).to_have_count(len(by_request))
+    expect(rows.locator("td:first-child")).to_have_text([f"#{seq}" for seq in sorted(by_request)])
+    post = rows.nth(0)
+    expect(post.locator("td").nth(1)).to_have_text("POST /api/academic/petitions")
+    expect(post.locator("ul.kinds > li > strong")).to_have_text(by_request[2])
+    assert dash.errors == []

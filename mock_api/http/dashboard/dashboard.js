@@ -26,6 +26,17 @@
 
   function say(text) { $("status").textContent = text; }
 
+  // A path, query or id as text nodes with a line-break opportunity (<wbr>) after each / ? & = , : the
+  // line wraps there, between its parts, and never inside a word (the style sheet breaks no word).
+  function breakable(text) {
+    const parts = String(text).split(/(?<=[/?&=,])/);
+    return parts.flatMap((part, index) => (index ? [document.createElement("wbr"), part] : [part]));
+  }
+
+  function queryString(query) {
+    return Object.entries(query).flatMap(([name, values]) => values.map((value) => `${name}=${value}`)).join("&");
+  }
+
   async function call(path, options = {}) {
     const headers = Object.assign({}, options.headers);
     const token = sessionStorage.getItem(TOKEN_KEY);
@@ -103,12 +114,24 @@
       caused.length ? el("ul", {}, ...caused.map((v) => el("li", {}, `${v.kind}: ${v.message}`))) : el("p", {}, "none"));
   }
 
+  // The folded row's marker of the violations a request was the first to show: their kinds, in words too.
+  function violationFlag(entry) {
+    const caused = state.violationsBySeq.get(entry.seq) || [];
+    if (!caused.length) return null;
+    const kinds = caused.map((v) => v.kind).join(", ");
+    const words = `${caused.length} violation${caused.length > 1 ? "s" : ""}: ${kinds}`;
+    return el("span", { class: "flag", title: words, "aria-label": words }, `\u26A0 ${kinds}`);
+  }
+
   function requestItem(entry) {
     const kind = entry.status === null ? "none" : String(entry.status)[0];
+    const query = queryString(entry.query);
     const summary = el("summary", {},
       el("span", { class: "seq" }, `#${entry.seq}`), el("span", { class: "method" }, entry.method),
-      el("span", { class: "path" }, entry.path), el("span", { class: `code c${kind}` }, statusText(entry)),
-      el("span", { class: "ms" }, `${entry.duration_ms} ms`));
+      el("span", { class: "target" }, el("span", { class: "path" }, ...breakable(entry.path)),
+        query ? el("span", { class: "query" }, ...breakable(`?${query}`)) : null),
+      el("span", { class: `code c${kind}` }, statusText(entry)),
+      el("span", { class: "ms" }, `${entry.duration_ms} ms`), violationFlag(entry));
     return el("li", { "data-seq": String(entry.seq) },
       el("details", { on: { toggle: drawRequests } }, summary, requestDetail(entry)));
   }
@@ -132,8 +155,10 @@
   function taskRow(task) {
     const link = el("a", { href: "#requests", "aria-label": `Requests of task ${task.id}`,
       on: { click: () => { $("filter-path").value = task.id; drawRequests(); } } }, "requests");
-    return el("tr", {}, el("td", { class: "id" }, task.id), el("td", {}, task.status), el("td", {}, task.request_date),
-      el("td", {}, String(Number(task.due_in_seconds.toFixed(1)))), el("td", {}, outcome(task)), el("td", {}, task.failure_reason ?? ""),
+    return el("tr", {}, el("td", { class: "id" }, task.id), el("td", {}, task.status),
+      el("td", {}, task.request_date),
+      el("td", {}, String(Number(task.due_in_seconds.toFixed(1)))), el("td", {}, ...breakable(outcome(task))),
+      el("td", {}, task.failure_reason ?? ""),
       el("td", {}, link));
   }
 
@@ -160,7 +185,7 @@
   const list = (values) => (values.length ? values.join(", ") : "none");
 
   function drawCoverage(report) {
-    const rows = report.operations.map((op) => el("tr", {}, el("td", {}, op.method), el("td", {}, op.path),
+    const rows = report.operations.map((op) => el("tr", {}, el("td", {}, op.method), el("td", {}, ...breakable(op.path)),
       el("td", {}, String(op.calls)),
       el("td", {}, list(Object.entries(op.statuses).map(([code, n]) => `${code} ×${n}`))),
       el("td", {}, list(op.not_exercised))));
@@ -189,17 +214,21 @@
     item.querySelector("summary").focus();
   }
 
-  function violationRow(v) {
-    const open = el("button", { type: "button", class: "link", "aria-label": `Show request ${v.first_seq}`,
-      on: { click: () => showRequest(v.first_seq) } }, `#${v.first_seq}`);
-    return el("tr", {}, el("td", {}, v.kind), el("td", {}, `${v.method} ${v.path}`), el("td", {}, v.message),
-      el("td", {}, String(v.count)), el("td", {}, open));
+  // One row per request: the request that first showed them, then each kind with its count and message.
+  function violationRow([seq, group]) {
+    const open = el("button", { type: "button", class: "link", "aria-label": `Show request ${seq}`,
+      on: { click: () => showRequest(seq) } }, `#${seq}`);
+    const first = group[0];
+    return el("tr", {}, el("td", {}, open), el("td", {}, `${first.method} `, ...breakable(first.path)),
+      el("td", {}, el("ul", { class: "kinds" }, ...group.map((v) => el("li", {},
+        el("strong", {}, v.kind), v.count > 1 ? ` \u00D7${v.count}` : "", `: ${v.message}`)))));
   }
 
   function drawViolations(found, dropped) {
     state.violationsBySeq = new Map();
     for (const v of found) state.violationsBySeq.set(v.first_seq, [...(state.violationsBySeq.get(v.first_seq) || []), v]);
-    reconcile($("violation-list"), found, (v) => JSON.stringify(v), violationRow);
+    const groups = [...state.violationsBySeq.entries()].sort(([a], [b]) => a - b);
+    reconcile($("violation-list"), groups, (g) => JSON.stringify(g), violationRow);
     const mode = document.body.dataset.strict === "on" ? "" : "Strict mode is off (start with --strict): none are recorded. ";
     $("violations-note").textContent = `${mode}${found.length} kept, ${dropped} dropped past the limit.`;
   }
