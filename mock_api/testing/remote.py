@@ -9,7 +9,7 @@ import uuid
 from collections.abc import Sequence
 from typing import Any
 
-from mock_api.http.views.control import TOKEN_HEADER
+from mock_api.http.paths import TOKEN_HEADER
 from mock_api.scenarios.catalog import ScenarioError
 from mock_api.testing.harness import DEFAULT_KEY, ExpectedErrors, RecordedRequest
 
