@@ -6,12 +6,14 @@ from collections.abc import Iterable
 from typing import Any
 
 from mock_api.http.views.common import STATE_KEY
+from mock_api.http.views.control import PREFIX as CONTROL_PREFIX
 from mock_api.http.views.control import token_matches
-from mock_api.sessions import DEFAULT, SessionError, Sessions
+from mock_api.sessions import DEFAULT, SessionError, Sessions, check_name
 
 PREFIX = "/s/"
 HEADER_KEY = "HTTP_X_MOCK_SESSION"  # the X-Mock-Session header in the WSGI environ
 TOKEN_KEY = "HTTP_X_MOCK_CONTROL_TOKEN"
+SESSIONS_PATH = CONTROL_PREFIX + "/sessions"
 
 
 class SessionRouting:
@@ -19,8 +21,8 @@ class SessionRouting:
     carries it into every URL the app builds) and the session's state goes into the environ.
 
     The prefix wins over the header. A bad name (400), a new session without the control token when one
-    is set (401) or a full registry (503) is answered here as JSON, before any state is touched, so a
-    refused request is in no session's journal."""
+    is set (401), a full registry (503) or a lost session (410) is answered here as JSON, before any state is
+    touched, so a refused request is in no session's journal."""
 
     def __init__(self, app: Any, sessions: Sessions) -> None:
         self.app, self.sessions = app, sessions
@@ -45,13 +47,26 @@ class SessionRouting:
         # A session is a whole emulator: with a control token set, only a caller holding it creates one.
         may_create = expected is None or token_matches(environ.get(TOKEN_KEY, ""), expected)
         try:
-            state = self.sessions.use(wsgi_text(name), may_create)
+            if server_wide(environ.get("REQUEST_METHOD", ""), path_info):
+                check_name(wsgi_text(name))
+                state = self.sessions.default
+            else:
+                state = self.sessions.use(wsgi_text(name), may_create)
         except SessionError as exc:
             return exc
         if script_name is not None:
             environ["SCRIPT_NAME"], environ["PATH_INFO"] = script_name, path_info
         environ[STATE_KEY] = state
         return None
+
+
+def server_wide(method: str, path: str) -> bool:
+    """GET /_mock/sessions and DELETE /_mock/sessions/{name} act on the server, not on the session that asks:
+    they neither create, count nor refuse it (a supervisor lists and ends sessions on a restarted process,
+    whose lost sessions answer 410 to anything else)."""
+    if method == "GET":
+        return path == SESSIONS_PATH
+    return method == "DELETE" and path.startswith(SESSIONS_PATH + "/") and path.count("/") == 3
 
 
 def wsgi_text(value: str) -> str:
