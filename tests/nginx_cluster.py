@@ -15,6 +15,7 @@ from mock_api.cluster.supervisor import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 SCALE_DOC = ROOT / "docs" / "scale.md"
+__all__ = ["doc_config", "nginx_binary", "nginx_front"]
 NGINX_BLOCK = re.compile(r"```nginx\n(.*?)```", re.S)
 
 

@@ -31,11 +31,9 @@ def test_a_restart_makes_the_previous_runs_sessions_answer_410_until_deleted(dat
     assert first.get("/s/gone/_mock/clock").status_code == 200
     assert first.delete("/_mock/sessions/gone").status_code == 200
     second = process(dataset, path)  # the process restarted: s3 and s4 had state, gone had ended
-    for call in (lambda: second.get("/s/s3/_mock/clock"), lambda: second.post("/s/s3/api/jwt"),
-                 lambda: second.post("/s/s3/_mock/reset"),
-                 lambda: second.get("/api/petition_types", headers={"X-Mock-Session": "s4"})):
-        got = call()
-        name = "s4" if got.request.headers.get("X-Mock-Session") else "s3"
+    for name, got in (("s3", second.get("/s/s3/_mock/clock")), ("s3", second.post("/s/s3/api/jwt")),
+                      ("s3", second.post("/s/s3/_mock/reset")),
+                      ("s4", second.get("/api/petition_types", headers={"X-Mock-Session": "s4"}))):
         assert (got.status_code, got.get_json()) == (410, lost(name))
         assert got.headers["Content-Type"] == "application/json"
     assert second.get("/s/gone/_mock/clock").status_code == 200
