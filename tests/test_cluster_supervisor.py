@@ -13,6 +13,7 @@ import pytest
 import requests
 
 from mock_api.config import VERSION
+from mock_api.contract.spec import check_response
 from nginx_cluster import nginx_binary
 from support import SEED_PAYLOAD, RunningServer, running_server
 
@@ -44,6 +45,7 @@ def cluster() -> Iterator[RunningServer]:
 def view(base: str) -> tuple[int, list[dict[str, Any]]]:
     got = requests.get(f"{base}/_mock/cluster", timeout=TIMEOUT)
     assert got.headers["Content-Type"] == "application/json"
+    assert check_response("GET", "/_mock/cluster", got.status_code, dict(got.headers), got.content) == []
     body = got.json()
     assert list(body) == ["workers"]
     for worker in body["workers"]:
