@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import re
+import socket
 
 import pytest
 
@@ -31,6 +32,18 @@ def test_not_installed_means_neither_on_path_nor_in_sbin(monkeypatch: pytest.Mon
     monkeypatch.setenv("PATH", "/nonexistent")
     monkeypatch.setattr(front, "SBIN", "/nonexistent/nginx")
     assert front.nginx_binary() is None
+
+
+def test_a_port_in_use_is_said_before_any_process_starts(monkeypatch: pytest.MonkeyPatch,
+                                                          capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.setattr(front, "nginx_binary", lambda: "/bin/true")
+    with socket.socket() as held:
+        held.bind(("127.0.0.1", 0))
+        held.listen()
+        port = held.getsockname()[1]
+        assert main(["--workers", "2", "--port", str(port)]) == 2
+    assert capsys.readouterr() == ("", f"mock_api: error: cannot listen on 127.0.0.1:{port}: Address already in use "
+                                       "(--port 0 picks a free port)\n")
 
 
 @pytest.mark.parametrize("workers", ["0", "-1"])

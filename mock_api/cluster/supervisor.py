@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import argparse
+import errno
 import shutil
 import signal
 import socket
@@ -34,6 +35,10 @@ def supervise(args: argparse.Namespace, options: Sequence[str]) -> int:
     if binary is None or not Path(binary).is_file():
         where = "it is not installed" if binary is None else f"{binary} does not exist"
         return fail(MISSING.format(where=where, package=front.PACKAGE))
+    taken = port_taken(args.host, args.port)
+    if taken is not None:  # said before N processes start, in the words of a lone server
+        hint = " (--port 0 picks a free port)" if taken.errno == errno.EADDRINUSE else ""
+        return fail(f"cannot listen on {args.host}:{args.port}: {taken.strerror or taken}{hint}")
     folder = Path(tempfile.mkdtemp(prefix="mock_api-cluster-"))  # mode 0700: this user's only
     try:
         return Cluster(args, options, binary, folder).run()
@@ -161,6 +166,19 @@ class Cluster:
         if down:
             return 503, {"detail": errors.SESSION_MAYBE_DOWN.format(name=name, ports=down)}
         return 404, {"detail": errors.SESSION_UNKNOWN.format(name=name)}
+
+
+def port_taken(host: str, port: int) -> OSError | None:
+    """Why nginx could not listen on host:port (bound as nginx binds: SO_REUSEADDR), or None; port 0 is free."""
+    if port == 0:
+        return None
+    with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind((host, port))
+        except OSError as exc:
+            return exc
+    return None
 
 
 def free_port(host: str) -> int:
