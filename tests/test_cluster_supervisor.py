@@ -166,12 +166,21 @@ def welcome_folder(server: RunningServer) -> str:
     return str(found[0])
 
 
-@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
-def test_a_signal_stops_nginx_and_every_worker_and_exits_0(signum: int) -> None:
+@pytest.mark.parametrize(("signum", "token"), [(signal.SIGTERM, None), (signal.SIGINT, "cluster-secret")])
+def test_a_signal_stops_nginx_and_every_worker_and_exits_0(signum: int, token: str | None) -> None:
     if nginx_binary() is None:
         pytest.skip("nginx is not installed")
-    with running_server("--workers", "2", timeout=START) as server:
-        _, workers = view(server.url)
+    guard = () if token is None else ("--control-token", token)
+    with running_server("--workers", "2", *guard, timeout=START) as server:
+        if token is not None:  # the supervisor's paths are guarded as the workers' are
+            refused = requests.get(f"{server.url}/_mock/cluster", timeout=TIMEOUT)
+            assert (refused.status_code, refused.json()) == (
+                401, {"detail": "X-Mock-Control-Token is missing or wrong"})
+            got = requests.get(f"{server.url}/_mock/cluster", headers={"X-Mock-Control-Token": token}, timeout=TIMEOUT)
+            workers = got.json()["workers"]
+            assert got.status_code == 200 and all(w["up"] for w in workers)
+        else:
+            _, workers = view(server.url)
         pids = [w["pid"] for w in workers]
         folder = Path(welcome_folder(server))
         nginx_pid = int((folder / "nginx.pid").read_text())

@@ -6,6 +6,7 @@ import errno
 import shutil
 import signal
 import socket
+import subprocess
 import sys
 import tempfile
 import threading
@@ -21,7 +22,7 @@ from mock_api.cluster import front
 from mock_api.cluster.workers import Worker
 from mock_api.http.roster import WorkerView, create_roster_app
 from mock_api.service import errors
-from mock_api.testing.serving import MockApiStartupError, ServerThread
+from mock_api.testing.serving import ServerThread
 
 START_TIMEOUT = 120.0  # seconds a worker (a large generated dataset) or nginx may take to be ready
 WATCH_SECONDS = 0.1  # how often dead workers are looked for
@@ -55,7 +56,8 @@ class Cluster:
         self.workers = [Worker(index, folder, options, token) for index in range(args.workers)]
         self.stopping = threading.Event()
         self.control: ServerThread | None = None
-        self.nginx: Any = None
+        self.nginx: subprocess.Popen[bytes] | None = None
+        self.url = ""
 
     def run(self) -> int:
         previous = {signum: signal.signal(signum, self._signalled) for signum in (signal.SIGINT, signal.SIGTERM)}
@@ -66,6 +68,7 @@ class Cluster:
             if self.stopping.is_set():
                 return 0
             self._announce()
+            assert self.nginx is not None
             while not self.stopping.wait(WATCH_SECONDS):
                 if self.nginx.poll() is not None:
                     return fail(f"nginx stopped (status {self.nginx.returncode}): {front.said(self.folder)}")
@@ -90,24 +93,22 @@ class Cluster:
             return f"cannot start the cluster: {exc}"
         control = None
         if not self.args.no_control:
+            # Bound here, so nginx's first request waits in its listen queue until the thread serves it.
             self.control = ServerThread(create_roster_app(self, self.args.control_token))
-            try:
-                self.control.start()
-            except MockApiStartupError as exc:
-                return f"cannot start the cluster's control server: {exc}"
+            self.control.thread.start()
             control = self.control.port
         port = self.args.port or free_port(self.args.host)
         listen = f"{self.args.host}:{port}" if ":" not in self.args.host else f"[{self.args.host}]:{port}"
         front.write_config(self.folder, front.render([w.port for w in self.workers], listen, control))
         self.nginx = front.start(self.binary, self.folder)
         self.url = f"http://{self.args.host}:{port}"
-        return self._wait_for_front(port)
+        return self._wait_for_front(self.nginx, port)
 
-    def _wait_for_front(self, port: int) -> str | None:
+    def _wait_for_front(self, nginx: subprocess.Popen[bytes], port: int) -> str | None:
         """None once nginx accepts connections on the port; what it said if it stopped instead."""
         deadline = time.monotonic() + START_TIMEOUT
         while time.monotonic() < deadline and not self.stopping.is_set():
-            if self.nginx.poll() is not None:
+            if nginx.poll() is not None:
                 return f"nginx could not start on {self.args.host}:{port}: {front.said(self.folder)}"
             try:
                 socket.create_connection((self.args.host, port), timeout=1).close()
@@ -136,9 +137,8 @@ class Cluster:
         grace = float(self.args.shutdown_grace)
         if self.nginx is not None:
             front.stop(self.nginx, grace + 5)
-        for worker in self.workers:
-            if worker.alive():
-                worker.process.send_signal(signal.SIGTERM)  # type: ignore[union-attr]
+        for worker in self.workers:  # all at once: they drain side by side
+            worker.send(signal.SIGTERM)
         for worker in self.workers:
             worker.stop(grace + 5)
         if self.control is not None:
@@ -155,14 +155,20 @@ class Cluster:
         return views
 
     def end(self, name: str) -> tuple[int, dict[str, Any]]:
-        """Tried on every process in turn: the one holding `name` ends it; the others know no such session."""
-        down = []
+        """Asked of every process: the one holding `name` ends it (every process has a `default`, one of them
+        perhaps lost), the others know no such session. A 200 wins, then a refusal (a bad name), then 503
+        if a process that may hold it is down, else 404."""
+        down, refused = [], None
         for worker in self.workers:
             answer = worker.ask("DELETE", "/_mock/sessions/" + urllib.parse.quote(name, safe=""))
             if answer is None:
                 down.append(worker.port)
-            elif answer[0] != 404:
+            elif answer[0] == 200:
                 return answer[0], answer[1]
+            elif answer[0] != 404 and refused is None:
+                refused = answer
+        if refused is not None:
+            return refused[0], refused[1]
         if down:
             return 503, {"detail": errors.SESSION_MAYBE_DOWN.format(name=name, ports=down)}
         return 404, {"detail": errors.SESSION_UNKNOWN.format(name=name)}

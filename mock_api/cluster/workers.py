@@ -94,6 +94,10 @@ class Worker:
         finally:
             connection.close()
 
+    def send(self, signum: int) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.send_signal(signum)
+
     def stop(self, grace: float) -> None:
         """SIGTERM (the worker drains for its --shutdown-grace), SIGKILL if it is still there after `grace`."""
         if self.process is None or self.process.poll() is not None:
