@@ -72,7 +72,7 @@ class Sessions:
         self._lock = threading.Lock()
         now = monotonic()
         self._sessions = {DEFAULT: Session(DEFAULT, default, wall(), now, wall())}
-        self._swept = now
+        self._swept = self._started = now
         # Sessions a previous run of this process held (--sessions-file): they answer 410 until ended.
         self._lost: set[str] = set()
         self._names: NameFile | None = None
@@ -87,9 +87,9 @@ class Sessions:
         check_name(name)
         now = self._monotonic()
         with self._lock:
+            self._sweep(now)
             if name in self._lost:
                 raise SessionError(410, errors.SESSION_LOST.format(name=name))
-            self._sweep(now)
             session = self._sessions.get(name)
             if session is not None and name != DEFAULT and now - session.last_used > self.idle_seconds:
                 session = None  # ended while idle: this request starts a fresh one
@@ -115,9 +115,9 @@ class Sessions:
             return self._create(name, now).state
 
     def _create(self, name: str, now: float) -> Session:
-        if len(self._sessions) >= self.limit:
+        if len(self._sessions) + len(self._lost) >= self.limit:  # a lost session holds its place until ended
             self._sweep(now, force=True)  # an idle one may free a place; an active one is never evicted
-            if len(self._sessions) >= self.limit:
+            if len(self._sessions) + len(self._lost) >= self.limit:
                 raise SessionError(503, errors.SESSION_LIMIT.format(limit=self.limit))
         state = self.default.new_session(session_seed(self.default.dataset.seed, name))
         wall = self._wall()
@@ -133,6 +133,11 @@ class Sessions:
         for name in idle:
             del self._sessions[name]
             self._note("-", name)
+        if self._lost and now - self._started > self.idle_seconds:  # unused this long: they would have ended
+            gone = sorted(self._lost)
+            self._lost.clear()
+            for name in gone:
+                self._note("-", name)
 
     def end(self, name: str) -> None:
         """End a session (its state is dropped) or a lost one's mark (`default`'s too); SessionError for

@@ -9,7 +9,7 @@ from flask.testing import FlaskClient
 from mock_api.config import MockConfig
 from mock_api.http.app import create_app
 from mock_api.service.dataset import Dataset
-from mock_api.sessions import NameFile, left_names
+from mock_api.sessions import NameFile, SessionError, Sessions, left_names
 from mock_api.state import MockState
 
 
@@ -97,3 +97,31 @@ def test_a_sessions_file_in_a_missing_folder_is_a_usage_error(tmp_path: Path,
         main(["--sessions-file", str(tmp_path / "no" / "file")])
     assert exited.value.code == 2
     assert f"--sessions-file {tmp_path / 'no' / 'file'}: its folder does not exist" in capsys.readouterr().err
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_lost_sessions_hold_their_places_and_end_after_the_idle_time(dataset: Dataset, tmp_path: Path) -> None:
+    path = tmp_path / "worker.sessions"
+    path.write_text("+a\n+b\n", encoding="ascii")
+    clock = Clock()
+    config = MockConfig(sessions_file=path, max_sessions=4, session_idle_seconds=60)
+    sessions = Sessions(MockState(config, dataset=dataset), monotonic=clock)
+    sessions.use("c")  # default, c, and the places of a and b: full
+    with pytest.raises(SessionError) as full:
+        sessions.use("d")
+    assert (full.value.status, full.value.detail) == (503, "session limit reached (4)")
+    clock.now += 59
+    with pytest.raises(SessionError) as refused:
+        sessions.use("a")
+    assert refused.value.status == 410
+    clock.now += 2  # a and b unused as long as a live session may be: they end, as an idle one does
+    sessions.use("a")
+    assert [s["name"] for s in sessions.listing()] == ["default", "a"]  # c, idle too, ended
+    assert left_names(path) == {"a"}
