@@ -121,8 +121,9 @@ class Cluster:
         print(f"mock_api listening on {self.url}", flush=True)
         if not self.args.quiet:
             ports = ", ".join(str(w.port) for w in self.workers)
+            view = "" if self.args.no_control else f"; {self.url}/_mock/cluster lists them"
             print(f"  cluster    {len(self.workers)} processes on 127.0.0.1 ports {ports}, nginx in front "
-                  f"(its files in {self.folder}); {self.url}/_mock/cluster lists them", file=sys.stderr, flush=True)
+                  f"(its files in {self.folder}){view}", file=sys.stderr, flush=True)
 
     def _watch(self) -> None:
         for worker in self.workers:
