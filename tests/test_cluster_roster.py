@@ -63,6 +63,9 @@ def test_the_sessions_of_every_process_with_their_port_and_only_a_used_default()
                   WorkerView(4002, 12, True, 0, [used_default])]).get("/_mock/sessions")
     assert got.get_json() == [{**SESSION, "port": 4001}, {**used_default, "port": 4002}]
     assert list(got.get_json()[0]) == ["name", "created", "last_used", "requests", "tasks", "port"]
+    partial = client([WorkerView(4001, 11, True, 0, [SESSION]), WorkerView(4002, 12, False, 1)]).get("/_mock/sessions")
+    assert (partial.status_code, partial.get_json()) == (503, {
+        "detail": "not every process answers (down: ports [4002]): their sessions cannot be listed"})
 
 
 def test_a_delete_goes_to_the_roster_and_its_answer_back() -> None:

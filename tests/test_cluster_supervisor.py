@@ -149,6 +149,9 @@ def test_a_worker_that_does_not_answer_makes_the_view_and_health_503(cluster: Ru
         health = requests.get(f"{base}/_mock/health", timeout=TIMEOUT)
         assert (health.status_code, health.json()) == (503, {"status": "degraded", "version": VERSION,
                                                              "workers": 2, "down": [stuck["port"]]})
+        listed = requests.get(f"{base}/_mock/sessions", timeout=TIMEOUT)
+        assert (listed.status_code, listed.json()) == (503, {
+            "detail": f"not every process answers (down: ports [{stuck['port']}]): their sessions cannot be listed"})
         nobody = requests.delete(f"{base}/_mock/sessions/nobody", timeout=TIMEOUT)
         assert (nobody.status_code, nobody.json()) == (
             503, {"detail": f"no process that is up holds session 'nobody'; down: ports [{stuck['port']}]"})

@@ -13,6 +13,7 @@ import threading
 import time
 import urllib.parse
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from types import FrameType
 from typing import Any
@@ -147,10 +148,11 @@ class Cluster:
         print("mock_api stopped", file=sys.stderr, flush=True)
 
     def snapshot(self) -> list[WorkerView]:
-        """Every worker as its GET /_mock/sessions finds it now (down: no answer in time)."""
+        """Every worker as its GET /_mock/sessions finds it now (down: no answer in time), asked side by side."""
+        with ThreadPoolExecutor(max_workers=len(self.workers)) as pool:
+            answers = list(pool.map(lambda worker: worker.ask("GET", "/_mock/sessions"), self.workers))
         views = []
-        for worker in self.workers:
-            answer = worker.ask("GET", "/_mock/sessions")
+        for worker, answer in zip(self.workers, answers, strict=True):
             up = answer is not None and answer[0] == 200
             views.append(WorkerView(worker.port, worker.pid, up, worker.restarts, answer[1] if up and answer else []))
         return views

@@ -61,7 +61,11 @@ def create_roster_app(roster: Roster, control_token: str | None) -> Flask:
 
     @app.get(PREFIX + "/sessions")
     def sessions() -> Response:
-        return json_response(cluster_sessions(roster.snapshot()))
+        workers = roster.snapshot()
+        down = [w.port for w in workers if not w.up]
+        if down:  # a list without their sessions would say they have none
+            return json_response({"detail": errors.SESSIONS_DOWN.format(ports=down)}, 503)
+        return json_response(cluster_sessions(workers))
 
     @app.delete(PREFIX + "/sessions/<name>")
     def end(name: str) -> Response:
