@@ -20,7 +20,7 @@ NGINX_BLOCK = re.compile(r"```nginx\n(.*?)```", re.S)
 
 
 def doc_config(upstream_ports: Sequence[int], listen_port: int) -> str:
-    """docs/scale.md's nginx file with these ports: its `server 127.0.0.1:N;` lines become one per port."""
+    """docs/scale.md's nginx file with these ports: its `server 127.0.0.1:N max_fails=0;` lines become one per port."""
     text = str(NGINX_BLOCK.findall(SCALE_DOC.read_text(encoding="utf-8"))[0])
     servers = re.findall(r"^ *server 127\.0\.0\.1:\d+ max_fails=0;\n", text, re.M)
     assert servers and "listen 127.0.0.1:8000;" in text, "docs/scale.md's nginx block changed shape"
