@@ -7,9 +7,9 @@ from typing import Any, Protocol
 from flask import Flask, Response, request
 
 from mock_api.config import VERSION
-from mock_api.http.views.common import json_response
 from mock_api.http.paths import CONTROL_PREFIX as PREFIX
 from mock_api.http.paths import TOKEN_HEADER, token_matches
+from mock_api.http.views.common import json_response
 from mock_api.service import errors
 
 
