@@ -41,7 +41,7 @@ def test_the_cluster_view_is_200_when_all_are_up_and_503_with_the_same_shape_oth
     got = client([up]).get("/_mock/cluster")
     assert (got.status_code, got.get_data(as_text=True)) == (200, (
         '{"workers":[{"port":4001,"pid":11,"up":true,"restarts":0,"sessions":[{"name":"default","requests":0},'
-        '{"name":"s1","requests":3}]}]}\n'))
+        '{"name":"s1","requests":3}]}]}'))
     down = client([up, WorkerView(4002, 12, False, 2)]).get("/_mock/cluster")
     assert down.status_code == 503 and down.content_type == "application/json"
     assert down.get_json()["workers"][1] == {"port": 4002, "pid": 12, "up": False, "restarts": 2, "sessions": []}
