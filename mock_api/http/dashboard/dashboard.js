@@ -9,7 +9,7 @@
   const $ = (id) => document.getElementById(id);
   const state = {
     latest: [], shown: [], userPaused: false, violationsBySeq: new Map(), scenarioNames: "",
-    needToken: false, drawn: new Map(), timer: 0, busy: false, again: false, cluster: true,
+    needToken: false, drawn: new Map(), timer: 0, busy: false, again: false, cluster: null,
   };
 
   // An element with text children; props are fixed names from this file, values may be data.
@@ -233,7 +233,7 @@
     $("violations-note").textContent = `${mode}${found.length} kept, ${dropped} dropped past the limit.`;
   }
 
-  // ---- Cluster (only behind `mock-api serve --workers`: a lone process answers ./cluster with 404) -------
+  // ---- Cluster (only on the front of `mock-api serve --workers`, whose ./health counts its workers) ------
   function workerRow(w) {
     const sessions = w.sessions.filter((s) => s.name !== "default" || s.requests > 0);
     return el("tr", {}, el("td", {}, String(w.port)), el("td", {}, String(w.pid)),
@@ -241,11 +241,23 @@
       el("td", {}, list(sessions.map((s) => `${s.name} (${s.requests})`))));
   }
 
+  // Asked once: a lone process's health has no `workers`. Never a probe of ./cluster that a lone process
+  // answers 404, which the browser reports as an error in the console on every load.
+  async function isCluster(headers) {
+    if (state.cluster === null) {
+      const response = await fetch("./health", { cache: "no-store", headers });
+      const body = await response.json().catch(() => null);
+      if (response.status !== 401) state.cluster = Boolean(body && typeof body.workers === "number");
+    }
+    return state.cluster;
+  }
+
   async function loadCluster() {
-    if (!state.cluster) return;
     const token = sessionStorage.getItem(TOKEN_KEY);
-    const response = await fetch("./cluster", { cache: "no-store", headers: token ? { "X-Mock-Control-Token": token } : {} });
-    if (response.status !== 200 && response.status !== 503) { state.cluster = response.status !== 404; return; }
+    const headers = token ? { "X-Mock-Control-Token": token } : {};
+    if (!(await isCluster(headers))) return;
+    const response = await fetch("./cluster", { cache: "no-store", headers });
+    if (response.status !== 200 && response.status !== 503) return;
     const workers = (await response.json()).workers;
     $("cluster").hidden = false;
     const down = workers.filter((w) => !w.up).length;
