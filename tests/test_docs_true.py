@@ -21,6 +21,9 @@ VARIABLE = re.compile(r"\bMOCK_API_[A-Z0-9_]*[A-Z0-9]\b")
 ENDPOINT = re.compile(r"\b(GET|POST|PUT|DELETE|PATCH|HEAD|OPTIONS) (/[^\s`)\"',;|]*)")
 LINK = re.compile(r"(?<!!)\[[^\]]*\]\(([^)\s]+)\)")
 INI = re.compile(r"\bini (?:option )?`?(mock_api_[a-z_]+)")
+HEADER = re.compile(r"\bX-[A-Z][A-Za-z0-9-]*[A-Za-z0-9]\b")
+# Headers a doc shows as the client's own (a scenario rule matching on them), not headers of mock_api.
+CLIENTS_OWN = {"X-Client"}
 # Options of other tools the docs show in their commands (pip, pytest, curl, make, git, wrk, chromium...).
 FOREIGN = {
     "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--no-first-run",
@@ -80,6 +83,14 @@ def test_every_variable_the_docs_name_is_read_somewhere() -> None:
     read = serve | set(VARIABLE.findall(sources))
     unknown = [(_where(path, text, m.start()), m.group()) for path in DOCS for text in [_text(path)]
                for m in VARIABLE.finditer(text) if m.group() not in read]
+    assert unknown == [], "\n".join(map(str, unknown))
+
+
+def test_every_header_the_docs_name_is_sent_or_read_by_mock_api() -> None:
+    sources = "\n".join(_text(p) for p in ROOT.joinpath("mock_api").rglob("*") if p.suffix in (".py", ".js", ".yaml"))
+    known = {name.lower() for name in HEADER.findall(sources)} | {name.lower() for name in CLIENTS_OWN}
+    unknown = [(_where(path, text, m.start()), m.group()) for path in DOCS for text in [_text(path)]
+               for m in HEADER.finditer(text) if m.group().lower() not in known]
     assert unknown == [], "\n".join(map(str, unknown))
 
 
