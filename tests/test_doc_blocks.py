@@ -113,13 +113,14 @@ def test_every_python_example_of_the_docs_is_found() -> None:
 
 
 @pytest.mark.slow
+@pytest.mark.parametrize("isolation", ["reset", "session"])  # the plugin's two ways to isolate a test
 @pytest.mark.parametrize(("where", "body"), PYTHON_TESTS, ids=[where for where, _ in PYTHON_TESTS])
-def test_python_example_passes_in_strict_mode(where: str, body: str, pytester: pytest.Pytester,
+def test_python_example_passes_in_strict_mode(where: str, body: str, isolation: str, pytester: pytest.Pytester,
                                               monkeypatch: pytest.MonkeyPatch) -> None:
     for name in [n for n in os.environ if n.startswith("MOCK_API_")]:
         monkeypatch.delenv(name)  # the plugin's own server, not one a caller pointed MOCK_API_URL at
     pytester.makepyfile(test_example=body)
     result = pytester.runpytest("-p", "no:hypothesispytest", "-p", "no:cacheprovider", "--mock-api-strict",
-                                "--mock-api-fail-on-error-responses")
+                                "--mock-api-fail-on-error-responses", "-o", f"mock_api_isolation={isolation}")
     tests = body.count("\ndef test_") + body.startswith("def test_")
     assert result.ret == 0 and result.parseoutcomes() == {"passed": tests}, f"{where}:\n{result.stdout.str()}"
