@@ -72,21 +72,24 @@ def _run(body: str, url: str) -> subprocess.CompletedProcess[str]:
 
 
 @pytest.mark.slow
+@pytest.mark.parametrize("prefix", ["", "/s/docs"], ids=["server", "session"])  # MOCK_API_URL a session's too
 @pytest.mark.parametrize(("where", "body"), RUNNABLE, ids=[where for where, _ in RUNNABLE])
-def test_block_runs(where: str, body: str, server: RunningServer) -> None:
-    requests.post(f"{server.url}/_mock/reset", timeout=10).raise_for_status()
-    done = _run(body, server.url)
+def test_block_runs(where: str, body: str, prefix: str, server: RunningServer) -> None:
+    url = server.url + prefix
+    requests.post(f"{url}/_mock/reset", timeout=10).raise_for_status()
+    done = _run(body, url)
     assert done.returncode == 0, f"{where}:\n{done.stdout}\n{done.stderr}"
     assert "curl: (" not in done.stderr, f"{where}: {done.stderr}"
-    violations = requests.get(f"{server.url}/_mock/violations", timeout=10).json()
+    violations = requests.get(f"{url}/_mock/violations", timeout=10).json()
     assert violations == [], f"{where}: strict mode objects: {violations}"
 
 
 @pytest.mark.slow
-def test_the_tour_runs_twice_and_ends_with_the_new_petition(server: RunningServer) -> None:
+@pytest.mark.parametrize("prefix", ["", "/s/tour"], ids=["server", "session"])
+def test_the_tour_runs_twice_and_ends_with_the_new_petition(prefix: str, server: RunningServer) -> None:
     tour = next(body for where, body in RUNNABLE if where.startswith("README.md") and "2911310-Q41" in body)
     for _ in range(2):  # it resets first, so a second run creates the petition again instead of failing
-        done = _run(tour, server.url)
+        done = _run(tour, server.url + prefix)
         assert done.returncode == 0, done.stderr
         lines = done.stdout.splitlines()
         assert any('"status":"complete"' in line and "Petition created successfully" in line for line in lines)
