@@ -16,7 +16,7 @@ from mock_api.http.lane import LANE_KEY, InlineLane, LaneFirst
 from mock_api.http.observer import observe
 from mock_api.http.pipeline import begin
 from mock_api.http.sessions import SessionRouting
-from mock_api.http.views import auth, contract, control, dashboard, petitions, scenario, sessions, tasks
+from mock_api.http.views import auth, contract, control, dashboard, evidence, petitions, scenario, sessions, tasks
 from mock_api.http.views.common import flask_plain_request, json_response, mock_state
 from mock_api.http.wire import ApiRequest, StandardReasonPhrases
 from mock_api.service import errors
@@ -61,6 +61,7 @@ def create_app(config: MockConfig | None = None, state: MockState | None = None)
     if config.control_api:
         app.register_blueprint(control.blueprint)
         app.register_blueprint(sessions.blueprint)
+        app.register_blueprint(evidence.blueprint)
         app.register_blueprint(dashboard.blueprint)
     contract.install(app, config.control_api)
     _install_error_handlers(app)
