@@ -40,7 +40,7 @@ SESSION_UNKNOWN = "no session named {name!r}"
 SESSION_DEFAULT_KEPT = "the default session cannot be ended; POST /_mock/reset resets it"
 
 # Verification and snapshots (mock_api's own: POST /_mock/verify, GET/PUT /_mock/snapshot).
-VERIFY_BODY = ('body must be {"match": {...}} with times, or at_least and/or at_most (whole numbers >= 0) and '
+VERIFY_BODY = ('body must be {{"match": {{...}}}} with times, or at_least and/or at_most (whole numbers >= 0) and '
                'allow_dropped (true or false); unknown key {key!r}')
 VERIFY_ALLOW_DROPPED = "allow_dropped: expected true or false"
 SNAPSHOT_QUERY = "journal must be true or false"
