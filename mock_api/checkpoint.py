@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import re
 import threading
 from pathlib import Path
@@ -192,6 +193,16 @@ def _petition(row: list[Any]) -> StoredPetition:
     if not isinstance(row, list) or len(row) != len(RECORD_FIELDS) + 3:
         raise ValueError(f"a petition row has {len(RECORD_FIELDS) + 3} values")
     return StoredPetition(dict(zip(RECORD_FIELDS, row, strict=False)), str(row[-3]), float(row[-2]), float(row[-1]))
+
+
+def read_file(path: Path) -> Any:
+    """A snapshot or bundle file's JSON; SnapshotError if it cannot be read or is not JSON."""
+    try:
+        return json.loads(path.read_bytes())
+    except OSError as exc:
+        raise SnapshotError(f"cannot read: {exc.strerror or exc}") from None
+    except ValueError as exc:
+        raise SnapshotError(f"not JSON: {exc}") from None
 
 
 def restore(state: MockState, document: Any) -> None:

@@ -13,8 +13,8 @@ from urllib.parse import urlsplit
 import pytest
 import requests
 
-from mock_api.state import MockState
 from live_server import TIMEOUT, Live, live_server
+from mock_api.state import MockState
 from support import running_server
 
 
@@ -26,7 +26,7 @@ def raw(url: str, method: str, target: str, headers: dict[str, str] | None = Non
              *(f"{k}: {v}" for k, v in (headers or {}).items())]
     if body is not None:
         lines += ["Content-Type: application/json", f"Content-Length: {len(payload)}"]
-    with socket.create_connection((parts.hostname, parts.port), timeout=TIMEOUT) as sock:
+    with socket.create_connection((parts.hostname, parts.port or 80), timeout=TIMEOUT) as sock:
         sock.sendall(("\r\n".join(lines) + "\r\n\r\n").encode() + payload)
         answer = b""
         while chunk := sock.recv(65536):
@@ -150,7 +150,8 @@ def test_other_data_or_a_newer_format_is_a_409_and_changes_nothing(state: MockSt
             f"{snapshot['data']['petitions']} petitions, this server's {snapshot['data']['students']} and "
             f"{snapshot['data']['petitions']}); start with the same --fixtures-dir, --seed and --students")
         bad = requests.put(url, json={**snapshot, "backend": {**snapshot["backend"], "queue": [[1]]}}, timeout=TIMEOUT)
-        assert bad.status_code == 400 and bad.json()["detail"].startswith("snapshot: not a mock_api.snapshot/1 document")
+        assert bad.status_code == 400
+        assert bad.json()["detail"].startswith("snapshot: not a mock_api.snapshot/1 document")
         assert requests.put(url, json=[], timeout=TIMEOUT).status_code == 400
         after = requests.get(f"{first.url}/_mock/snapshot", timeout=TIMEOUT).json()
         # Every call draws its X-Request-ID, control calls too: only the ids moved.
@@ -171,6 +172,6 @@ def test_serve_starts_from_a_snapshot_file(state: MockState, tmp_path: Path) -> 
         assert raw(server.url, "GET", "/api/petition_types", {"Authorization": headers["Authorization"]}) == expected
         assert requests.get(f"{server.url}/_mock/scenario", timeout=TIMEOUT).json()["name"] == "throttled"
     path.write_text(json.dumps({**snapshot.json(), "format": "mock_api.snapshot/9"}))
-    with pytest.raises(AssertionError, match=r"--snapshot .*snap.json: format: mock_api.snapshot/9 is newer"):
-        with running_server("--snapshot", str(path)):
-            pass
+    with pytest.raises(AssertionError, match=r"--snapshot .*snap.json: format: mock_api.snapshot/9 is newer"), \
+            running_server("--snapshot", str(path)):
+        pass

@@ -7,10 +7,10 @@ from dataclasses import replace
 import pytest
 import requests
 
+from live_server import TIMEOUT, Live, live_server
 from mock_api.service.scopes import READ, WRITE
 from mock_api.state import MockState
 from mock_api.testing.harness import MockApiHandle
-from live_server import TIMEOUT, Live, live_server
 
 
 @pytest.fixture
