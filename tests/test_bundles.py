@@ -1,4 +1,4 @@
-"""Failure bundles: pytest --mock-api-bundle-dir writes one per failed test; `mock-api show` reads it; serve starts from it."""
+"""Failure bundles: --mock-api-bundle-dir writes one per failed test; `mock-api show` and serve read it."""
 from __future__ import annotations
 
 import json
