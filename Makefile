@@ -57,7 +57,6 @@ nodejs:
 	@command -v node >/dev/null || command -v nodejs >/dev/null \
 		|| { [ "$$(id -u)" = 0 ] && (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nodejs); } \
 		|| echo "make: nodejs is not installed (and not root): tests/test_node_example.py will skip"
-	@echo "make: the Node consumer (examples/node) runs in tests/test_node_example.py"
 
 # Everything, slow tests included. pytest exits 5 when it collected no test; any non-zero exit fails this
 # target and CI.

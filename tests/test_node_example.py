@@ -13,7 +13,7 @@ from support import ROOT
 pytestmark = pytest.mark.slow  # node starts a mock_api subprocess
 
 
-def test_the_node_consumer_suite_passes() -> None:
+def test_the_node_consumer_suite_passes(capsys: pytest.CaptureFixture[str]) -> None:
     node = shutil.which("node") or shutil.which("nodejs")
     if node is None:
         if os.environ.get("CI") == "true":
@@ -23,6 +23,8 @@ def test_the_node_consumer_suite_passes() -> None:
     env = {**os.environ, "MOCK_API_COMMAND": f"{sys.executable} -m mock_api"}
     got = subprocess.run([node, "--test", "examples/node"], cwd=ROOT, env=env, capture_output=True, text=True,
                          timeout=180, check=False)
-    sys.stdout.write(got.stdout)  # shown by pytest -rA / on failure: the Node run's own report
     assert got.returncode == 0, got.stdout + got.stderr
+    with capsys.disabled():  # in `make test`'s output: the Node run's own summary
+        summary = [line for line in got.stdout.splitlines() if line.startswith(("# tests", "# pass", "# fail"))]
+        sys.stdout.write(f"\nexamples/node ({node} --test): {', '.join(s.removeprefix('# ') for s in summary)}\n")
     assert "# pass 2" in got.stdout and "# fail 0" in got.stdout
