@@ -11,6 +11,7 @@ from typing import Any
 from mock_api.config import VERSION
 from mock_api.contract.journal import SECRET_HEADERS, Journal, mask_header
 from mock_api.data.fixtures import Student
+from mock_api.data.yaml_schema import first_problem, load_validator
 from mock_api.scenarios.catalog import Scenario, ScenarioError
 from mock_api.service.backend import Backend
 from mock_api.service.clock import Clock, iso_micro_z
@@ -22,6 +23,7 @@ from mock_api.service.requests import bearer_token
 from mock_api.service.tokens import TokenError, verify
 from mock_api.state import MockState
 
+SCHEMA = Path(__file__).resolve().parent / "snapshot.schema.json"
 FORMAT_NAME, FORMAT_VERSION = "mock_api.snapshot", 1
 FORMAT = f"{FORMAT_NAME}/{FORMAT_VERSION}"
 _FORMAT = re.compile(r"mock_api\.snapshot/([0-9]{1,6})")
@@ -81,18 +83,14 @@ def _backend_part(backend: Backend) -> dict[str, Any]:
     with backend.lock:
         held, next_cursor = backend._tasks.export()
         petitions = [list(entry.row) for entry in backend.created.entries]
-        found_sets, orphans = [], {}
+        found_sets: list[list[Any]] = []
+        orphans: dict[str, list[Any]] = {}
         for key, created, items in backend.found_sets.export():
-            refs: list[Any] = []
-            for item in items:
-                if isinstance(item, StoredPetition):
-                    refs.append(item.mongo_id)
-                    if backend.created.lookup(item.mongo_id) is None \
-                            and backend.dataset.petitions.lookup(item.mongo_id) is None:
-                        orphans[item.mongo_id] = list(item.row)  # a written one dropped since
-                else:
-                    refs.append({"value": item})
-            found_sets.append([key, created, refs])
+            for item in items:  # petitions (the only collections paged): referred to by Mongo id
+                if backend.created.lookup(item.mongo_id) is None \
+                        and backend.dataset.petitions.lookup(item.mongo_id) is None:
+                    orphans[item.mongo_id] = list(item.row)  # a written one dropped since
+            found_sets.append([key, created, [item.mongo_id for item in items]])
         return {"started_at": backend.started_at, "petitions": petitions,
                 "students": [[s.netid, s.pidm, s.first_name, s.last_name] for s in backend.extra_students.values()],
                 "tasks": held, "next_task_cursor": next_cursor,
@@ -173,13 +171,14 @@ def _backend(state: MockState, part: dict[str, Any]) -> Backend:
         backend.created.add(_petition(row))
     for netid, pidm, first, last in part["students"]:
         backend.extra_students[str(netid)] = Student(str(netid), str(pidm), str(first), str(last))
+    for task in part["tasks"]:
+        if "json" in task and not isinstance(json.loads(task["json"]), dict):
+            raise ValueError(f"task {task['id']}: json is not a task")
     backend._tasks.restore(list(part["tasks"]), int(part["next_task_cursor"]))
     backend._queue.restore([(float(d), int(n), str(t), bool(f), bool(s)) for d, n, t, f, s in part["queue"]])
     orphans = {key: _petition(row) for key, row in dict(part["found_set_orphans"]).items()}
 
-    def item(ref: Any) -> Any:
-        if isinstance(ref, dict):
-            return ref["value"]
+    def item(ref: str) -> StoredPetition:
         found = backend.created.lookup(ref) or state.dataset.petitions.lookup(ref) or orphans.get(ref)
         if found is None:
             raise ValueError(f"found set item {ref!r} is no petition")
@@ -209,8 +208,12 @@ def restore(state: MockState, document: Any) -> None:
     """Put the snapshot's state in `state`. Everything is read and checked first: a bad document
     (SnapshotError) or a conflict (SnapshotConflict) leaves the state as it was."""
     check_origin(state, document)
-    if not isinstance(document.get("scenario"), dict) or not {"name", "source"} <= document["scenario"].keys():
-        raise SnapshotError("scenario: expected a mapping with name and source")
+    problem = first_problem(load_validator(SCHEMA), document)
+    if problem is not None:
+        raise SnapshotError(f"{problem[0]}: {problem[1]}")
+    seqs = [int(record["seq"]) for record in document.get("journal") or []]
+    if seqs != list(range(seqs[0], seqs[0] + len(seqs)) if seqs else []):
+        raise SnapshotError("journal: expected records numbered one after another (seq)")
     scenario = _scenario(state, document["scenario"])
     try:
         clock = document["clock"]

@@ -149,10 +149,18 @@ def test_other_data_or_a_newer_format_is_a_409_and_changes_nothing(state: MockSt
             f"fixtures or --students (the snapshot's {snapshot['data']['students']} students and "
             f"{snapshot['data']['petitions']} petitions, this server's {snapshot['data']['students']} and "
             f"{snapshot['data']['petitions']}); start with the same --fixtures-dir, --seed and --students")
-        bad = requests.put(url, json={**snapshot, "backend": {**snapshot["backend"], "queue": [[1]]}}, timeout=TIMEOUT)
-        assert bad.status_code == 400
-        assert bad.json()["detail"].startswith("snapshot: not a mock_api.snapshot/1 document")
-        assert requests.put(url, json=[], timeout=TIMEOUT).status_code == 400
+        for bad, detail in [
+                ({**snapshot, "backend": {**snapshot["backend"], "queue": [[1]]}},
+                 "backend.queue: expected a list of [due, cursor, task id, fail, stale_cache]"),
+                ({**snapshot, "clock": {"epoch": 5e9, "frozen": True}}, "clock.epoch: expected seconds between 1970 "
+                                                                        "and 2100"),
+                ({**snapshot, "journal": [{"seq": 3, "entry": {}}, {"seq": 5, "entry": {}}]},
+                 "journal: expected records numbered one after another (seq)"),
+                ({**snapshot, "dice": {"seed": 1, "state": [3, [0] * 624 + [10**6], None]}},
+                 "snapshot: not a mock_api.snapshot/1 document (ValueError: invalid state)"),
+                ([], 'snapshot: expected a JSON object with "format": "mock_api.snapshot/1"')]:
+            got = requests.put(url, json=bad, timeout=TIMEOUT)
+            assert (got.status_code, got.json()) == (400, {"detail": detail})
         after = requests.get(f"{first.url}/_mock/snapshot", timeout=TIMEOUT).json()
         # Every call draws its X-Request-ID, control calls too: only the ids moved.
         assert {**after, "ids": None} == {**snapshot, "ids": None}
