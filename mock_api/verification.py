@@ -127,8 +127,9 @@ def verify_requests(state: MockState, match: RequestMatch, expectation: Expectat
                     allow_dropped: bool = False) -> Verdict:
     """Count the journal's entries that meet `match`; with entries dropped and an upper bound, not ok unless
     allowed. When not ok, up to NEAR_MISSES non-matching entries with the fewest differing keys (newest first)."""
-    records = [r for r in state.journal.records() if "entry" not in r]  # ready entries carry no request
-    dropped = max(0, int(records[0]["seq"]) - 1) if records else 0
+    kept = state.journal.records()
+    dropped = int(kept[0]["seq"]) - 1 if kept else 0  # numbered from 1 since the reset; the oldest go first
+    records = [record for record in kept if "entry" not in record]  # a ready entry (tools) carries no request
     matched: list[int] = []
     misses: list[NearMiss] = []
     for record in records:

@@ -115,6 +115,16 @@ def test_post_verify_refuses_a_bad_match_naming_the_key(live: Live, body: object
     assert (got.status_code, got.json()) == (400, {"detail": detail})
 
 
+def test_a_session_verifies_its_own_requests(live: Live) -> None:
+    token = live.token()
+    assert requests.get(f"{live.url}/s/alpha/api/petition_types", headers=token, timeout=TIMEOUT).status_code == 200
+    body = {"match": {"path": "/api/petition_types"}, "times": 1}
+    alpha = requests.post(f"{live.url}/s/alpha/_mock/verify", json=body, timeout=TIMEOUT).json()
+    assert (alpha["ok"], alpha["matched"]) == (True, [1])
+    root = requests.post(f"{live.url}/_mock/verify", json=body, timeout=TIMEOUT).json()
+    assert (root["ok"], root["count"], root["near_misses"][0]["path"]) == (False, 0, "/api/jwt")
+
+
 def test_dropped_entries_make_an_upper_bound_fail_unless_allowed(state: MockState) -> None:
     small = MockState(replace(state.config, journal_limit=2), dataset=state.dataset)
     with live_server(small) as live:
