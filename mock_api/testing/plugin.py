@@ -228,8 +228,11 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
     if report.failed and handle is not None and directory is not None and report.when in ("setup", "call"):
         from mock_api.testing.bundle import write_bundle
 
-        path = write_bundle(directory, item.nodeid, handle)
-        report.sections.append(("mock_api bundle", f"{path}  (mock-api show {path})"))
+        try:
+            path = write_bundle(directory, item.nodeid, handle)
+            report.sections.append(("mock_api bundle", f"{path}  (mock-api show {path})"))
+        except OSError as exc:  # a full disk or a read-only folder must not hide the test's own failure
+            report.sections.append(("mock_api bundle", f"not written to {directory}: {exc}"))
     return report
 
 
