@@ -176,6 +176,8 @@ def _backend(state: MockState, part: dict[str, Any]) -> Backend:
             raise ValueError(f"task {task['id']}: json is not a task")
     backend._tasks.restore(list(part["tasks"]), int(part["next_task_cursor"]))
     backend._queue.restore([(float(d), int(n), str(t), bool(f), bool(s)) for d, n, t, f, s in part["queue"]])
+    for number in backend._tasks.drop_over_cap():  # this server's --max-tasks, as a submit applies it
+        backend._queue.drop(number)
     orphans = {key: _petition(row) for key, row in dict(part["found_set_orphans"]).items()}
 
     def item(ref: str) -> StoredPetition:

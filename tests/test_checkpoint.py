@@ -52,3 +52,15 @@ def test_a_restored_state_takes_the_same_snapshot(state: MockState) -> None:
 def test_the_data_digest_is_the_data_sets(state: MockState) -> None:
     assert data_digest(state.dataset) == data_digest(state.dataset)
     assert data_digest(state.dataset).startswith("sha256:") and len(data_digest(state.dataset)) == 71
+
+
+def test_a_restore_keeps_this_servers_bounds(state: MockState) -> None:
+    """A snapshot from a server with larger bounds: the oldest tasks and entries go, as if sent here."""
+    first = MockState(state.config, dataset=state.dataset)
+    _busy(first)
+    taken = take(first)
+    small = MockState(replace(state.config, max_tasks=2, journal_limit=3), dataset=state.dataset)
+    restore(small, taken)
+    kept = take(small)
+    assert [task["id"] for task in kept["backend"]["tasks"]] == [task["id"] for task in taken["backend"]["tasks"][-2:]]
+    assert [record["seq"] for record in kept["journal"]] == [record["seq"] for record in taken["journal"][-3:]]
