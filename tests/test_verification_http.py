@@ -1,6 +1,7 @@
 """Request verification over real HTTP: the handle's count/assert with near misses, and POST /_mock/verify."""
 from __future__ import annotations
 
+import textwrap
 from collections.abc import Iterator
 from dataclasses import replace
 
@@ -11,6 +12,7 @@ from live_server import TIMEOUT, Live, live_server
 from mock_api.service.scopes import READ, WRITE
 from mock_api.state import MockState
 from mock_api.testing.harness import MockApiHandle
+from support import ROOT
 
 
 @pytest.fixture
@@ -64,6 +66,10 @@ def test_a_failed_assertion_names_the_counts_and_the_near_misses(live: Live, han
         "  #1 POST /api/jwt -> 200",
         "      method: wanted GET, got POST",
         "      query.netid: wanted f0027k4, absent"])
+    assert textwrap.indent(str(failed.value), "  ") in (ROOT / "docs" / "reference.md").read_text()  # shown there
+    with pytest.raises(AssertionError) as failed:
+        handle.assert_requested(method="POST", token={"scope": WRITE}, times=1)
+    assert f"```text\n{failed.value}\n```" in (ROOT / "docs" / "verifying.md").read_text()
     with pytest.raises(AssertionError) as failed:
         handle.assert_requested(method="POST", path="/api/academic/petitions", token={"scope": WRITE})
     assert str(failed.value).splitlines()[2:4] == [
