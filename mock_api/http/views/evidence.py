@@ -4,8 +4,8 @@ from __future__ import annotations
 from flask import Blueprint, Response, request
 
 from mock_api.checkpoint import SnapshotConflict, SnapshotError, restore, summary, take
+from mock_api.http.paths import CONTROL_PREFIX as PREFIX
 from mock_api.http.views.common import json_body, json_response, mock_state
-from mock_api.http.views.control import PREFIX
 from mock_api.service import errors
 from mock_api.verification import COUNT_KEYS, Expectation, MatchError, check_match, verify_requests
 
