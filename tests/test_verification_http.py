@@ -99,6 +99,18 @@ def test_post_verify_answers_the_verdict(live: Live) -> None:
     assert requests.post(url, json={"match": {"path": "/api/**"}, "at_most": 3}, timeout=TIMEOUT).json()["ok"] is False
 
 
+def test_verifying_md_shows_the_bytes_its_curl_block_gets(live: Live) -> None:
+    headers = {"Authorization": "dev-readwrite"}
+    assert requests.post(f"{live.url}/api/jwt", params={"scope": READ}, headers=headers,
+                         timeout=TIMEOUT).status_code == 200
+    url = f"{live.url}/_mock/verify"
+    answers = [requests.post(url, json={"match": {"method": "POST", "path": "/api/jwt"}, "times": 1}, timeout=TIMEOUT),
+               requests.post(url, json={"match": {"method": "GET"}}, timeout=TIMEOUT)]
+    assert [answer.status_code for answer in answers] == [200, 200]
+    shown = "\n".join(answer.text for answer in answers)
+    assert f"```text\n{shown}\n```" in (ROOT / "docs" / "verifying.md").read_text()
+
+
 @pytest.mark.parametrize(("body", "detail"), [
     ({"match": {"method": "GTE"}}, "match.method: unknown method 'GTE' (expected one of: DELETE, GET, HEAD, "
                                    "OPTIONS, PATCH, POST, PUT)"),
