@@ -7,7 +7,7 @@ PY := $(VENV)/bin/python
 ARGS ?=
 PYTEST_ARGS ?=
 
-.PHONY: serve lint test test-fast bench bench-peers clean nginx chromium
+.PHONY: serve lint test test-fast bench bench-peers clean nginx chromium nodejs
 
 # The installs talk on stderr only: stdout's first line stays the server's ready line, even the first time.
 # `make serve` needs only the runtime dependencies (pyproject.toml's [project] dependencies, read with tomllib;
@@ -68,11 +68,18 @@ chromium:
 		|| { [ "$$(id -u)" = 0 ] && (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium); } \
 		|| echo "make: chromium is not installed (and not root): the dashboard's browser tests will skip"
 
+# examples/node (a Node consumer, tests/test_node_example.py) needs Debian's nodejs: installed here when
+# missing and we are root (CI); elsewhere the test skips, saying why (it fails in CI, CI=true).
+nodejs:
+	@command -v node >/dev/null || command -v nodejs >/dev/null \
+		|| { [ "$$(id -u)" = 0 ] && (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nodejs); } \
+		|| echo "make: nodejs is not installed (and not root): tests/test_node_example.py will skip"
+
 # Everything, slow tests included: both runs go on whatever the first did, then tests/tally.py adds up their
 # JUnit reports into one closing line, `N passed, N failed` (', N skipped' when some were), and fails the
 # target if either run failed or exited non-zero (pytest exits 5 when it collected no test).
 RESULTS ?= $(VENV)/test-results
-test: lint nginx chromium
+test: lint nginx chromium nodejs
 	@rm -rf $(RESULTS) && mkdir -p $(RESULTS)
 	@$(PY) -m pytest --junitxml=$(RESULTS)/main.xml $(PYTEST_ARGS); echo $$? >$(RESULTS)/main.status; \
 	$(PY) -m pytest --mock-api-scenario pessimistic --junitxml=$(RESULTS)/pessimistic.xml $(PESSIMISTIC_TESTS) \

@@ -80,6 +80,8 @@ def test_the_script_passes_for_a_consumer_that_keeps_the_contract(tmp_path: Path
         ("POST", "jwt", 200), ("GET", "academic", 200), ("POST", "academic", 202), ("GET", "tasks", 200)]
     assert json.loads((artifacts / "violations.json").read_text()) == []
     assert json.loads((artifacts / "coverage.json").read_text())["requests"] == 4
+    snapshot = json.loads((artifacts / "snapshot.json").read_text())
+    assert snapshot["format"] == "mock_api.snapshot/1" and [e["seq"] for e in snapshot["journal"]] == [1, 2, 3, 4]
     logged = [json.loads(line) for line in (artifacts / "server.log").read_text().splitlines()
               if line.startswith("{")]
     assert [(e["method"], e["status"]) for e in logged] == [

@@ -162,3 +162,40 @@ def test_one_read(mock_api, n):
         run(pytester, "-p", "no:cacheprovider", f"--mock-api-url={server.url}").assert_outcomes(passed=3)
         listed = requests.get(f"{server.url}/_mock/sessions", timeout=10).json()
         assert [s["name"] for s in listed] == ["default"]  # each test's session ended with it
+
+
+def test_verification_counts_each_tests_own_requests_and_a_failure_leaves_its_bundle(
+        pytester: pytest.Pytester) -> None:
+    with running_server() as server:
+        consumer(pytester, '''
+def read(mock_api):
+    got = requests.get(f"{mock_api.url}/api/academic/petitions", params={"netid": "f0027k4"},
+                       headers=auth(mock_api, [READ]), timeout=10)
+    assert got.status_code == 200
+
+def test_one_read(mock_api):
+    read(mock_api)
+    mock_api.assert_requested(method="GET", path="/api/academic/petitions", times=1)
+
+def test_counts_only_its_own(mock_api):
+    assert mock_api.count_requests(method="GET") == 0  # the server still holds the read before
+    mock_api.assert_not_requested(method="GET")
+    requests.post(f"{mock_api.url}/api/academic/petitions", json={"petition": NEW}, headers=auth(mock_api),
+                  timeout=10)
+    with pytest.raises(AssertionError) as failed:
+        mock_api.assert_requested(method="GET", path="/api/academic/petitions")
+    assert str(failed.value).splitlines()[1:3] == [
+        "closest requests (up to 5):", "  #2 POST /api/academic/petitions -> 202"]
+
+def test_fails(mock_api):
+    read(mock_api)
+    assert False
+''')
+        result = run(pytester, "-p", "no:cacheprovider", f"--mock-api-url={server.url}",
+                     "--mock-api-bundle-dir=bundles")
+        result.assert_outcomes(passed=2, failed=1)
+        bundle = json.loads((pytester.path / "bundles" / "test_consumer.py__test_fails.json").read_text())
+        assert bundle["test"] == "test_consumer.py::test_fails" and bundle["format"] == "mock_api.snapshot/1"
+        # The server kept the whole run's journal; the bundle holds the failed test's entry only.
+        journal = [(e["seq"], e["method"], e["path"]) for e in bundle["journal"]]
+        assert journal == [(3, "GET", "/api/academic/petitions")]

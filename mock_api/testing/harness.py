@@ -14,6 +14,7 @@ from typing import Any
 
 from flask import Flask
 
+from mock_api.checkpoint import take
 from mock_api.config import DEFAULT_STARTUP_TIMEOUT as DEFAULT_STARTUP_TIMEOUT  # re-exported by mock_api.testing
 from mock_api.config import MockConfig
 from mock_api.contract.coverage import Coverage
@@ -27,6 +28,7 @@ from mock_api.testing.serving import AppSwitch as AppSwitch
 from mock_api.testing.serving import MockApiStartupError as MockApiStartupError
 from mock_api.testing.serving import ServerThread as ServerThread
 from mock_api.testing.serving import probe as probe
+from mock_api.verification import Expectation, check_match, failure_message, verify_requests
 
 DEFAULT_KEY = "dev-readwrite"
 
@@ -194,6 +196,28 @@ class MockApiHandle(ExpectedErrors):
     def violations_dropped(self) -> int:
         """New violations not kept because the log was full (MockConfig.violations_limit)."""
         return self.state.violations.dropped
+
+    def snapshot(self) -> dict[str, Any]:
+        """This test's state as one mock_api.snapshot/1 document, its journal included (GET /_mock/snapshot)."""
+        return take(self.state, journal=True)
+
+    # -- verification: the match keys of a scenario rule (docs/verifying.md) ----------------------
+    def count_requests(self, **match: Any) -> int:
+        """How many journal entries meet the match (method, path, query, headers, body, token)."""
+        return verify_requests(self.state, check_match(match), Expectation.of(at_least=0)).count
+
+    def assert_requested(self, *, times: int | None = None, at_least: int | None = None, at_most: int | None = None,
+                         allow_dropped: bool = False, **match: Any) -> None:
+        """AssertionError with the near misses unless the count holds (no count given: at least 1). With
+        entries dropped from the journal, `times`/`at_most` fail unless `allow_dropped`."""
+        verdict = verify_requests(self.state, check_match(match), Expectation.of(times, at_least, at_most),
+                                  allow_dropped)
+        if not verdict.ok:
+            raise AssertionError(failure_message(match, verdict))
+
+    def assert_not_requested(self, *, allow_dropped: bool = False, **match: Any) -> None:
+        """AssertionError naming the matching requests if any entry meets the match."""
+        self.assert_requested(times=0, allow_dropped=allow_dropped, **match)
 
     # -- data for this test only -----------------------------------------------------------------
     def add_student(self, netid: str, pidm: str | int | None = None, first_name: str = "Test",

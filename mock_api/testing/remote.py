@@ -12,9 +12,11 @@ from typing import Any
 from mock_api.http.paths import TOKEN_HEADER
 from mock_api.scenarios.catalog import ScenarioError
 from mock_api.testing.harness import DEFAULT_KEY, ExpectedErrors, RecordedRequest
+from mock_api.verification import Expectation, NearMiss, Verdict, check_match, failure_message
 
 TIMEOUT = 30.0  # seconds for one control call: a journal page can be large
 MAX_PAGES = 1000  # the journal's pages followed at most (each up to 1,000 entries)
+NEVER = 2**53  # a count of matching requests no journal reaches (its entries are bounded)
 
 
 class MockApiAttachError(RuntimeError):
@@ -156,6 +158,42 @@ class RemoteHandle(ExpectedErrors):
     @property
     def violations_dropped(self) -> int:
         return int(self.client.call("GET", "/_mock/violations")[1].get("x-violations-dropped", "0"))
+
+    # -- verification (docs/verifying.md): POST /_mock/verify, its answer cut to this test's entries -------
+    def count_requests(self, **match: Any) -> int:
+        """How many of this test's journal entries meet the match (method, path, query, headers, body, token)."""
+        return self._verdict(match, Expectation.of(at_least=0), False).count
+
+    def assert_requested(self, *, times: int | None = None, at_least: int | None = None, at_most: int | None = None,
+                         allow_dropped: bool = False, **match: Any) -> None:
+        """AssertionError with the near misses unless the count holds (no count given: at least 1)."""
+        verdict = self._verdict(match, Expectation.of(times, at_least, at_most), allow_dropped)
+        if not verdict.ok:
+            raise AssertionError(failure_message(match, verdict))
+
+    def assert_not_requested(self, *, allow_dropped: bool = False, **match: Any) -> None:
+        """AssertionError naming the matching requests if any of this test's entries meets the match."""
+        self.assert_requested(times=0, allow_dropped=allow_dropped, **match)
+
+    def _verdict(self, match: dict[str, Any], expectation: Expectation, allow_dropped: bool) -> Verdict:
+        check_match(match)  # a bad match is the in-process handle's MatchError, before any call
+        # A count never met: the server always lists its near misses, and this test's are among them unless
+        # earlier tests' entries (the server keeps the run's journal) came closer.
+        body = self.client.call("POST", "/_mock/verify", {"match": match, "at_least": NEVER, "allow_dropped": True})[0]
+        matched = tuple(int(seq) for seq in body["matched"] if int(seq) > self._after)
+        dropped = max(0, int(body["dropped"]) - self._after)  # this test's own entries the journal dropped
+        ok = expectation.holds(len(matched)) and (allow_dropped or not dropped or not expectation.bounded_above)
+        near = [m for m in body["near_misses"] if int(m["seq"]) > self._after] if not ok else []
+        status = {r.seq: r.status for r in self.requests} if near else {}  # the verdict names no status
+        misses = tuple(NearMiss(int(m["seq"]), m["method"], m["path"], status.get(int(m["seq"])),
+                                tuple(m["differs"])) for m in near)
+        return Verdict(ok, matched, dropped, expectation, misses)
+
+    def snapshot(self) -> dict[str, Any]:
+        """GET /_mock/snapshot, its journal cut to this test's entries (the server keeps the whole run's)."""
+        document: dict[str, Any] = self.client.call("GET", "/_mock/snapshot")[0]
+        document["journal"] = [r for r in document.get("journal") or [] if int(r["seq"]) > self._after]
+        return document
 
     def add_student(self, *args: Any, **kwargs: Any) -> Any:
         raise NotImplementedError("add_student needs the in-process server: the control API of an attached one "
