@@ -1,4 +1,5 @@
-"""How many matching requests each counting rule has seen, per key: thread-safe, bounded, in arrival order."""
+"""How many matching requests each counting rule has seen, per key (in all, or in a clock window): thread-safe,
+bounded, in arrival order."""
 from __future__ import annotations
 
 import threading
@@ -14,6 +15,7 @@ class RuleCounters:
         self.limit = limit
         self._lock = threading.Lock()
         self._counts: OrderedDict[Hashable, int] = OrderedDict()
+        self._windows: OrderedDict[Hashable, tuple[int, float]] = OrderedDict()  # key: (place, window's end)
         self.dropped = 0
 
     def count(self, key: Hashable) -> int:
@@ -26,11 +28,26 @@ class RuleCounters:
                 self.dropped += 1
             return place
 
+    def in_window(self, key: Hashable, now: float, seconds: float) -> tuple[int, float]:
+        """This request's place in the key's current window of `seconds` of clock time (1 for the first), and
+        when that window ends. A window opens with its first request; one the clock has left (forwards, or
+        backwards before its start) is over, and the request opens the next."""
+        with self._lock:
+            place, ends = self._windows.pop(key, (0, now + seconds))
+            if not ends - seconds <= now < ends:
+                place, ends = 0, now + seconds
+            self._windows[key] = (place + 1, ends)
+            if len(self._windows) > self.limit:
+                self._windows.popitem(last=False)
+                self.dropped += 1
+            return place + 1, ends
+
     def __len__(self) -> int:
         with self._lock:
-            return len(self._counts)
+            return len(self._counts) + len(self._windows)
 
     def clear(self) -> None:
         with self._lock:
             self._counts.clear()
+            self._windows.clear()
             self.dropped = 0
