@@ -6,11 +6,12 @@ import itertools
 import json
 import threading
 import uuid
-from collections.abc import Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, fields
 from datetime import datetime
 from pathlib import Path
 from typing import Any
+from urllib.parse import urljoin
 
 from flask import Flask
 
@@ -22,6 +23,7 @@ from mock_api.http.views.sessions import EXTENSION as SESSIONS_EXTENSION
 from mock_api.service.tokens import granted_scopes, issue
 from mock_api.sessions import SessionError, Sessions
 from mock_api.state import MockState
+from mock_api.testing.interception import DEFAULT_HOSTS, intercepting, route_for
 from mock_api.testing.serving import HEALTH_PATH as HEALTH_PATH  # re-exported: the harness's names stay
 from mock_api.testing.serving import AppSwitch as AppSwitch
 from mock_api.testing.serving import MockApiStartupError as MockApiStartupError
@@ -119,6 +121,21 @@ class MockApiHandle:
             # It may be ended already (DELETE /_mock/sessions/{name} by the test, or idle).
             with contextlib.suppress(SessionError):
                 self._sessions.end(self.session_name)
+
+    # -- clients as they ship -------------------------------------------------------------------
+    @contextlib.contextmanager
+    def intercept(self, hosts: Iterable[str] | str = DEFAULT_HOSTS,
+                  strict_hosts: bool = False) -> Iterator[MockApiHandle]:
+        """Until the block ends, HTTP(S) calls to `hosts` made through requests, urllib3 or httpx (sync and
+        async) go to this emulator, in this handle's session; with `strict_hosts`, a call to any other host but
+        the emulator raises mock_api.testing.interception.InterceptionError."""
+        with intercepting(route_for(self.url, self.session_name, hosts, strict_hosts)):
+            yield self
+
+    def follow(self, location: str) -> str:
+        """The absolute URL of a Location this emulator sent (a path from the server's root, keeping a
+        /s/{name} prefix): `self.url + location` would double the prefix of a session."""
+        return urljoin(self.url + "/", location)
 
     # -- credentials ---------------------------------------------------------------------------
     @property
