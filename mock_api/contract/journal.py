@@ -77,13 +77,14 @@ class _Raw(NamedTuple):
     scenario: str | None
     fault: str | None
     duration_seconds: float
+    injected: bool
 
     def entry(self, seq: int) -> dict[str, Any]:
         return {"seq": seq, "time": iso_micro_z(self.time), "method": self.method, "path": self.path,
                 "query": {name: list(values) for name, values in self.query},
                 "headers": journal_headers(self.headers, self.header_limit),
                 "body": self.body, "status": self.status, "scenario": self.scenario, "fault": self.fault,
-                "duration_ms": round(self.duration_seconds * 1000, 3)}
+                "injected": self.injected, "duration_ms": round(self.duration_seconds * 1000, 3)}
 
 
 class _Plain:
@@ -151,7 +152,8 @@ class Journal:
                 + _header_chars(headers, self.header_bytes)
                 + sum(len(k) + sum(len(v) for v in values) for k, values in query))
         return (seen.time, request.method, request.path, query, headers, self.header_bytes, body,
-                seen.status if seen.answered else None, seen.scenario, seen.fault, seen.duration_seconds), size
+                seen.status if seen.answered else None, seen.scenario, seen.fault, seen.duration_seconds,
+                seen.injected), size
 
     def entries(self) -> list[dict[str, Any]]:
         with self._lock:

@@ -150,7 +150,8 @@ def observe(state: MockState, call: Call, answer: Parts, fault: str | None,
     template = rule_template(req.route) if req.route is not None else match_path(req.path)
     seen = Observation(req, template, state.clock.now(), answer.status, fault not in DROPPING_FAULTS,
                        _reply_json(template, answer), call.scenario, state.scenario_name, fault,
-                       time.perf_counter() - call.started, query_lists, call.unpromised)
+                       time.perf_counter() - call.started, query_lists, call.unpromised,
+                       injected=call.decision.reply is not None)
     state.journal.record(seen)  # gives it its seq, which violations point to
     violations = _check(state, seen) if req.path != OPENAPI_PATH else []
     with contextlib.suppress(OSError):  # stderr closed: the answer matters more than its log line

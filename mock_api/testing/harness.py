@@ -17,6 +17,7 @@ from flask import Flask
 
 from mock_api.config import DEFAULT_STARTUP_TIMEOUT as DEFAULT_STARTUP_TIMEOUT  # re-exported by mock_api.testing
 from mock_api.config import MockConfig
+from mock_api.contract.strict import ANSWER_KINDS
 from mock_api.data.fixtures import Student
 from mock_api.http.app import create_app
 from mock_api.http.views.sessions import EXTENSION as SESSIONS_EXTENSION
@@ -69,14 +70,16 @@ class RecordedRequest:
     query: dict[str, list[str]]
     headers: dict[str, str]
     body: str | None
-    status: int
+    status: int | None  # None: a fault dropped the connection unanswered
     duration_ms: float
+    injected: bool = False  # the scenario answered, not the API (the journal's `injected`)
     extra: dict[str, Any] = field(default_factory=dict)  # fields other parts of mock_api add
 
     @classmethod
     def from_entry(cls, entry: dict[str, Any]) -> RecordedRequest:
         known = {f.name for f in fields(cls)} - {"extra"}
         values: dict[str, Any] = {k: entry.get(k) for k in known}
+        values["injected"] = bool(values["injected"])
         return cls(**values,
                    extra={k: v for k, v in entry.items() if k not in known})
 
@@ -199,13 +202,20 @@ class MockApiHandle:
         return self.state.violations.dropped
 
     def expect_errors(self, *statuses: int) -> None:
-        """Declare error statuses this test provokes on purpose (for the strict error-response check)."""
+        """Declare error statuses this test provokes on purpose: neither the error-response check nor strict
+        mode counts them (a 403 expected is no `scope` violation either)."""
         if not statuses or not all(isinstance(s, int) and 400 <= s <= 599 for s in statuses):
             raise ValueError(f"expect_errors takes HTTP error statuses 400-599, got {statuses!r}")
         self.expected_errors.update(statuses)
 
     def unexpected_errors(self) -> list[RecordedRequest]:
-        return [r for r in self.requests if r.status >= 400 and r.status not in self.expected_errors]
+        """Error answers the test did not expect: not declared, and not injected by its scenario."""
+        return [r for r in self.requests if r.status is not None and r.status >= 400
+                and r.status not in self.expected_errors and not r.injected]
+
+    def unexpected_violations(self) -> list[dict[str, Any]]:
+        """The contract violations, less those that only explain an error status the test expects."""
+        return [v for v in self.violations if ANSWER_KINDS.get(v["kind"]) not in self.expected_errors]
 
     # -- data for this test only -----------------------------------------------------------------
     def add_student(self, netid: str, pidm: str | int | None = None, first_name: str = "Test",

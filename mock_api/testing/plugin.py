@@ -211,8 +211,9 @@ def after_test_problems(handle: MockApiHandle, strict: bool, contract: bool = Fa
         problems.append("mock_api: the client got error responses this test did not declare "
                         "(mock_api.expect_errors(...) or @pytest.mark.mock_api(expect_errors=[...])):")
         problems += [f"  {r.method} {r.path} -> {r.status}" for r in unexpected]
-    if contract and handle.violations:
-        problems += format_violations(handle.violations, handle.violations_dropped).splitlines()
+    violations = handle.unexpected_violations() if contract else []
+    if violations:
+        problems += format_violations(violations, handle.violations_dropped).splitlines()
     return problems
 
 
