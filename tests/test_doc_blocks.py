@@ -94,3 +94,36 @@ def test_the_tour_runs_twice_and_ends_with_the_new_petition(server: RunningServe
                                "POST /api/academic/petitions 202"]
         assert all(re.fullmatch(r"GET /api/tasks/[0-9a-f]{24} 200", line) for line in journal[5:-1])
         assert journal[-1] == "GET /api/academic/petitions/2911310-Q41-24W-2023-2024 200"
+
+
+# Every example runs again inside a session, as under `mock_api_isolation = session` or a shared CI server:
+# a URL joined wrongly (the session prefix doubled or lost) fails here.
+PYTHON = re.compile(r"```python\n(?P<body>.*?)```", re.S)
+PYTHON_BLOCKS = [(f"{path.relative_to(ROOT)}:{text.count(chr(10), 0, m.start('body'))}", m.group("body"))
+                 for path in DOCS for text in [path.read_text(encoding="utf-8")] for m in PYTHON.finditer(text)]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("where", "body"), RUNNABLE, ids=[where for where, _ in RUNNABLE])
+def test_block_runs_in_a_session(where: str, body: str, server: RunningServer) -> None:
+    session = f"{server.url}/s/docs-{abs(hash(where)) % 10**8}"
+    done = _run(body, session)
+    assert done.returncode == 0, f"{where}:\n{done.stdout}\n{done.stderr}"
+    assert "curl: (" not in done.stderr, f"{where}: {done.stderr}"
+    if "2911310-Q41" in body:  # the tour: its poll follows the Location to the completed task and the petition
+        assert '"status":"complete"' in done.stdout and '{"id":"2911310-Q41-24W-2023-2024"' in done.stdout
+    requests.delete(f"{server.url}/_mock/sessions/{session.rsplit('/', 1)[1]}", timeout=10)
+
+
+@pytest.mark.slow
+def test_every_python_example_passes_in_a_session(pytester: pytest.Pytester, server: RunningServer,
+                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    assert len(PYTHON_BLOCKS) >= 4  # README, reference, sessions, ci
+    # A test of the fixture gets its own session (/s/test-N); one that reads MOCK_API_URL gets a session URL.
+    pytester.makeini("[pytest]\nmock_api_isolation = session\n")
+    monkeypatch.setenv("MOCK_API_URL", f"{server.url}/s/docs-ci")
+    monkeypatch.setenv("MOCK_API_KEY", "dev-readwrite")
+    pytester.makepyfile(**{f"test_doc_{n}": body for n, (_, body) in enumerate(PYTHON_BLOCKS)})
+    result = pytester.runpytest("-p", "no:hypothesispytest", "--mock-api-fail-on-error-responses")
+    result.assert_outcomes(passed=sum(body.count("\ndef test_") + body.startswith("def test_")
+                                      for _, body in PYTHON_BLOCKS))

@@ -103,6 +103,18 @@ def test_strict_mode_sees_the_intercepted_client(mock_api_intercept):
     assert [v["kind"] for v in mock_api_intercept.violations] == ["dropped_filter"]
 
 
+def test_follow_keeps_one_session_prefix(mock_api):
+    partner = mock_api.session("p1")
+    posted = requests.post(f"{partner.url}/api/academic/petitions", json={"petition": NEW}, headers=auth(partner),
+                           timeout=10)
+    location = posted.headers["Location"]
+    assert location.startswith("/s/p1/api/tasks/")
+    assert partner.follow(location) == partner.url + location.removeprefix("/s/p1")
+    assert requests.get(partner.follow(location), headers=auth(partner), timeout=10).status_code == 200
+    assert mock_api.follow("/api/tasks/x") == f"{mock_api.url}/api/tasks/x"
+    assert mock_api.follow("https://elsewhere.example/x") == "https://elsewhere.example/x"
+
+
 class Other(http.server.BaseHTTPRequestHandler):
     def do_GET(self):
         self.send_response(200)
@@ -141,7 +153,7 @@ def test_other_hosts_are_untouched_or_refused_and_pooled_connections_never_cross
 
 def test_the_real_clients_reach_the_emulator_with_their_hard_coded_urls(pytester: pytest.Pytester) -> None:
     consumer(pytester, CLIENTS)
-    run(pytester).assert_outcomes(passed=7)
+    run(pytester).assert_outcomes(passed=8)
 
 
 USES_THE_PLAIN_FIXTURE = '''
