@@ -1,7 +1,7 @@
 """Interception: HTTP(S) calls to api.dartmouth.edu made through urllib3 (requests) or httpcore (httpx) go to
 the in-process emulator, unchanged client code and all.
 
-Two hooks, the lowest each library keeps as its own seam, put in on the first interception:
+Two hooks, the lowest each library keeps as its own seam, put in when an interception begins and kept:
 - urllib3 (and so `requests`): `HTTPConnectionPool._get_conn`, where every request of a pool (https ones
   included) takes its connection. For an intercepted host it hands the pool a plain connection to the emulator
   (vcrpy replaces urllib3's connection classes at the same place); the pool still believes it talks https.
@@ -16,7 +16,7 @@ from __future__ import annotations
 import contextlib
 import importlib.util
 import threading
-from collections.abc import Iterable, Iterator
+from collections.abc import Awaitable, Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
@@ -57,7 +57,7 @@ class Route:
 
 _lock = threading.Lock()
 _routes: list[Route] = []  # the active interceptions, innermost last: it decides
-_installed: list[bool] = []  # the hooks, put in on the first interception
+HOOK_MARK = "_mock_api_route"  # on a hook: the `current` it asks, so each is put in once per library class
 
 
 def current(host: str, port: int | None) -> Route | None:
@@ -84,19 +84,32 @@ def route_for(url: str, session: str | None, hosts: Iterable[str], strict_hosts:
 def intercepting(route: Route) -> Iterator[Route]:
     """Route calls by `route` until the block ends; nested blocks stack, the innermost decides."""
     with _lock:
-        if not _installed:
-            # The hooks stay once in: with no interception active they pass every call through, and urllib3's
-            # must outlive the block to replace a connection pooled during it (taken out, the pool would reuse it).
-            for library, patch in (("urllib3", _patch_urllib3), ("httpcore", _patch_httpcore)):
-                if importlib.util.find_spec(library) is not None:  # a library not installed needs no hook
-                    patch()
-            _installed.append(True)
+        # Checked at every block, not once: a library first imported since (httpx imports httpcore only when a
+        # client is made) or imported anew needs its hook. Hooks stay once in: with no interception active
+        # they pass every call through, and urllib3's must outlive the block to replace a connection pooled
+        # during it (taken out, the pool would reuse it).
+        for library, patch in (("urllib3", _patch_urllib3), ("httpcore", _patch_httpcore)):
+            if importlib.util.find_spec(library) is not None:  # a library not installed needs no hook
+                patch()
         _routes.append(route)
     try:
         yield route
     finally:
         with _lock:
             _routes.remove(route)
+
+
+def _hook(owner: Any, name: str, make: Callable[[Any], Any]) -> None:
+    """Replace owner.name by make(original) unless this module's hook is there already; a hook of an earlier
+    copy of this module (re-imported, as pytester does) is replaced, not wrapped."""
+    existing = owner.__dict__[name]
+    if getattr(existing, HOOK_MARK, None) is current:
+        return
+    original = existing.__wrapped__ if hasattr(existing, HOOK_MARK) else existing
+    hook = make(original)
+    hook.__wrapped__ = original
+    setattr(hook, HOOK_MARK, current)
+    setattr(owner, name, hook)
 
 
 def _patch_urllib3() -> None:
@@ -108,7 +121,7 @@ def _patch_urllib3() -> None:
 
         def __init__(self, route: Route, meant_host: str, timeout: Any) -> None:
             super().__init__(route.host, route.port, timeout=timeout)
-            self.route, self.meant_host = route, meant_host
+            self.mock_api_route, self.meant_host = route, meant_host
 
         @property
         def is_verified(self) -> bool:
@@ -123,25 +136,23 @@ def _patch_urllib3() -> None:
             super().putrequest(method, url, skip_host=True, skip_accept_encoding=skip_accept_encoding)
             if not skip_host:
                 self.putheader("Host", self.meant_host)
-            if self.route.session is not None:
-                self.putheader(SESSION_HEADER, self.route.session)
+            if self.mock_api_route.session is not None:
+                self.putheader(SESSION_HEADER, self.mock_api_route.session)
 
-    original = HTTPConnectionPool._get_conn
+    def make(original: Callable[..., BaseHTTPConnection]) -> Callable[..., BaseHTTPConnection]:
+        def get_conn(self: HTTPConnectionPool, timeout: float | None = None) -> BaseHTTPConnection:
+            route = current(self.host, self.port)
+            conn = original(self, timeout)
+            if getattr(conn, "mock_api_route", None) == route:  # both None: a call that goes out as usual
+                return conn
+            # A pooled connection from before this interception (or of another one): never reused across them.
+            conn.close()
+            if route is None:
+                return self._new_conn()
+            return Loopback(route, self.host, self.timeout.connect_timeout)
+        return get_conn
 
-    def get_conn(self: HTTPConnectionPool, timeout: float | None = None) -> BaseHTTPConnection:
-        route = current(self.host, self.port)
-        conn = original(self, timeout)
-        if route is None and not isinstance(conn, Loopback):
-            return conn
-        if isinstance(conn, Loopback) and conn.route == route:
-            return conn
-        # A pooled connection from before this interception (or of another one): never reused across them.
-        conn.close()
-        if route is None:
-            return self._new_conn()
-        return Loopback(route, self.host, self.timeout.connect_timeout)
-
-    HTTPConnectionPool._get_conn = get_conn  # type: ignore[method-assign]
+    _hook(HTTPConnectionPool, "_get_conn", make)
 
 
 def _patch_httpcore() -> None:
@@ -155,18 +166,22 @@ def _patch_httpcore() -> None:
         headers = list(request.headers)
         if route.session is not None:
             headers.append((SESSION_HEADER.encode(), route.session.encode()))
-        return httpcore.Request(request.method, httpcore.URL(scheme=b"http", host=route.host.encode(), port=route.port,
-                                                             target=url.target),
-                                headers=headers, content=request.stream, extensions=request.extensions)
+        origin = httpcore.URL(scheme=b"http", host=route.host.encode(), port=route.port, target=url.target)
+        return httpcore.Request(request.method, origin, headers=headers, content=request.stream,
+                                extensions=request.extensions)
 
-    sync, asynchronous = httpcore.ConnectionPool.handle_request, httpcore.AsyncConnectionPool.handle_async_request
+    def sync(original: Callable[..., httpcore.Response]) -> Callable[..., httpcore.Response]:
+        def handle_request(self: httpcore.ConnectionPool, request: httpcore.Request) -> httpcore.Response:
+            return original(self, routed(request))
+        return handle_request
 
-    def handle_request(self: httpcore.ConnectionPool, request: httpcore.Request) -> httpcore.Response:
-        return sync(self, routed(request))
+    Answer = Awaitable[httpcore.Response]
 
-    async def handle_async_request(self: httpcore.AsyncConnectionPool,
-                                   request: httpcore.Request) -> httpcore.Response:
-        return await asynchronous(self, routed(request))
+    def asynchronous(original: Callable[..., Answer]) -> Callable[..., Answer]:
+        async def handle_async_request(self: httpcore.AsyncConnectionPool,
+                                       request: httpcore.Request) -> httpcore.Response:
+            return await original(self, routed(request))
+        return handle_async_request
 
-    httpcore.ConnectionPool.handle_request = handle_request  # type: ignore[method-assign]
-    httpcore.AsyncConnectionPool.handle_async_request = handle_async_request  # type: ignore[method-assign]
+    _hook(httpcore.ConnectionPool, "handle_request", sync)
+    _hook(httpcore.AsyncConnectionPool, "handle_async_request", asynchronous)
