@@ -97,6 +97,15 @@ def test_a_session_handle_intercepts_into_its_own_session(mock_api):
     assert mock_api.requests == []
 
 
+def test_nested_blocks_the_innermost_decides(mock_api_intercept):
+    inner = mock_api_intercept.session("inner")
+    with inner.intercept():
+        assert httpx.get("https://api.dartmouth.edu/openapi.json").status_code == 200
+    assert requests.get("https://api.dartmouth.edu/openapi.json", timeout=10).status_code == 200  # the outer again
+    assert [r.path for r in inner.requests] == ["/openapi.json"]
+    assert [r.path for r in mock_api_intercept.requests] == ["/openapi.json"]
+
+
 def test_strict_mode_sees_the_intercepted_client(mock_api_intercept):
     httpx.get(f"{API}/academic/petitions", params={"netd": "f0027k4"},
               headers={"Authorization": f"Bearer {scoped_jwt()}"})
@@ -153,7 +162,7 @@ def test_other_hosts_are_untouched_or_refused_and_pooled_connections_never_cross
 
 def test_the_real_clients_reach_the_emulator_with_their_hard_coded_urls(pytester: pytest.Pytester) -> None:
     consumer(pytester, CLIENTS)
-    run(pytester).assert_outcomes(passed=8)
+    run(pytester).assert_outcomes(passed=9)
 
 
 USES_THE_PLAIN_FIXTURE = '''
