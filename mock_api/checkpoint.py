@@ -111,7 +111,8 @@ def take(state: MockState, journal: bool = True) -> dict[str, Any]:
             "clock": {"now": iso_micro_z(now), "epoch": now, "frozen": state.clock.frozen},
             "scenario": {"name": state.scenario.name, "source": state.scenario.source},
             "counters": {"counts": [[list(key) if isinstance(key, tuple) else key, count] for key, count in counts],
-                         "dropped": dropped},
+                         "dropped": dropped,
+                         "windows": [[list(key), place, ends] for key, place, ends in state.counters.windows()]},
             "ids": state.ids.position(), "dice": state.dice.position(),
             "backend": _backend_part(state.backend)}
         if journal:
@@ -226,6 +227,8 @@ def restore(state: MockState, document: Any) -> None:
         SeededRandom(0).move_to(document["dice"])
         counts = [(tuple(key) if isinstance(key, list) else key, int(count))
                   for key, count in document["counters"]["counts"]]
+        windows = [((str(key[0]), int(key[1]), int(key[2]), str(key[3])), int(place), float(ends))
+                   for key, place, ends in document["counters"].get("windows", [])]
         backend = _backend(state, document["backend"])
         journal = Journal(state.journal.limit, state.journal.max_bytes, state.journal.header_bytes,
                           state.journal.body_bytes)
@@ -236,7 +239,7 @@ def restore(state: MockState, document: Any) -> None:
         state.clock.set(epoch, frozen)
         state.ids.move_to(document["ids"])
         state.dice.move_to(document["dice"])
-        state.counters.restore(counts, dropped)
+        state.counters.restore(counts, dropped, windows)
         state.scenario = scenario
         state.journal.restore(journal.records())
         state.backend = backend

@@ -126,12 +126,6 @@ def test_rate_limit_counts_per_token_in_a_window_of_clock_time() -> None:
                                                                         {"Retry-After": "10"})]
 
 
-def test_two_rate_limit_rules_never_share_a_window() -> None:
-    first, second = (REGISTRY["rate_limit"]({"requests": 1, "seconds": 5}) for _ in range(2))
-    ctx = context(plain(authorization=_bearer("alice")))
-    assert [first(ctx), second(ctx)] == [None, None]
-
-
 def test_throttle_for_good_answers_429_with_its_retry_after() -> None:
     assert REGISTRY["throttle_for_good"](None)(context(plain())) == Reply(429, {"detail": "Too Many Requests"},
                                                                           {"Retry-After": "1"})
@@ -140,9 +134,13 @@ def test_throttle_for_good_answers_429_with_its_retry_after() -> None:
 
 def test_windows_are_bounded_and_cleared_with_the_counts() -> None:
     counters = RuleCounters(2)
-    assert [counters.in_window(key, NOW, 10)[0] for key in ("a", "a", "b", "c")] == [1, 2, 1, 1]
+    a, b, c = (("s", 0, 0, sub) for sub in "abc")
+    assert [counters.in_window(key, NOW, 10)[0] for key in (a, a, b, c)] == [1, 2, 1, 1]
     assert (len(counters), counters.dropped) == (2, 1)
-    assert counters.in_window("a", NOW, 10) == (1, NOW + 10)  # "a" was dropped: its window opens again
-    assert counters.in_window("a", NOW - 1, 10) == (1, NOW + 9)  # the clock set back before the window: a new one
+    assert counters.in_window(a, NOW, 10) == (1, NOW + 10)  # a's window was dropped: it opens again
+    assert counters.in_window(a, NOW - 1, 10) == (1, NOW + 9)  # the clock set back before the window: a new one
+    assert counters.windows() == [(c, 1, NOW + 10), (a, 1, NOW + 9)]
+    counters.restore([], 0, [(b, 3, NOW + 5), *counters.windows()])  # a snapshot's, cut to the newest 2
+    assert counters.windows() == [(c, 1, NOW + 10), (a, 1, NOW + 9)] and counters.in_window(b, NOW, 10)[0] == 1
     counters.clear()
     assert len(counters) == 0

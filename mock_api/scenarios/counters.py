@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
-from collections.abc import Hashable
+from collections.abc import Hashable, Sequence
+
+WindowKey = tuple[str, int, int, str]  # a rate-limit window's: scenario, rule index, effect index, token sub
 
 
 class RuleCounters:
@@ -15,7 +17,7 @@ class RuleCounters:
         self.limit = limit
         self._lock = threading.Lock()
         self._counts: OrderedDict[Hashable, int] = OrderedDict()
-        self._windows: OrderedDict[Hashable, tuple[int, float]] = OrderedDict()  # key: (place, window's end)
+        self._windows: OrderedDict[WindowKey, tuple[int, float]] = OrderedDict()  # key: (place, window's end)
         self.dropped = 0
 
     def count(self, key: Hashable) -> int:
@@ -28,7 +30,7 @@ class RuleCounters:
                 self.dropped += 1
             return place
 
-    def in_window(self, key: Hashable, now: float, seconds: float) -> tuple[int, float]:
+    def in_window(self, key: WindowKey, now: float, seconds: float) -> tuple[int, float]:
         """This request's place in the key's current window of `seconds` of clock time (1 for the first), and
         when that window ends. A window opens with its first request; one the clock has left (forwards, or
         backwards before its start) is over, and the request opens the next."""
@@ -47,10 +49,17 @@ class RuleCounters:
         with self._lock:
             return list(self._counts.items()), self.dropped
 
-    def restore(self, counts: list[tuple[Hashable, int]], dropped: int) -> None:
+    def windows(self) -> list[tuple[WindowKey, int, float]]:
+        """The open windows (key, place, end) in counting order (least recent first): a snapshot's."""
+        with self._lock:
+            return [(key, place, ends) for key, (place, ends) in self._windows.items()]
+
+    def restore(self, counts: list[tuple[Hashable, int]], dropped: int,
+                windows: Sequence[tuple[WindowKey, int, float]] = ()) -> None:
+        kept = windows[-self.limit:] if self.limit else ()
         with self._lock:
             self._counts = OrderedDict(counts[-self.limit:] if self.limit else [])
-            self._windows.clear()  # a snapshot keeps no rate-limit window: each opens anew
+            self._windows = OrderedDict((key, (place, ends)) for key, place, ends in kept)
             self.dropped = dropped
 
     def __len__(self) -> int:

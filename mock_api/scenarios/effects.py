@@ -43,6 +43,9 @@ class Context:
     sleep: Callable[[float], None]
     counters: RuleCounters
     new_task_id: Callable[[], str]
+    # The scenario, rule index and effect index the effect runs as: it keys the effect's own counts, so that
+    # they are names a snapshot can keep and two effects never share one.
+    slot: tuple[str, int, int] = ("", 0, 0)
 
 
 @dataclass(frozen=True)
@@ -133,14 +136,13 @@ def rate_limit(params: Any) -> Effect:
     A request without a valid token is not counted (the API answers it 401)."""
     p = _params(params)
     allowed, seconds = int(p["requests"]), float(p["seconds"])
-    windows = object()  # this rule's own windows: two rate_limit rules never share a count
 
     def run(ctx: Context) -> Reply | None:
         claims = ctx.request.claims_or_error()
         if isinstance(claims, TokenError):
             return None
         now = ctx.clock.now()
-        place, ends = ctx.counters.in_window((windows, str(claims["sub"])), now, seconds)
+        place, ends = ctx.counters.in_window((*ctx.slot, str(claims["sub"])), now, seconds)
         return None if place <= allowed else _too_many(max(1, math.ceil(ends - now)))
     return run
 
