@@ -167,3 +167,53 @@ def test_a_memoised_tokens_claims_are_a_fresh_copy_each_call() -> None:
     assert first == {"sub": "f0057pn", "scope": READ, "exp": 2000, "iat": 1000}
     first["sub"] = "someone else"
     assert verify(token, DEV_SIGNING_KEY, 1500)["sub"] == "f0057pn"
+
+
+def test_a_token_is_refused_before_its_nbf_by_the_emulator_clock(client: FlaskClient, state: MockState) -> None:
+    claims = _claims(client)
+    now = int(state.clock.now())
+    token = jwt.encode({**claims, "nbf": now + 60}, DEV_SIGNING_KEY, algorithm="HS256")
+    response = client.get("/api/petition_types", headers=bearer(token))
+    assert (response.status_code, response.get_json()) == (401, UNAUTHORIZED)
+    state.clock.advance(59)
+    assert client.get("/api/petition_types", headers=bearer(token)).status_code == 401
+    state.clock.advance(1)  # the clock reaches nbf: valid from that second on
+    assert client.get("/api/petition_types", headers=bearer(token)).status_code == 200
+
+
+@pytest.mark.parametrize("nbf", ["soon", -1, True, 1.5, "9" * 19])
+def test_a_malformed_nbf_is_401(client: FlaskClient, nbf: object) -> None:
+    token = jwt.encode({**_claims(client), "nbf": nbf}, DEV_SIGNING_KEY, algorithm="HS256")
+    response = client.get("/api/petition_types", headers=bearer(token))
+    assert (response.status_code, response.get_json()) == (401, UNAUTHORIZED)
+
+
+@pytest.mark.parametrize(("iss", "status"), [
+    ("https://evil.example", 401), ("", 401), (None, 401), (["mock_api"], 401), ("MOCK_API", 401),
+    ("mock_api", 200),
+])
+def test_a_token_naming_another_issuer_is_401(client: FlaskClient, iss: object, status: int) -> None:
+    # Signed as raw JSON: PyJWT's encode refuses an `iss` that is not text, and a hostile client would not.
+    claims = json.dumps({**_claims(client), "iss": iss}).encode()
+    token = jwt.api_jws.encode(claims, DEV_SIGNING_KEY, algorithm="HS256")
+    response = client.get("/api/petition_types", headers=bearer(token))
+    assert response.status_code == status
+    if status == 401:
+        assert response.get_json() == UNAUTHORIZED
+
+
+def test_the_emulators_own_tokens_carry_no_iss_or_nbf_and_are_accepted(client: FlaskClient) -> None:
+    token = token_for(client, "dev-readwrite", (READ,))
+    decoded = jwt.decode(token, DEV_SIGNING_KEY, algorithms=["HS256"], options={"verify_exp": False})
+    assert "iss" not in decoded and "nbf" not in decoded
+    assert client.get("/api/petition_types", headers=bearer(token)).status_code == 200
+
+
+def test_nbf_is_judged_after_expiry_and_each_call_at_its_own_clock() -> None:
+    token = jwt.encode({"sub": "f0057pn", "scope": READ, "exp": 2000, "iat": 1000, "nbf": 1500}, DEV_SIGNING_KEY,
+                       algorithm="HS256")
+    for now, reason in ((1499, "not valid yet (nbf)"), (2000, "expired"), (1499, "not valid yet (nbf)")):
+        with pytest.raises(TokenError) as refused:
+            verify(token, DEV_SIGNING_KEY, now)
+        assert str(refused.value) == reason
+    assert verify(token, DEV_SIGNING_KEY, 1500)["sub"] == "f0057pn"
