@@ -100,6 +100,7 @@ class MockConfig:
     max_sessions: int = 1000  # sessions (/s/{name}/...) held at once, `default` included; past it 503, none evicted
     session_idle_seconds: int = 3600  # a session unused this long (real time) is ended; `default` never is
     render_cache_limit: int = 20_000  # petition records kept as JSON bytes, oldest rendered dropped first
+    memory_budget: int = 256  # MiB all sessions' stores may hold together; past it relief drops (state.py)
     frozen_clock_at: float | None = None  # epoch seconds; None: the clock follows real time
     control_api: bool = True
     control_token: str | None = None  # set: every /_mock call must send X-Mock-Control-Token with it

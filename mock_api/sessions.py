@@ -16,6 +16,9 @@ from mock_api.state import MockState
 DEFAULT = "default"
 # Idle sessions are looked for at most this often (real seconds): a sweep walks every session.
 SWEEP_SECONDS = 1.0
+# Past the memory budget, sessions unused for at least this many real seconds may be ended, least recently
+# used first; one used more recently is likely in the middle of a request and is kept.
+RELIEF_IDLE_SECONDS = 1.0
 
 
 class SessionError(Exception):
@@ -56,7 +59,7 @@ class Session:
         state = self.state
         return {"name": self.name, "created": iso_micro_z(self.created),
                 "last_used": iso_micro_z(self.last_used_at), "requests": self.requests,
-                "tasks": state.backend.task_count()}
+                "tasks": state.backend.task_count(), "memory_bytes": state.budget.session_bytes(self.name)}
 
 
 class Sessions:
@@ -71,6 +74,7 @@ class Sessions:
         now = monotonic()
         self._sessions = {DEFAULT: Session(DEFAULT, default, wall(), now, wall())}
         self._swept = now
+        default.budget.session_relief = self.relieve
 
     def use(self, name: str, may_create: bool = True) -> MockState:
         """The state of session `name`, created on first use (when `may_create`: with a control token set,
@@ -82,7 +86,7 @@ class Sessions:
             session = self._sessions.get(name)
             if session is not None and name != DEFAULT and now - session.last_used > self.idle_seconds:
                 session = None  # ended while idle: this request starts a fresh one
-                del self._sessions[name]
+                self._drop(name)
             if session is None:
                 if not may_create:
                     raise SessionError(401, errors.CONTROL_TOKEN)
@@ -97,7 +101,7 @@ class Sessions:
             raise SessionError(400, errors.SESSION_DEFAULT_KEPT)
         now = self._monotonic()
         with self._lock:
-            self._sessions.pop(name, None)
+            self._drop(name)
             return self._create(name, now).state
 
     def _create(self, name: str, now: float) -> Session:
@@ -105,7 +109,7 @@ class Sessions:
             self._sweep(now, force=True)  # an idle one may free a place; an active one is never evicted
             if len(self._sessions) >= self.limit:
                 raise SessionError(503, errors.SESSION_LIMIT.format(limit=self.limit))
-        state = self.default.new_session(session_seed(self.default.dataset.seed, name))
+        state = self.default.new_session(session_seed(self.default.dataset.seed, name), name)
         wall = self._wall()
         session = self._sessions[name] = Session(name, state, wall, now, wall)
         return session
@@ -116,7 +120,29 @@ class Sessions:
         self._swept = now
         idle = [name for name, s in self._sessions.items() if name != DEFAULT and now - s.last_used > self.idle_seconds]
         for name in idle:
-            del self._sessions[name]
+            self._drop(name)
+
+    def _drop(self, name: str) -> bool:
+        """End a session, if held (the lock held): its state is released from the memory budget."""
+        session = self._sessions.pop(name, None)
+        if session is not None:
+            session.state.close()
+        return session is not None
+
+    def relieve(self, target: int) -> int:
+        """The memory budget's last relief: end sessions idle for RELIEF_IDLE_SECONDS, least recently used
+        first, until it holds `target` bytes or fewer (never `default`); how many were ended."""
+        budget = self.default.budget
+        now = self._monotonic()
+        with self._lock:
+            idle = sorted((s.last_used, name) for name, s in self._sessions.items()
+                          if name != DEFAULT and now - s.last_used >= RELIEF_IDLE_SECONDS)
+            ended = 0
+            for _, name in idle:
+                if budget.used <= target:
+                    break
+                ended += self._drop(name)
+        return ended
 
     def end(self, name: str) -> None:
         """End a session (its state is dropped); SessionError for `default`, a bad or an unknown name."""
@@ -124,7 +150,7 @@ class Sessions:
         if name == DEFAULT:
             raise SessionError(400, errors.SESSION_DEFAULT_KEPT)
         with self._lock:
-            if self._sessions.pop(name, None) is None:
+            if not self._drop(name):
                 raise SessionError(404, errors.SESSION_UNKNOWN.format(name=name))
 
     def listing(self) -> list[dict[str, Any]]:

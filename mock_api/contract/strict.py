@@ -11,12 +11,12 @@ from pathlib import Path
 from typing import Any
 
 from mock_api.cliargs import OneLineParser, fail
-from mock_api.contract.journal import cut_text
 from mock_api.contract.observation import Observation
 from mock_api.contract.spec import check_request_body, operation
 from mock_api.service.query import dropped_parameters
 from mock_api.service.records import PETITION_FIELDS, PETITION_TYPE_FIELDS
 from mock_api.service.requests import parse_authorization
+from mock_api.service.texts import cut_text
 from mock_api.service.tokens import TokenError, token_scopes
 
 # The record attributes each collection filters on; anything else is silently dropped (portal intro).

@@ -204,6 +204,14 @@
     $("violations-note").textContent = `${mode}${found.length} kept, ${dropped} dropped past the limit.`;
   }
 
+  // The server's memory budget, and what it dropped past it (GET /_mock/health).
+  function drawMemory(memory) {
+    const mib = (bytes) => (bytes / 1048576).toFixed(1);
+    const d = memory.dropped;
+    $("memory").textContent = `Memory: ${mib(memory.used_bytes)} of ${mib(memory.budget_bytes)} MiB held. ` +
+      `Dropped past the budget: ${d.journal} journal entries, ${d.tasks} finished tasks, ${d.sessions} idle sessions.`;
+  }
+
   // ---- Polling -----------------------------------------------------------------------------------
   const drawnJson = new Map();
   function drawIfChanged(name, value, draw) {
@@ -212,9 +220,10 @@
   }
 
   async function load() {
-    const [requests, tasks, scenario, scenarios, clock, coverage, violations] = await Promise.all([
+    const [requests, tasks, scenario, scenarios, clock, coverage, violations, health] = await Promise.all([
       call(`./requests?tail=${REQUESTS_SHOWN}`), call(`./tasks?tail=${TASKS_SHOWN}`), call("./scenario"),
-      call("./scenarios"), call("./clock"), call("./coverage"), call("./violations")]);
+      call("./scenarios"), call("./clock"), call("./coverage"), call("./violations"), call("./health")]);
+    drawMemory(health.body.memory);
     drawViolations(violations.body, violations.headers.get("X-Violations-Dropped") || "0");
     state.latest = requests.body;
     drawRequests();

@@ -74,7 +74,8 @@ def clock_body() -> dict[str, Any]:
 
 @blueprint.get("/health")
 def health() -> Response:
-    return json_response({"status": "ok", "version": VERSION})
+    # The server's one memory budget (every session's stores) and what relief dropped past it.
+    return json_response({"status": "ok", "version": VERSION, "memory": mock_state().budget.describe()})
 
 
 @blueprint.post("/reset")
