@@ -39,9 +39,10 @@ class MockState:
         self.name = name
         # One budget per server, shared by every session's stores (docs/reference.md, Limits).
         self.budget: MemoryBudget = MemoryBudget(config.memory_budget * MIB) if parent is None else parent.budget
-        self._session_account = self.budget.account(name, "sessions")
+        # Its share of the budget beside the journal's and the backend's: its own, its counters', its violations'.
+        self._accounts = [self.budget.account(name, store) for store in ("sessions", "counters", "violations")]
         if parent is not None:
-            self._session_account.charge(SESSION_BYTES)
+            self._accounts[0].charge(SESSION_BYTES)
         if parent is None:
             # The scenario first: a wrong name or file fails before the slower dataset build.
             self.scenarios = ScenarioCatalog(config.scenarios_dir)
@@ -55,14 +56,15 @@ class MockState:
         seed = self.dataset.seed if seed is None else seed
         self.ids = IdSource(seed)
         self.dice = SeededRandom(seed)  # the one random source of scenario rules
-        self.counters = RuleCounters(config.counters_limit)  # scenario rules' per/after/times; cleared by reset
+        # Scenario rules' per/after/times; cleared by reset.
+        self.counters = RuleCounters(config.counters_limit, self._accounts[1])
         self.sleep: Callable[[float], None] = time.sleep  # the latency effect's; tests may replace it
         self.journal = Journal(config.journal_limit, config.journal_bytes, config.journal_header_bytes,
                                config.journal_body_bytes, self.budget, name)
         self.backend = self._new_backend()
         self._default_behaviour = TaskBehaviour(seconds=config.task_seconds)
         # Strict mode's findings; cleared by reset.
-        self.violations = ViolationLog(config.violations_limit, config.polled_tasks_limit)
+        self.violations = ViolationLog(config.violations_limit, config.polled_tasks_limit, self._accounts[2])
         self.request_log = RequestLog(config.request_log)  # stderr, one line a request; "off" by default
         self.coverage = Coverage(config.coverage_limit)  # kept across resets: it describes a whole test session
 
@@ -79,7 +81,8 @@ class MockState:
         with self.lock:
             self.journal.close()
             self.backend.close()
-            self._session_account.close()
+            for account in self._accounts:
+                account.close()
 
     @property
     def scenario_name(self) -> str:

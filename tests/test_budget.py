@@ -179,3 +179,16 @@ def test_the_hostile_mix_over_http_stays_within_the_budget_and_answers_control_r
     assert outcome.largest_page <= PAGE_BYTES
     # The budget bounds what the stores hold; the rest is the process's own (code, snapshot, buffers in flight).
     assert outcome.peak_rss < before + 64 + 150 < hostile_mix.RSS_TARGET_MB, (before, outcome.rss)
+
+
+def test_caches_found_sets_and_violations_are_charged_and_reset_releases_them(dataset: Dataset) -> None:
+    client, state = make(dataset, strict=True)
+    auth = bearer(token_for(client, "dev-readwrite", (READ, WRITE)))
+    assert client.get("/api/academic/petitions?pagesize=5", headers=auth).status_code == 200
+    client.get("/api/academic/petitions", headers={"Authorization": "Token nope"})  # a strict-mode violation
+    stores = memory(client)["stores"]
+    assert stores["found_sets"] >= 256 + 8 * len(state.dataset.petitions.entries)
+    assert stores["rendered"] > 5 * 200 and stores["violations"] > 600
+    assert client.post("/_mock/reset").status_code == 200
+    stores = memory(client)["stores"]
+    assert (stores["found_sets"], stores["rendered"], stores["violations"]) == (0, 0, 0)

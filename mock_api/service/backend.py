@@ -10,7 +10,7 @@ from typing import Any
 from mock_api.config import MockConfig
 from mock_api.data.fixtures import Student
 from mock_api.service import errors
-from mock_api.service.budget import MemoryBudget
+from mock_api.service.budget import MemoryBudget, uncounted
 from mock_api.service.clock import Clock, iso_micro, iso_z, local_midnight
 from mock_api.service.dataset import Dataset
 from mock_api.service.ids import IdSource
@@ -61,12 +61,15 @@ class Backend:
         self.lock = threading.RLock()
         self.created = PetitionIndex(limit=config.max_written_petitions)  # oldest dropped past it
         self.extra_students: dict[str, Student] = {}
-        self.found_sets = FoundSets(config.found_set_seconds, config.found_set_limit, config.found_set_items)
-        self.rendered = RenderedRecords(config.render_cache_limit)
+        self._accounts = [budget.account(session, store) for store in ("petitions", "found_sets", "rendered")] \
+            if budget is not None else [uncounted(), uncounted(), uncounted()]
+        self._petitions_account = self._accounts[0]
+        self.found_sets = FoundSets(config.found_set_seconds, config.found_set_limit, config.found_set_items,
+                                    self._accounts[1])
+        self.rendered = RenderedRecords(config.render_cache_limit, self._accounts[2])
         # The store of record: every read comes from here (no second copy, see docs/fidelity.md).
-        self._tasks_account = None if budget is None else budget.account(session, "tasks", self)
-        self._petitions_account = None if budget is None else budget.account(session, "petitions")
-        self._tasks = TaskStore(config.max_tasks, self._tasks_account)
+        self._accounts.append(uncounted() if budget is None else budget.account(session, "tasks", self))
+        self._tasks = TaskStore(config.max_tasks, self._accounts[-1])
         self._queue = TaskQueue()
         self._requesters: dict[tuple[tuple[str, Any], ...], dict[str, Any]] = {}
 
@@ -199,8 +202,7 @@ class Backend:
         entry = StoredPetition(record, object_id, visible_from, promised_from)
         held = len(self.created)
         self.created.add(entry)  # past max_written_petitions it drops the oldest: held stays the same
-        if self._petitions_account is not None:
-            self._petitions_account.charge(PETITION_BYTES * (len(self.created) - held))
+        self._petitions_account.charge(PETITION_BYTES * (len(self.created) - held))
         return entry
 
     # -- data added by a test (pytest fixture); a reset rebuilds the backend without it -----------
@@ -260,9 +262,8 @@ class Backend:
 
     def close(self) -> None:
         """The backend is gone (a reset, an ended session): nothing of it stays charged to the budget."""
-        for account in (self._tasks_account, self._petitions_account):
-            if account is not None:
-                account.close()
+        for account in self._accounts:
+            account.close()
 
     def task_count(self) -> int:
         """Tasks held (accepted and completed): the sessions listing's count."""

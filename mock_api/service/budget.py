@@ -37,20 +37,26 @@ class Account:
 
     __slots__ = ("__weakref__", "budget", "closed", "held", "session", "store")
 
-    def __init__(self, budget: MemoryBudget, session: str, store: str) -> None:
+    def __init__(self, budget: MemoryBudget | None, session: str, store: str) -> None:
         self.budget, self.session, self.store = budget, session, store
         self.held, self.closed = 0, False
 
     def charge(self, size: int) -> None:
-        self.budget.change(self, size)
+        if self.budget is not None:
+            self.budget.change(self, size)
 
     def release(self, size: int) -> None:
-        self.budget.change(self, -size)
+        self.charge(-size)
 
     def close(self) -> None:
         """The store is gone (a reset, an ended session): everything it held is released."""
-        self.budget.change(self, -self.held)
+        self.charge(-self.held)
         self.closed = True
+
+
+def uncounted() -> Account:
+    """The account of a store made without a budget (tests, tools): it counts nothing."""
+    return Account(None, "", "")
 
 
 class MemoryBudget:
