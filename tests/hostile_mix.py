@@ -83,7 +83,8 @@ def _client(port: int, slot: int, stop_at: float, auth: dict[str, str], outcome:
     conn = http.client.HTTPConnection(HOST, port, timeout=60)
     number = slot
     while time.monotonic() < stop_at:
-        session = f"/s/h{number % SESSIONS}" if number % SESSIONS else ""
+        # Half to `default`, so that its journal and task pages fill; half over the 999 others.
+        session = "" if number % 2 else f"/s/h{(number // 2) % (SESSIONS - 1) + 1}"
         kind = number % 5
         try:
             if kind == 0:
@@ -93,7 +94,7 @@ def _client(port: int, slot: int, stop_at: float, auth: dict[str, str], outcome:
                 key = "dev-readwrite" if number % 2 else f"wrong-key-{number}"
                 status, _ = _call(conn, "POST", f"{session}/api/jwt?scope={JUNK_SCOPES}{number}",
                                   headers={"Authorization": key})
-            elif kind == 4 and number % 4 == 0:
+            elif kind == 4:
                 status, _ = _call(conn, "POST", f"{session}/api/academic/petitions", large, json_auth)
             else:
                 status, _ = _call(conn, "POST", f"{session}/api/academic/petitions", small, json_auth)
@@ -114,9 +115,14 @@ def _page_bytes(body: bytes) -> int:
     return len(body) - (len(json.dumps(items[0], separators=(",", ":"))) if items else 0)
 
 
-def _reader(port: int, pid: int, stop_at: float, outcome: Outcome) -> None:
+def _sampler(pid: int, stop_at: float, outcome: Outcome) -> None:
     while time.monotonic() < stop_at:
         outcome.rss.append(rss_mb(pid))
+        time.sleep(1.0)
+
+
+def _reader(port: int, stop_at: float, outcome: Outcome) -> None:
+    while time.monotonic() < stop_at:
         for path in CONTROL_READS:
             conn = http.client.HTTPConnection(HOST, port, timeout=30)
             started = time.perf_counter()
@@ -144,7 +150,8 @@ def run(port: int, pid: int, seconds: float, clients: int = 4) -> Outcome:
     stop_at = time.monotonic() + seconds
     threads = [threading.Thread(target=_client, args=(port, slot, stop_at, auth, outcome, lock))
                for slot in range(clients)]
-    threads.append(threading.Thread(target=_reader, args=(port, pid, stop_at, outcome)))
+    threads.append(threading.Thread(target=_reader, args=(port, stop_at, outcome)))
+    threads.append(threading.Thread(target=_sampler, args=(pid, stop_at, outcome)))
     for thread in threads:
         thread.start()
     for thread in threads:
