@@ -111,9 +111,6 @@ class MockConfig:
     # One line per API request on stderr: "off" (tests, the library), "text", "color" (a terminal) or "json".
     request_log: str = "off"
     min_poll_seconds: float = 1.0  # strict mode: fastest task polling allowed; our choice, the real rate is unknown
-    # The hot routes (reads, task polls, the POST) answered without Flask's dispatch (http/lane.py), same bytes;
-    # off: every request goes through Flask (a lever to rule the lane out when a difference is suspected).
-    inline_lane: bool = True
 
     def with_overrides(self, **changes: Any) -> MockConfig:
         """A copy with the given fields changed; None values are ignored."""

@@ -1,4 +1,5 @@
-"""Our HTTP/1.1 server on raw sockets, in a thread of this process: inline lane, pipelining, limits, faults."""
+"""Our HTTP/1.1 server on raw sockets, in a thread of this process: answers in the loop or a worker, pipelining,
+limits, faults."""
 from __future__ import annotations
 
 import asyncio
@@ -13,8 +14,9 @@ from typing import Any
 
 import pytest
 
-from mock_api.http.answer import TRIED_KEY, Answer
+from mock_api.http.parts import Answer
 from mock_api.http.server import Server, ServerLimits, listen, serve_until_stopped
+from mock_api.http.wsgi import run_app
 
 BIG = b"b" * (1024 * 1024)
 
@@ -45,26 +47,32 @@ def echo_app(environ: dict[str, Any], start_response: Callable[..., Any]) -> Ite
     return [] if environ["REQUEST_METHOD"] == "HEAD" else [body]
 
 
-def fake_lane(environ: dict[str, Any]) -> Answer | None:
-    """Answers /inline (and its faults); None for every other path, which goes to the WSGI app."""
-    path = environ["PATH_INFO"]
-    if not path.startswith("/inline"):
-        return None
-    if path == "/inline/euro":
-        return Answer(200, [("X-Euro", "\u20ac")], b"ok")
-    fault = path.removeprefix("/inline").strip("/") or None
-    return Answer(202, [("Content-Type", "application/json")], b'{"inline": "yes"}', fault)
+class FakeFront:
+    """Answers /inline (and its faults) in the server's loop; every other path in a worker, through `app`."""
+
+    def __init__(self, app: Any = None) -> None:
+        self.app = app or echo_app
+
+    def answer(self, environ: dict[str, Any], may_block: bool = True) -> Answer | None:
+        path = environ["PATH_INFO"]
+        if not path.startswith("/inline"):
+            return None
+        if path == "/inline/euro":
+            return Answer(200, [("X-Euro", "\u20ac")], b"ok")
+        fault = path.removeprefix("/inline").strip("/") or None
+        return Answer(202, [("Content-Type", "application/json")], b'{"inline": "yes"}', fault)
+
+    def work(self, environ: dict[str, Any]) -> Answer:
+        return self.answer(environ) or run_app(self.app, environ)
 
 
 @contextmanager
-def running(limits: ServerLimits | None = None, app: Any = echo_app,
-            lane: Callable[[dict[str, Any]], Answer | None] | None = fake_lane,
-            ) -> Iterator[tuple[tuple[str, int], Server]]:
+def running(limits: ServerLimits | None = None, app: Any = echo_app) -> Iterator[tuple[tuple[str, int], Server]]:
     """Our server on 127.0.0.1, port 0, its loop in a thread; stopped (drained) on exit."""
     limits = limits or ServerLimits(threads=2)
     sock = listen("127.0.0.1", 0)
     loop = asyncio.new_event_loop()
-    server = Server(app, lane, limits, sock, loop)
+    server = Server(FakeFront(app), limits, sock, loop)
     stop, again = asyncio.Event(), asyncio.Event()
     thread = threading.Thread(target=loop.run_until_complete, args=(serve_until_stopped(server, stop, again),),
                               daemon=True)
@@ -285,12 +293,14 @@ def test_an_app_that_names_no_length_gets_ours_and_the_connection_stays_open() -
     assert "Connection" not in found[0][1]
 
 
-def test_an_app_body_shorter_than_its_length_is_sent_then_the_connection_closes() -> None:
+def test_an_app_body_shorter_than_its_length_is_sent_with_its_true_length() -> None:
+    """The server holds the whole body before it writes: Content-Length is what it sends, never a promise."""
     with running() as (address, _):
-        raw = exchange(address, b"GET /short HTTP/1.1\r\nHost: x\r\n\r\nGET /echo HTTP/1.1\r\nHost: x\r\n\r\n")
-    head, _, body = raw.partition(b"\r\n\r\n")
-    assert b"Content-Length: 10" in head.split(b"\r\n") and b"Connection: close" in head.split(b"\r\n")
-    assert body == b"part"  # and nothing for the pipelined second request: the connection closed
+        raw = exchange(address, b"GET /short HTTP/1.1\r\nHost: x\r\n\r\nGET /echo HTTP/1.1\r\nHost: x\r\n"
+                                b"Connection: close\r\n\r\n")
+    first, second = answers(raw)
+    assert first[1]["Content-Length"] == "4" and first[2] == b"part" and "Connection" not in first[1]
+    assert json.loads(second[2])["path"] == "/echo"
 
 
 @pytest.mark.parametrize("path", ["/euro", "/inline/euro"])
@@ -300,20 +310,3 @@ def test_a_header_http_cannot_carry_is_a_500_and_a_close_never_a_dead_socket(pat
     [(status, headers, body)] = answers(raw)
     assert status == "HTTP/1.1 500 Internal Server Error" and headers["Connection"] == "close"
     assert json.loads(body) == {"detail": "Internal Server Error: a response header value is not Latin-1"}
-
-
-def test_without_an_inline_lane_the_apps_own_lane_first_still_answers() -> None:
-    """A server given no lane never marks a request as asked: the app's LaneFirst answers it (in a worker)."""
-    seen: list[dict[str, Any]] = []
-
-    def lane_first(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
-        seen.append(dict(environ))
-        return echo_app(environ, start_response)
-
-    with running(app=lane_first, lane=None) as (address, _):
-        raw = exchange(address, b"GET /x HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
-    assert answers(raw)[0][0] == "HTTP/1.1 200 OK"
-    assert TRIED_KEY not in seen[0]
-    with running(app=lane_first) as (address, _):  # with a lane that declines /x: marked as asked
-        exchange(address, b"GET /x HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
-    assert seen[1][TRIED_KEY] is True

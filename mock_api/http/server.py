@@ -10,15 +10,11 @@ import sys
 import time
 from collections.abc import Callable
 from concurrent.futures import Executor, ThreadPoolExecutor
-from typing import Any
 
-from mock_api.http.answer import InlineLane
-from mock_api.http.connection import HttpConnection
+from mock_api.http.connection import Front, HttpConnection
 from mock_api.http.serverlimits import DEFAULT_THREADS, ServerLimits
-from mock_api.http.wsgi import WsgiApp
 
-__all__ = ["Server", "ServerLimits", "app_body_limit", "listen", "raise_descriptor_limit", "serve",
-           "serve_until_stopped"]
+__all__ = ["Server", "ServerLimits", "listen", "raise_descriptor_limit", "serve", "serve_until_stopped"]
 
 FD_RESERVE = 64  # descriptors kept for files and the listening socket
 DRAIN_STEP = 0.05  # seconds between looks while draining
@@ -66,10 +62,9 @@ def listen(host: str, port: int) -> socket.socket:
 class Server:
     """The listening socket and the open connections: accepts up to the limit, sweeps timeouts, drains."""
 
-    def __init__(self, app: WsgiApp, inline: InlineLane | None, limits: ServerLimits, sock: socket.socket,
+    def __init__(self, front: Front, limits: ServerLimits, sock: socket.socket,
                  loop: asyncio.AbstractEventLoop) -> None:
-        self.app = app
-        self.inline = inline
+        self.front = front
         self.limits = limits
         self.sock: socket.socket | None = sock
         self.loop = loop
@@ -170,22 +165,14 @@ async def serve_until_stopped(server: Server, stop: asyncio.Event, again: asynci
     await asyncio.sleep(0)  # let the transports' close callbacks run
 
 
-def app_body_limit(app: Any, default: int) -> int:
-    """The Flask app's body limit (MAX_CONTENT_LENGTH), else `default`: the server bounds a body by it."""
-    config = getattr(app, "config", None)
-    body = config.get("MAX_CONTENT_LENGTH") if isinstance(config, dict) else None
-    return body if isinstance(body, int) else default
-
-
-def _limits_for(app: Any, limits: ServerLimits) -> ServerLimits:
-    """The connection limit that fits the open-files limit, and the Flask app's body limit."""
+def _limits_for(limits: ServerLimits) -> ServerLimits:
+    """The connection limit that fits the open-files limit."""
     connection_limit = raise_descriptor_limit(limits.connection_limit)
     if connection_limit < limits.connection_limit:
         print(f"mock_api: warning: open-files limit allows {connection_limit} connections, not "
               f"{limits.connection_limit}", file=sys.stderr, flush=True)
     return ServerLimits(limits.threads, connection_limit, limits.idle_timeout, limits.shutdown_grace,
-                        limits.header_timeout, limits.max_header_bytes,
-                        app_body_limit(app, limits.max_body_bytes))
+                        limits.header_timeout, limits.max_header_bytes, limits.max_body_bytes)
 
 
 def _on_signals(loop: asyncio.AbstractEventLoop, stop: asyncio.Event, again: asyncio.Event) -> None:
@@ -196,16 +183,16 @@ def _on_signals(loop: asyncio.AbstractEventLoop, stop: asyncio.Event, again: asy
         loop.add_signal_handler(signum, signalled)
 
 
-def serve(app: Any, host: str, port: int, threads: int = DEFAULT_THREADS,
+def serve(front: Front, host: str, port: int, threads: int = DEFAULT_THREADS,
           announce: Callable[[str], None] | None = None, limits: ServerLimits | None = None,
-          after_ready: Callable[[str], None] | None = None, inline: InlineLane | None = None) -> None:
+          after_ready: Callable[[str], None] | None = None) -> None:
     """Bind (port 0 picks a free port), announce the real URL once, serve until SIGINT/SIGTERM, drain.
 
-    `inline` answers the requests it can in the event loop; the others go to `app` in a worker thread."""
-    limits = _limits_for(app, limits or ServerLimits(threads=threads))
+    `front` answers each request in the event loop when it can at once, else in a worker thread."""
+    limits = _limits_for(limits or ServerLimits(threads=threads))
     sock = listen(host, port)
     loop = asyncio.new_event_loop()
-    server = Server(app, inline, limits, sock, loop)
+    server = Server(front, limits, sock, loop)
     stop, again = asyncio.Event(), asyncio.Event()
     line = f"mock_api listening on {_url(host, int(sock.getsockname()[1]))}"
     # Everything loaded so far (the snapshot: ~1.5 million objects at 100,000 petitions) lives as long as

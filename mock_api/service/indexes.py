@@ -123,6 +123,12 @@ class PetitionIndex:
         entries, base = self._entries, self._base
         return [entries[i - base] for i in shortest]
 
+    def estimate(self, terms: Sequence[Term]) -> int:
+        """How many entries candidates() would return at most: the shortest index list of an equality term."""
+        sizes = [len(positions_of(index.get(term.value or None))) for term in terms
+                 if term.op == "eq" and (index := self.by_field.get(term.field)) is not None]
+        return min(sizes, default=len(self))
+
     def _positions_matching(self, term: Term) -> Sequence[int] | None:
         """Positions whose value matches a prefix or range term; None where that would be a scan."""
         index = self.by_field[term.field]
