@@ -1,6 +1,7 @@
 """The emulated service's runtime state and rules: written petitions and the task lifecycle; no HTTP."""
 from __future__ import annotations
 
+import json
 import logging
 import sys
 import threading
@@ -277,17 +278,17 @@ class Backend:
             return len(self._tasks)
 
     def tasks(self, now: float) -> list[dict[str, Any]]:
-        """Every task with the reason a failed one failed (control API only)."""
-        return self.task_page(now, cursor=0, limit=len(self._tasks) + 1, max_bytes=None)[0]
+        """Every task with the reason a failed one failed, as the control API lists them."""
+        return [json.loads(task) for task in self.task_page(now, cursor=0, limit=len(self._tasks) + 1,
+                                                            max_bytes=None)[0]]
 
-    def task_page(self, now: float, cursor: int, limit: int,
-                  max_bytes: int | None) -> tuple[list[dict[str, Any]], int | None]:
-        """Tasks after `cursor` in submit order, as the control API lists them (tasks.py)."""
+    def task_page(self, now: float, cursor: int, limit: int, max_bytes: int | None) -> tuple[list[bytes], int | None]:
+        """Tasks after `cursor` in submit order, as JSON, as the control API lists them (tasks.py)."""
         self.settle(now)
         with self.lock:
             return self._tasks.page(now, cursor, limit, max_bytes)
 
-    def task_tail(self, now: float, count: int, max_bytes: int) -> list[dict[str, Any]]:
+    def task_tail(self, now: float, count: int, max_bytes: int) -> list[bytes]:
         """The newest `count` tasks in submit order (tasks.py)."""
         self.settle(now)
         with self.lock:

@@ -10,13 +10,16 @@ from mock_api.service.budget import Account, uncounted
 
 # The wire format of every JSON answer: Flask's compact separators, ASCII escapes, the record's field order.
 _ENCODER = json.JSONEncoder(ensure_ascii=True, separators=(",", ":"))
+# The same, writing what JSON has no form for as its text (the control API's, as its JSON answers do).
+_LENIENT = json.JSONEncoder(ensure_ascii=True, separators=(",", ":"), default=str)
 # A rendered entry's bytes beside its JSON (its key, tuple and bytes object), for the memory budget.
 RENDERED_BYTES = 200
 
 
-def to_json(value: Any) -> bytes:
-    """A value as the API writes it (Flask's JSON provider, compact, no trailing newline)."""
-    return _ENCODER.encode(value).encode()
+def to_json(value: Any, lenient: bool = False) -> bytes:
+    """A value as the API writes it (Flask's JSON provider, compact, no trailing newline); `lenient`: a value
+    JSON cannot hold (only a Python caller gives one) as its text, not a TypeError."""
+    return (_LENIENT if lenient else _ENCODER).encode(value).encode()
 
 
 def json_array(items: list[bytes]) -> bytes:
