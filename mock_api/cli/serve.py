@@ -171,7 +171,7 @@ def list_scenarios(config: MockConfig) -> int:
 def lasting_objects() -> Iterator[None]:
     """The cyclic GC paused while Flask is imported and the app and its data are built, then all of it frozen
     (as serve() does): these objects live as long as the process, so the GC's passes over them while they are
-    made are wasted, ~10 ms of a default start and many full passes at 100,000 petitions. Start-up garbage
+    made are wasted (many full passes at 100,000 petitions). Start-up garbage
     in cycles (a few hundred objects) is frozen with them."""
     enabled = gc.isenabled()
     gc.disable()

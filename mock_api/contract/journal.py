@@ -59,8 +59,8 @@ class _Raw(NamedTuple):
 
     Kept as a plain tuple (Journal._stored makes it as one) of strings, numbers and tuples only: the cyclic
     GC stops tracking such a tuple after its first pass (a subclass, this NamedTuple too, it tracks for
-    ever), so 10,000 kept entries add nothing to a full collection; as objects they made it ~7 ms longer,
-    a latency spike on whichever request triggered it."""
+    ever), so kept entries add nothing to a full collection; as objects they lengthened it, a latency
+    spike on whichever request triggered it (benchmarks/bench_soak.py)."""
 
     time: float
     method: str

@@ -18,7 +18,7 @@ INDEXED_FIELDS = ("id", "netid", "petition_code", "origin_code", "school", "deci
 DISTINCT_VALUES_RATIO = 4
 _indexed_values = values_of(INDEXED_FIELDS)
 # The positions of one value: the position alone while it is the only one (every id, most netids), a list
-# once the value repeats. A one-item list costs ~110 bytes more: ~15 MB at ~100,000 petitions.
+# once the value repeats: a one-item list per id would cost more than the ids themselves.
 Positions = int | list[int]
 
 
@@ -138,8 +138,8 @@ class PetitionIndex:
                       for i in positions_of(held))
 
 
-# Found sets hold references, 8 bytes an item: the default (config.found_set_items) bounds them to ~32 MB
-# whatever the data size (64 unfiltered lists of 100,000 petitions would otherwise hold ~50 MB).
+# Found sets hold references, 8 bytes an item: the default (config.found_set_items) bounds their memory
+# whatever the data size (many unfiltered lists of 100,000 petitions would otherwise be held).
 FOUND_SET_ITEM_BUDGET = 4_000_000
 # A found set's bytes for the memory budget: a reference per item, and its list and key.
 FOUND_SET_ITEM_BYTES, FOUND_SET_BYTES = 8, 256

@@ -58,8 +58,8 @@ class TaskStore:
     """Every task by id, in submit order, at most `limit`: past it the oldest goes whatever its status.
 
     A held task's objects lengthen every full collection of the cyclic GC: as dicts with their payload,
-    requester and queued run, 100,000 completed tasks and their petitions made one take ~90 ms in-process and
-    160-200 ms in the loaded server (docs/performance.md). So a completed task is kept as a plain tuple of its
+    requester and queued run, 100,000 completed tasks and their petitions made one long enough to stall
+    requests. So a completed task is kept as a plain tuple of its
     requester's sub and its JSON bytes, which the GC stops tracking, and its control entry as numbers; an
     accepted one as `Accepted`. The control API decodes the JSON it lists. A completed task whose JSON
     cannot be written (a payload given from Python, never over HTTP) stays its dict.
@@ -194,10 +194,8 @@ class TaskStore:
         left until it completes. A completed task's held JSON is extended, not decoded and written again (a
         page of 1 MB payloads took a fifth of a second)."""
         task = self._tasks[task_id]
-        if isinstance(task, (Accepted, dict)):  # an accepted task, or a completed one JSON cannot hold
-            held = to_json(_served(task_id, task), lenient=True)
-        else:
-            held = task[1]
+        # An accepted task, or a completed one JSON cannot hold, is written; a completed one is held as JSON.
+        held = to_json(_served(task_id, task), lenient=True) if isinstance(task, (Accepted, dict)) else task[1]
         due = self._control[task_id][2]
         return (held[:-1] + b',"failure_reason":' + to_json(self._reasons.get(task_id)) + b',"due_in_seconds":'
                 + to_json(round(max(0.0, due - now), 6)) + b"}")

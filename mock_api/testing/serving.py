@@ -20,7 +20,7 @@ from mock_api.http.serverlimits import DEFAULT_MAX_BODY_BYTES
 HEALTH_PATH = "/_mock/health"
 PROBE_PAUSE = 0.005
 STOP_GRACE = 1.0  # seconds a stopping session server gives requests already received
-STOP_STEP = 0.002  # how often it looks whether they are done: a session's stop is not 50 ms late
+STOP_STEP = 0.002  # how often it looks whether they are done: a test session's stop is not held up
 CONNECTIONS = 512  # open connections served at once (more wait in the listen queue): a test suite's clients
 
 
