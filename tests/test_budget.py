@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import os
+import threading
 from typing import Any
 
 import pytest
@@ -192,3 +193,33 @@ def test_caches_found_sets_and_violations_are_charged_and_reset_releases_them(da
     assert client.post("/_mock/reset").status_code == 200
     stores = memory(client)["stores"]
     assert (stores["found_sets"], stores["rendered"], stores["violations"]) == (0, 0, 0)
+
+
+def reliefs_reach(budget: MemoryBudget, count: int, waits: int = 500) -> bool:
+    """Whether the relief thread has run `count` reliefs within `waits` hundredths of a second (it runs apart
+    from the caller)."""
+    done = threading.Event()
+    for _ in range(waits):
+        if budget.reliefs >= count:
+            return True
+        done.wait(0.01)
+    return budget.reliefs >= count
+
+
+def test_relief_that_missed_its_target_waits_for_more_then_runs_again_once_back_under() -> None:
+    """A relief that could not get under its target is not woken on every request; once what is held fell back
+    under the limit (a reset, an ended session), the next time over wakes it again, however little is held."""
+    budget = MemoryBudget(10_000)
+    stuck = budget.account("s", "petitions")  # nothing relief can drop
+    stuck.charge(20_000)
+    budget.relieve_soon()
+    assert reliefs_reach(budget, 1) and budget.used == 20_000
+    budget.relieve_soon()  # less than 1% more held: not woken again
+    assert not reliefs_reach(budget, 2, waits=20)
+    stuck.release(20_000)
+    journal = Journal(limit=100, max_bytes=10**6, budget=budget, session="s")
+    for number in range(10):  # ~1,012 bytes each: the tenth is over the limit, and recording it wakes relief
+        journal.record({"path": f"/{number}", "body": "x" * 500})
+    assert reliefs_reach(budget, 2)
+    assert [e["path"] for e in journal.entries()] == [f"/{number}" for number in range(2, 10)]
+    assert budget.used == sum(ENTRY_OVERHEAD_BYTES + len(f"/{number}") + 500 for number in range(2, 10))

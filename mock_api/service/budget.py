@@ -111,7 +111,10 @@ class MemoryBudget:
     def relieve_soon(self) -> None:
         """Past the limit, wake the relief thread; not again while a relief missed its target and little more
         is held since. Cheap: every journaled request calls it."""
-        if not self.over() or (self._stuck_at is not None and self.used < self._stuck_at + self.limit * RELIEF_RETRY):
+        if not self.over():
+            self._stuck_at = None  # back under (a reset, an ended session): the next time over is a new one
+            return
+        if self._stuck_at is not None and self.used < self._stuck_at + self.limit * RELIEF_RETRY:
             return
         with self._lock:
             if self._thread is None:
