@@ -195,7 +195,7 @@ class TaskStore:
         page of 1 MB payloads took a fifth of a second)."""
         task = self._tasks[task_id]
         # An accepted task, or a completed one JSON cannot hold, is written; a completed one is held as JSON.
-        held = to_json(_served(task_id, task), lenient=True) if isinstance(task, (Accepted, dict)) else task[1]
+        held = to_json(_served(task_id, task), default=str) if isinstance(task, (Accepted, dict)) else task[1]
         due = self._control[task_id][2]
         return (held[:-1] + b',"failure_reason":' + to_json(self._reasons.get(task_id)) + b',"due_in_seconds":'
                 + to_json(round(max(0.0, due - now), 6)) + b"}")
