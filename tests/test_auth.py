@@ -6,8 +6,10 @@ import json
 
 import jwt
 import pytest
+import requests
 from flask.testing import FlaskClient
 
+from live_server import live_server
 from mock_api.config import DEV_SIGNING_KEY
 from mock_api.service.scopes import READ, WRITE
 from mock_api.service.tokens import TokenError, verify
@@ -217,3 +219,22 @@ def test_nbf_is_judged_after_expiry_and_each_call_at_its_own_clock() -> None:
             verify(token, DEV_SIGNING_KEY, now)
         assert str(refused.value) == reason
     assert verify(token, DEV_SIGNING_KEY, 1500)["sub"] == "f0057pn"
+
+
+def test_over_http_nbf_waits_for_the_emulator_clock_and_a_foreign_iss_is_refused(state: MockState) -> None:
+    """As a client sees it: a real server, its clock moved by POST /_mock/clock/advance, not by the test."""
+    with live_server(state) as live:
+        claims = requests.post(f"{live.url}/api/jwt", params={"scope": READ},
+                               headers={"Authorization": "dev-readwrite"}, timeout=10).json()["payload"]
+        now = int(requests.get(f"{live.url}/_mock/clock", timeout=10).json()["epoch"])
+        early = jwt.encode({**claims, "nbf": now + 30}, DEV_SIGNING_KEY, algorithm="HS256")
+        foreign = jwt.encode({**claims, "iss": "https://login.example"}, DEV_SIGNING_KEY, algorithm="HS256")
+        own = jwt.encode({**claims, "iss": "mock_api"}, DEV_SIGNING_KEY, algorithm="HS256")
+        for token, status in ((early, 401), (foreign, 401), (own, 200)):
+            response = live.get("/api/petition_types", bearer(token))
+            assert response.status_code == status, token
+            if status == 401:
+                assert (response.headers["Content-Type"], response.content) == (
+                    "application/json", b'{"message":"Unauthorized"}')
+        assert requests.post(f"{live.url}/_mock/clock/advance", json={"seconds": 30}, timeout=10).status_code == 200
+        assert live.get("/api/petition_types", bearer(early)).status_code == 200
