@@ -1,8 +1,9 @@
 """Soak: a hostile client's mix against `python -m mock_api` on loopback; RSS and control-read times.
 
 First the timed mix of issue 23 (tests/hostile_mix.py, shared with the memory budget's test) at the defaults:
-200 KB headers, junk scopes, 1,000 sessions, 60 KB and 1 MB POSTs for SOAK_MIX_SECONDS (default 30; 0 skips
-it), RSS sampled before, during and after, control reads timed and their pages sized.
+200 KB headers, junk scopes, 1,000 sessions, 60 KB and 1 MB POSTs, unfinished 1 MB bodies (SOAK_UNFINISHED=0
+leaves them out) for SOAK_MIX_SECONDS (default 30; 0 skips it), RSS sampled before, during and after, control
+reads timed and their pages sized.
 Then the mix of issue 9: 8,000 requests with 240 KB headers, 5,000 token requests with 20 KB of junk scopes
 (a wrong key, then a right one), 100,000 posted tasks (polled now and then, so that they complete).
 Prints RSS before, during (after each phase, and the peak sampled every 0.2 s) and after, and the time
@@ -27,6 +28,7 @@ import hostile_mix
 
 SCALE = float(os.environ.get("SOAK_SCALE", "1"))
 MIX_SECONDS = float(os.environ.get("SOAK_MIX_SECONDS", "30"))
+UNFINISHED = os.environ.get("SOAK_UNFINISHED", "1") != "0"
 BIG_HEADERS, BIG_HEADER_BYTES = int(8000 * SCALE), 240 * 1024
 JUNK_SCOPES, JUNK_SCOPE_BYTES = int(5000 * SCALE), 20 * 1024
 TASKS = int(100_000 * SCALE)
@@ -147,12 +149,13 @@ def timed_mix() -> None:
     try:
         print(f"== soak, issue 23's mix for {MIX_SECONDS:.0f} s: python -m mock_api on {HOST} ({machine()})")
         print(f"  RSS before: {hostile_mix.rss_mb(process.pid):.0f} MB")
-        outcome = hostile_mix.run(PORT, process.pid, MIX_SECONDS)
+        outcome = hostile_mix.run(PORT, process.pid, MIX_SECONDS, unfinished=UNFINISHED)
         print("  RSS during (every ~1 s): " + " ".join(f"{mb:.0f}" for mb in outcome.rss[:-1]) + " MB")
         meets = outcome.peak_rss < hostile_mix.RSS_TARGET_MB
         print(f"  RSS after: {outcome.rss[-1]:.0f} MB; peak {outcome.peak_rss:.0f} MB (target < "
               f"{hostile_mix.RSS_TARGET_MB:.0f} MB: {'meets' if meets else 'MISSES'})")
-        print(f"  answers: {dict(sorted(outcome.statuses.items()))}, {outcome.failures} failed calls")
+        print(f"  answers: {dict(sorted(outcome.statuses.items()))}, {outcome.failures} failed calls, "
+              f"{outcome.unfinished} bodies sent unfinished")
         print(f"  {outcome.reads} control reads, slowest {outcome.slowest_read * 1000:.0f} ms ({outcome.slowest_path}; "
               f"target < {hostile_mix.READ_TARGET_S:.0f} s: "
               f"{'meets' if outcome.slowest_read < hostile_mix.READ_TARGET_S else 'MISSES'}); largest page "

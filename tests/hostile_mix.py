@@ -1,14 +1,16 @@
 """A hostile client's mix against a server on loopback, for a bounded time: the memory budget's test and soak.
 
 Big headers (200 KB values), token requests with junk scopes, 1,000 sessions (/s/{name}), 60 KB and 1 MB POSTs,
-from a few keep-alive clients; meanwhile a reader times the control API's reads and sizes its pages, and the
-server's RSS is sampled from /proc/PID/status. Issue 23's targets: RSS < 400 MB, every control read < 2 s,
-pages within their documented ~8 MiB (past their first item).
+from a few keep-alive clients; unfinished bodies (UNFINISHED_AT_ONCE connections each send a head announcing
+1 MB and most of it, then close, again and again); meanwhile a reader times the control API's reads and sizes
+its pages, and the server's RSS is sampled from /proc/PID/status. Issue 23's targets: RSS < 400 MB, every
+control read < 2 s, pages within their documented ~8 MiB (past their first item).
 """
 from __future__ import annotations
 
 import http.client
 import json
+import socket
 import threading
 import time
 from collections import Counter
@@ -25,6 +27,7 @@ CONTROL_READS = ("/_mock/health", "/_mock/requests", "/_mock/tasks", "/_mock/ses
                  "/_mock/requests?limit=100000", "/_mock/tasks?limit=100000", "/s/h1/_mock/tasks?limit=100000",
                  "/s/h1/_mock/requests?limit=100000")
 RSS_TARGET_MB, READ_TARGET_S = 400.0, 2.0
+UNFINISHED_AT_ONCE, UNFINISHED_BODY, UNFINISHED_SENT = 100, 1_000_000, 999_000
 
 
 def rss_mb(pid: int) -> float:
@@ -51,6 +54,8 @@ class Outcome:
     slowest_path: str = ""
     largest_page: int = 0  # bytes of a /_mock/requests or /_mock/tasks page past its first item
     reads: int = 0
+    unfinished: int = 0  # bodies sent in part, then abandoned
+    sessions: set[str] = field(default_factory=set)  # the sessions that answered an API request
     rss: list[float] = field(default_factory=list)
     memory: dict[str, Any] = field(default_factory=dict)  # GET /_mock/health's `memory` at the end
 
@@ -100,6 +105,7 @@ def _client(port: int, slot: int, stop_at: float, auth: dict[str, str], outcome:
                 status, _ = _call(conn, "POST", f"{session}/api/academic/petitions", small, json_auth)
             with lock:
                 outcome.statuses[status] += 1
+                outcome.sessions.add(session or "default")
         except (OSError, http.client.HTTPException):
             with lock:
                 outcome.failures += 1
@@ -107,6 +113,29 @@ def _client(port: int, slot: int, stop_at: float, auth: dict[str, str], outcome:
             conn = http.client.HTTPConnection(HOST, port, timeout=60)
         number += 7  # co-prime with the kinds and the sessions: every client visits every pair
     conn.close()
+
+
+def _unfinished(port: int, stop_at: float, outcome: Outcome) -> None:
+    """Connections that announce a 1 MB POST, send all of it but the last KB, and close: what the server buffered
+    for them must not outlive them."""
+    head = (f"POST /api/academic/petitions HTTP/1.1\r\nHost: {HOST}:{port}\r\nContent-Type: application/json\r\n"
+            f"Content-Length: {UNFINISHED_BODY}\r\n\r\n").encode()
+    part = head + b"x" * UNFINISHED_SENT
+    while time.monotonic() < stop_at:
+        opened = []
+        for _ in range(UNFINISHED_AT_ONCE):
+            if time.monotonic() >= stop_at:  # a server that stops reading blocks each send up to its timeout
+                break
+            try:
+                conn = socket.create_connection((HOST, port), timeout=0.5)
+                opened.append(conn)
+                conn.sendall(part)
+                outcome.unfinished += 1
+            except OSError:  # refused, ended or no longer read by the server: counted only once all of it is sent
+                pass
+        for conn in opened:
+            conn.close()
+        time.sleep(0.2)
 
 
 def _page_bytes(body: bytes) -> int:
@@ -143,14 +172,17 @@ def _reader(port: int, stop_at: float, outcome: Outcome) -> None:
         time.sleep(0.5)
 
 
-def run(port: int, pid: int, seconds: float, clients: int = 4) -> Outcome:
-    """The mix for `seconds` against the server on `port` (process `pid`), then its health's `memory`."""
+def run(port: int, pid: int, seconds: float, clients: int = 4, unfinished: bool = True) -> Outcome:
+    """The mix for `seconds` against the server on `port` (process `pid`), then its health's `memory`;
+    `unfinished`: with the unfinished bodies (what the server buffers for them is issue 23's point 2)."""
     outcome, lock = Outcome(), threading.Lock()
     auth = {"Authorization": f"Bearer {token(port)}"}
     stop_at = time.monotonic() + seconds
     threads = [threading.Thread(target=_client, args=(port, slot, stop_at, auth, outcome, lock))
                for slot in range(clients)]
     threads.append(threading.Thread(target=_reader, args=(port, stop_at, outcome)))
+    if unfinished:
+        threads.append(threading.Thread(target=_unfinished, args=(port, stop_at, outcome)))
     threads.append(threading.Thread(target=_sampler, args=(pid, stop_at, outcome)))
     for thread in threads:
         thread.start()
