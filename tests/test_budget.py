@@ -225,3 +225,27 @@ def test_relief_that_missed_its_target_waits_for_more_then_runs_again_once_back_
     assert reliefs_reach(budget, 2)
     assert [e["path"] for e in journal.entries()] == [f"/{number}" for number in range(2, 10)]
     assert budget.used == sum(ENTRY_OVERHEAD_BYTES + len(f"/{number}") + 500 for number in range(2, 10))
+
+
+def test_a_snapshot_put_back_is_charged_once_and_what_it_replaced_is_released(dataset: Dataset) -> None:
+    client, state = make(dataset)
+    auth = bearer(token_for(client, "dev-readwrite", (READ, WRITE)))
+    for number in range(3):
+        body = {"petition": {**PETITION, "decision": f"D{number}", "school": "x" * 60_000}}
+        assert client.post("/api/academic/petitions", json=body, headers=auth).status_code == 202
+    state.clock.advance(2)
+    assert client.get("/api/academic/petitions?pagesize=5", headers=auth).status_code == 200  # completes them
+    held = memory(client)["stores"]
+    snapshot = client.get("/_mock/snapshot").get_json()
+    more = {"petition": {**PETITION, "school": "y" * 60_000}}
+    assert client.post("/api/academic/petitions", json=more, headers=auth).status_code == 202
+    assert memory(client)["stores"]["tasks"] > held["tasks"]
+    for _ in range(2):  # put back twice: charged once, the replaced state released each time
+        assert client.put("/_mock/snapshot", json=snapshot).status_code == 200
+    shown = memory(client)
+    kinds = ("tasks", "petitions", "found_sets", "counters")
+    assert [shown["stores"][kind] for kind in kinds] == [held[kind] for kind in kinds]
+    # What a snapshot keeps of the journal: the same, but the API key of the token request masked ("***").
+    assert shown["stores"]["journal"] == held["journal"] - len("dev-readwrite") + len("***")
+    assert held["tasks"] > 3 * 60_000 and shown["used_bytes"] == sum(shown["stores"].values())
+    assert state.backend.relief_age() is not None  # its finished tasks are relief's to drop, oldest first

@@ -97,6 +97,20 @@ def _entry(seq: int, raw: tuple[Any, ...] | _Plain) -> dict[str, Any]:
     return raw.entry(seq) if isinstance(raw, _Plain) else _Raw._make(raw).entry(seq)
 
 
+def _record(seq: int, raw: _Raw) -> dict[str, Any]:
+    return {"seq": seq, "time": raw.time, "method": raw.method, "path": raw.path,
+            "query": {name: list(values) for name, values in raw.query},
+            "headers": [[name, value] for name, value in raw.headers], "body": raw.body, "status": raw.status,
+            "scenario": raw.scenario, "fault": raw.fault, "duration_seconds": raw.duration_seconds}
+
+
+def _raw_bytes(path: str, query: tuple[tuple[str, tuple[str, ...]], ...], headers: tuple[tuple[str, str], ...],
+               body: str | None) -> int:
+    """What a recorded entry keeps: its texts, and each header and query value's objects."""
+    return (ENTRY_OVERHEAD_BYTES + len(path) + len(body or "") + _items_bytes(headers)
+            + sum(_items_bytes((name, value) for value in values) for name, values in query))
+
+
 def entry_bytes(entry: Mapping[str, Any]) -> int:
     """The entry's size, estimated from the texts it holds (what a hostile client can make large)."""
     headers = entry.get("headers") or {}
@@ -133,18 +147,22 @@ class Journal:
             seq = next(self._numbers)
             self._entries.append((seq, raw, size, time.monotonic()))
             self._bytes += size
-            net = size
-            # The newest entry is always kept, even alone over the byte bound.
-            while len(self._entries) > 1 and (len(self._entries) > self.limit or self._bytes > self.max_bytes):
-                dropped = self._entries.popleft()[2]
-                self._bytes -= dropped
-                net -= dropped
+            net = size - self._trim()
         if self._account is not None and self._budget is not None:
             self._account.charge(net)  # what it keeps now, less what its own bounds let go
             self._budget.relieve_soon()  # every API request is journaled: one place to notice
         if isinstance(entry, Observation):
             entry.seq = seq
         return seq
+
+    def _trim(self) -> int:
+        """Oldest first past the bounds (the lock held); the newest entry is always kept, even alone over the
+        byte bound. The bytes let go."""
+        let_go = 0
+        while len(self._entries) > 1 and (len(self._entries) > self.limit or self._bytes > self.max_bytes):
+            let_go += self._entries.popleft()[2]
+        self._bytes -= let_go
+        return let_go
 
     def _stored(self, seen: Observation) -> tuple[tuple[Any, ...], int]:
         """_Raw's fields as a plain tuple (made as one, not a _Raw then copied), values cut as kept, and the
@@ -153,10 +171,9 @@ class Journal:
         query = tuple((name, tuple(values)) for name, values in seen.query_lists.items())
         headers, body = cut_headers(request.headers, self.header_bytes), cut_body(request.body() or b"",
                                                                                    self.body_bytes)
-        size = (ENTRY_OVERHEAD_BYTES + len(request.path) + len(body or "") + _items_bytes(headers)
-                + sum(_items_bytes((name, value) for value in values) for name, values in query))
         return (seen.time, request.method, request.path, query, headers, body,
-                seen.status if seen.answered else None, seen.scenario, seen.fault, seen.duration_seconds), size
+                seen.status if seen.answered else None, seen.scenario, seen.fault,
+                seen.duration_seconds), _raw_bytes(request.path, query, headers, body)
 
     def entries(self) -> list[dict[str, Any]]:
         with self._lock:
@@ -192,6 +209,45 @@ class Journal:
                 kept.append((seq, raw))
                 total += size
         return [_entry(seq, raw) for seq, raw in reversed(kept)]
+
+    def records(self) -> list[dict[str, Any]]:
+        """The kept entries as recorded, oldest first: headers as kept ([name, value] pairs, unmasked, a long
+        value cut when recorded) and clock times as numbers. For verification and snapshots (checkpoint.py);
+        never served as is."""
+        with self._lock:
+            kept = [(seq, raw) for seq, raw, _, _ in self._entries]
+        return [{"seq": seq, "entry": dict(raw.fields)} if isinstance(raw, _Plain) else _record(seq, _Raw._make(raw))
+                for seq, raw in kept]
+
+    def restore(self, records: Iterable[Mapping[str, Any]]) -> None:
+        """Hold `records()` of a journal instead of this one's entries (bounds applied); numbering goes on
+        after the last; the budget is charged what is kept. A record's fields are trusted: the caller checked
+        their types."""
+        now = time.monotonic()
+        with self._lock:
+            held = self._bytes
+            self._entries.clear()
+            self._bytes = 0
+            last = 0
+            for record in records:
+                last = int(record["seq"])
+                if "entry" in record:
+                    raw: tuple[Any, ...] | _Plain = _Plain(record["entry"])
+                    size = entry_bytes(record["entry"])
+                else:
+                    # As the snapshot holds them (cut when first recorded; cut again, a marker would be lost).
+                    headers = tuple((str(name), str(value)) for name, value in record["headers"])
+                    query = tuple((name, tuple(values)) for name, values in record["query"].items())
+                    raw = (record["time"], record["method"], record["path"], query, headers, record["body"],
+                           record["status"], record["scenario"], record["fault"], record["duration_seconds"])
+                    size = _raw_bytes(record["path"], query, headers, record["body"])
+                self._entries.append((last, raw, size, now))
+                self._bytes += size
+            self._trim()
+            self._numbers = itertools.count(last + 1)
+            change = self._bytes - held
+        if self._account is not None:
+            self._account.charge(change)
 
     def clear(self) -> None:
         with self._lock:

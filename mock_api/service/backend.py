@@ -207,10 +207,14 @@ class Backend:
         assert student is not None  # validated by the caller
         record = build_record(student.pidm, row, self.dataset.event_codes, self.dataset.origin_codes)
         entry = StoredPetition(record, object_id, visible_from, promised_from)
+        self.hold_petition(entry)
+        return entry
+
+    def hold_petition(self, entry: StoredPetition) -> None:
+        """Keep a written petition (a write's, or a snapshot's), charged to the memory budget."""
         held = len(self.created)
         self.created.add(entry)  # past max_written_petitions it drops the oldest: held stays the same
         self._petitions_account.charge(PETITION_BYTES * (len(self.created) - held))
-        return entry
 
     # -- data added by a test (pytest fixture); a reset rebuilds the backend without it -----------
     def add_student(self, student: Student) -> None:
