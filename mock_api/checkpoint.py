@@ -166,10 +166,20 @@ def _scenario(state: MockState, part: dict[str, Any]) -> Scenario:
 
 
 def _backend(state: MockState, part: dict[str, Any]) -> Backend:
-    backend = Backend(state.dataset, state.clock, state.ids, state.config)
+    backend = Backend(state.dataset, state.clock, state.ids, state.config, state.budget, state.name)
+    try:
+        _fill(state, backend, part)
+    except BaseException:
+        backend.close()  # a bad document: nothing of it stays charged to the memory budget
+        raise
+    return backend
+
+
+def _fill(state: MockState, backend: Backend, part: dict[str, Any]) -> None:
+    """Put the snapshot's backend part in a fresh backend (ValueError, KeyError, TypeError for a bad one)."""
     backend.started_at = float(part["started_at"])
     for row in part["petitions"]:
-        backend.created.add(_petition(row))
+        backend.hold_petition(_petition(row))
     for netid, pidm, first, last in part["students"]:
         backend.extra_students[str(netid)] = Student(str(netid), str(pidm), str(first), str(last))
     for task in part["tasks"]:
@@ -188,7 +198,6 @@ def _backend(state: MockState, part: dict[str, Any]) -> Backend:
         return found
     backend.found_sets.restore([(str(key), float(created), [item(ref) for ref in refs])
                                 for key, created, refs in part["found_sets"]])
-    return backend
 
 
 def _petition(row: list[Any]) -> StoredPetition:
@@ -229,10 +238,10 @@ def restore(state: MockState, document: Any) -> None:
                   for key, count in document["counters"]["counts"]]
         windows = [((str(key[0]), int(key[1]), int(key[2]), str(key[3])), int(place), float(ends))
                    for key, place, ends in document["counters"].get("windows", [])]
-        backend = _backend(state, document["backend"])
         journal = Journal(state.journal.limit, state.journal.max_bytes, state.journal.header_bytes,
                           state.journal.body_bytes)
         journal.restore(document.get("journal") or [])
+        backend = _backend(state, document["backend"])  # last: charged to the memory budget once made
     except (KeyError, TypeError, ValueError, IndexError, AttributeError) as exc:
         raise SnapshotError(f"snapshot: not a {FORMAT} document ({type(exc).__name__}: {exc})") from None
     with state.lock:
@@ -242,4 +251,5 @@ def restore(state: MockState, document: Any) -> None:
         state.counters.restore(counts, dropped, windows)
         state.scenario = scenario
         state.journal.restore(journal.records())
-        state.backend = backend
+        replaced, state.backend = state.backend, backend
+        replaced.close()  # what the replaced one held is released from the memory budget

@@ -11,12 +11,13 @@ from pathlib import Path
 from typing import Any
 
 from mock_api.cliargs import OneLineParser, fail
-from mock_api.contract.journal import cut_text
 from mock_api.contract.observation import Observation
 from mock_api.contract.spec import check_request_body, operation
+from mock_api.service.budget import Account, uncounted
 from mock_api.service.query import dropped_parameters
 from mock_api.service.records import PETITION_FIELDS, PETITION_TYPE_FIELDS
 from mock_api.service.requests import parse_authorization
+from mock_api.service.texts import cut_text
 from mock_api.service.tokens import TokenError, token_scopes
 
 # The record attributes each collection filters on; anything else is silently dropped (the portal's introduction).
@@ -31,6 +32,8 @@ TASK_PATH = "/api/tasks/{id}"
 # A violation's path and message are cut to this (with the journal's marker): a hostile path or query
 # name must not make each of the kept violations large.
 VIOLATION_TEXT_CHARS = 1024
+# A violation's and a polled task's bytes beside their texts (dict, key tuple, numbers), for the memory budget.
+VIOLATION_BYTES, POLLED_TASK_BYTES = 600, 150
 PETITION_PATH = "/api/academic/petitions/{id}"
 MONGO_ID = re.compile(r"[0-9a-fA-F]{24}")
 # The status each answer-borne violation explains: a test that expects that status (expect_errors) expects it.
@@ -47,12 +50,13 @@ class ViolationLog:
     poll time of at most `polled_limit` tasks, the least recently polled forgotten first.
     """
 
-    def __init__(self, limit: int, polled_limit: int = 10_000) -> None:
+    def __init__(self, limit: int, polled_limit: int = 10_000, account: Account | None = None) -> None:
         self.limit, self.polled_limit = limit, polled_limit
         self._lock = threading.Lock()
         self._items: dict[tuple[str, str, str, str], dict[str, Any]] = {}
         self._last_poll: OrderedDict[str, float] = OrderedDict()
         self.dropped = 0
+        self._account = account or uncounted()  # the memory budget's share of violations and poll times
 
     def add(self, kind: str, method: str, path: str, message: str, seq: int) -> None:
         path, message = cut_text(path, VIOLATION_TEXT_CHARS), cut_text(message, VIOLATION_TEXT_CHARS)
@@ -65,14 +69,18 @@ class ViolationLog:
             else:
                 self._items[key] = {"kind": kind, "method": method, "path": path, "message": message,
                                     "count": 1, "first_seq": seq}
+                self._account.charge(VIOLATION_BYTES + len(path) + len(message))
 
     def poll_interval(self, task_id: str, now: float) -> float | None:
         """Seconds since this task was last polled (None on the first poll); remembers this poll."""
         with self._lock:
             last = self._last_poll.pop(task_id, None)
             self._last_poll[task_id] = now
+            if last is None:
+                self._account.charge(POLLED_TASK_BYTES)
             if len(self._last_poll) > self.polled_limit:
                 self._last_poll.popitem(last=False)
+                self._account.release(POLLED_TASK_BYTES)
         return None if last is None else now - last
 
     def entries(self) -> list[dict[str, Any]]:
@@ -83,6 +91,7 @@ class ViolationLog:
         with self._lock:
             self._items.clear()
             self._last_poll.clear()
+            self._account.release(self._account.held)
             self.dropped = 0
 
     def __iter__(self) -> Iterator[dict[str, Any]]:

@@ -6,27 +6,36 @@ import threading
 from collections import OrderedDict
 from collections.abc import Hashable, Sequence
 
+from mock_api.service.budget import Account, uncounted
+
 WindowKey = tuple[str, int, int, str]  # a rate-limit window's: scenario, rule index, effect index, token sub
+
+# A counter's bytes for the memory budget: its key tuple (scenario, rule, per-key) and its dict entry.
+COUNTER_BYTES = 256
 
 
 class RuleCounters:
     """One count per (scenario, rule, per-key); past `limit` keys the least recently counted is dropped first
     (its next request counts from 1 again). Kept by the emulator state, so reset and sessions renew it."""
 
-    def __init__(self, limit: int) -> None:
+    def __init__(self, limit: int, account: Account | None = None) -> None:
         self.limit = limit
         self._lock = threading.Lock()
         self._counts: OrderedDict[Hashable, int] = OrderedDict()
         self._windows: OrderedDict[WindowKey, tuple[int, float]] = OrderedDict()  # key: (place, window's end)
         self.dropped = 0
+        self._account = account or uncounted()
 
     def count(self, key: Hashable) -> int:
         """This request's place among the key's matching requests: 1 for the first."""
         with self._lock:
             place = self._counts.pop(key, 0) + 1
             self._counts[key] = place
+            if place == 1:
+                self._account.charge(COUNTER_BYTES)
             if len(self._counts) > self.limit:
                 self._counts.popitem(last=False)
+                self._account.release(COUNTER_BYTES)
                 self.dropped += 1
             return place
 
@@ -58,8 +67,10 @@ class RuleCounters:
                 windows: Sequence[tuple[WindowKey, int, float]] = ()) -> None:
         kept = windows[-self.limit:] if self.limit else ()
         with self._lock:
+            self._account.release(COUNTER_BYTES * len(self._counts))
             self._counts = OrderedDict(counts[-self.limit:] if self.limit else [])
             self._windows = OrderedDict((key, (place, ends)) for key, place, ends in kept)
+            self._account.charge(COUNTER_BYTES * len(self._counts))
             self.dropped = dropped
 
     def __len__(self) -> int:
@@ -68,6 +79,7 @@ class RuleCounters:
 
     def clear(self) -> None:
         with self._lock:
+            self._account.release(COUNTER_BYTES * len(self._counts))
             self._counts.clear()
             self._windows.clear()
             self.dropped = 0

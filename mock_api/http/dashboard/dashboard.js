@@ -204,6 +204,17 @@
     $("violations-note").textContent = `${mode}${found.length} kept, ${dropped} dropped past the limit.`;
   }
 
+  // The server's memory budget, and what it dropped past it (GET /_mock/health). Behind `--workers` the health
+  // is the cluster's, which has none: each process has a budget of its own.
+  function drawMemory(memory) {
+    $("memory").hidden = !memory;
+    if (!memory) return;
+    const mib = (bytes) => (bytes / 1048576).toFixed(1);
+    const d = memory.dropped;
+    $("memory").textContent = `Memory: ${mib(memory.used_bytes)} of ${mib(memory.budget_bytes)} MiB held. ` +
+      `Dropped past the budget: ${d.journal} journal entries, ${d.tasks} finished tasks, ${d.sessions} idle sessions.`;
+  }
+
   // ---- Cluster (only behind `mock-api serve --workers`: a lone process answers ./cluster with 404) -------
   function workerRow(w) {
     const sessions = w.sessions.filter((s) => s.name !== "default" || s.requests > 0);
@@ -232,9 +243,10 @@
   }
 
   async function load() {
-    const [requests, tasks, scenario, scenarios, clock, coverage, violations] = await Promise.all([
+    const [requests, tasks, scenario, scenarios, clock, coverage, violations, health] = await Promise.all([
       call(`./requests?tail=${REQUESTS_SHOWN}`), call(`./tasks?tail=${TASKS_SHOWN}`), call("./scenario"),
-      call("./scenarios"), call("./clock"), call("./coverage"), call("./violations"), loadCluster()]);
+      call("./scenarios"), call("./clock"), call("./coverage"), call("./violations"), call("./health"), loadCluster()]);
+    drawMemory(health.body.memory);
     drawViolations(violations.body, violations.headers.get("X-Violations-Dropped") || "0");
     state.latest = requests.body;
     drawRequests();
