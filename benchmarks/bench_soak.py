@@ -1,10 +1,14 @@
 """Soak: a hostile client's mix against `python -m mock_api` on loopback; RSS and control-read times.
 
-The mix of issue 9: 8,000 requests with 240 KB headers, 5,000 token requests with 20 KB of junk scopes
+First the timed mix of issue 23 (tests/hostile_mix.py, shared with the memory budget's test) at the defaults:
+200 KB headers, junk scopes, 1,000 sessions, 60 KB and 1 MB POSTs, unfinished 1 MB bodies (SOAK_UNFINISHED=0
+leaves them out) for SOAK_MIX_SECONDS (default 30; 0 skips it), RSS sampled before, during and after, control
+reads timed and their pages sized.
+Then the mix of issue 9: 8,000 requests with 240 KB headers, 5,000 token requests with 20 KB of junk scopes
 (a wrong key, then a right one), 100,000 posted tasks (polled now and then, so that they complete).
 Prints RSS before, during (after each phase, and the peak sampled every 0.2 s) and after, and the time
 each control read takes. Targets: RSS < 400 MB throughout, every control read < 2 s.
-Environment: SOAK_SCALE (default 1.0) scales every count, e.g. 0.1 for a quick look.
+Environment: SOAK_SCALE (default 1.0) scales issue 9's counts, e.g. 0.1 for a quick look; 0 skips them.
 """
 from __future__ import annotations
 
@@ -19,7 +23,12 @@ from collections.abc import Callable, Iterator
 
 from _common import HOST, ROOT, free_port, machine, rss_mb, stop, token, wait_for_200
 
+sys.path.insert(0, str(ROOT / "tests"))  # the hostile mix the memory budget's test replays: one copy of it
+import hostile_mix
+
 SCALE = float(os.environ.get("SOAK_SCALE", "1"))
+MIX_SECONDS = float(os.environ.get("SOAK_MIX_SECONDS", "30"))
+UNFINISHED = os.environ.get("SOAK_UNFINISHED", "1") != "0"
 BIG_HEADERS, BIG_HEADER_BYTES = int(8000 * SCALE), 240 * 1024
 JUNK_SCOPES, JUNK_SCOPE_BYTES = int(5000 * SCALE), 20 * 1024
 TASKS = int(100_000 * SCALE)
@@ -125,13 +134,53 @@ def control_reads() -> list[tuple[str, float, int]]:
 PORT = free_port()
 
 
-def main() -> int:
-    process = subprocess.Popen([sys.executable, "-m", "mock_api", "--port", str(PORT), "--task-seconds", "0"],
+def start(*args: str) -> subprocess.Popen[bytes]:
+    process = subprocess.Popen([sys.executable, "-m", "mock_api", "--port", str(PORT), *args],
                                cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    if not wait_for_200(PORT, "/_mock/health", time.perf_counter() + 120, process):
+        stop(process)
+        raise RuntimeError("mock_api did not start")
+    return process
+
+
+def timed_mix() -> None:
+    """Issue 23's mix for MIX_SECONDS at the defaults (a 256 MiB memory budget)."""
+    process = start()
+    try:
+        print(f"== soak, issue 23's mix for {MIX_SECONDS:.0f} s: python -m mock_api on {HOST} ({machine()})")
+        print(f"  RSS before: {hostile_mix.rss_mb(process.pid):.0f} MB")
+        outcome = hostile_mix.run(PORT, process.pid, MIX_SECONDS, unfinished=UNFINISHED)
+        print("  RSS during (every ~1 s): " + " ".join(f"{mb:.0f}" for mb in outcome.rss[:-1]) + " MB")
+        meets = outcome.peak_rss < hostile_mix.RSS_TARGET_MB
+        print(f"  RSS after: {outcome.rss[-1]:.0f} MB; peak {outcome.peak_rss:.0f} MB (target < "
+              f"{hostile_mix.RSS_TARGET_MB:.0f} MB: {'meets' if meets else 'MISSES'})")
+        print(f"  answers: {dict(sorted(outcome.statuses.items()))}, {outcome.failures} failed calls, "
+              f"{outcome.unfinished} bodies sent unfinished")
+        print(f"  {outcome.reads} control reads, slowest {outcome.slowest_read * 1000:.0f} ms ({outcome.slowest_path}; "
+              f"target < {hostile_mix.READ_TARGET_S:.0f} s: "
+              f"{'meets' if outcome.slowest_read < hostile_mix.READ_TARGET_S else 'MISSES'}); largest page "
+              f"{outcome.largest_page / 1e6:.1f} MB past its first item (bound {hostile_mix.PAGE_BYTES / 1e6:.1f} MB)")
+        memory = outcome.memory
+        print(f"  memory budget: {memory['used_bytes'] / 2**20:.0f} of {memory['budget_bytes'] / 2**20:.0f} MiB "
+              f"held ({', '.join(f'{k} {v / 2**20:.1f}' for k, v in memory['stores'].items() if v)}); "
+              f"{memory['reliefs']} reliefs dropped {memory['dropped']}")
+    finally:
+        stop(process)
+
+
+def main() -> int:
+    if MIX_SECONDS > 0:
+        timed_mix()
+    if SCALE > 0:
+        phased()
+    return 0
+
+
+def phased() -> None:
+    """Issue 9's mix, phase by phase."""
+    process = start("--task-seconds", "0")
     worst_read, highest = 0.0, 0.0
     try:
-        if not wait_for_200(PORT, "/_mock/health", time.perf_counter() + 120, process):
-            raise RuntimeError("mock_api did not start")
         auth = {"Authorization": f"Bearer {token(PORT)}"}
         print(f"== soak: python -m mock_api on {HOST} ({machine()})")
         before = rss_mb(process.pid)
@@ -155,7 +204,6 @@ def main() -> int:
               f"(target < {READ_TARGET_S:.0f} s: {'meets' if worst_read < READ_TARGET_S else 'MISSES'})")
     finally:
         stop(process)
-    return 0
 
 
 if __name__ == "__main__":

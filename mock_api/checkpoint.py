@@ -111,7 +111,8 @@ def take(state: MockState, journal: bool = True) -> dict[str, Any]:
             "clock": {"now": iso_micro_z(now), "epoch": now, "frozen": state.clock.frozen},
             "scenario": {"name": state.scenario.name, "source": state.scenario.source},
             "counters": {"counts": [[list(key) if isinstance(key, tuple) else key, count] for key, count in counts],
-                         "dropped": dropped},
+                         "dropped": dropped,
+                         "windows": [[list(key), place, ends] for key, place, ends in state.counters.windows()]},
             "ids": state.ids.position(), "dice": state.dice.position(),
             "backend": _backend_part(state.backend)}
         if journal:
@@ -165,10 +166,20 @@ def _scenario(state: MockState, part: dict[str, Any]) -> Scenario:
 
 
 def _backend(state: MockState, part: dict[str, Any]) -> Backend:
-    backend = Backend(state.dataset, state.clock, state.ids, state.config)
+    backend = Backend(state.dataset, state.clock, state.ids, state.config, state.budget, state.name)
+    try:
+        _fill(state, backend, part)
+    except BaseException:
+        backend.close()  # a bad document: nothing of it stays charged to the memory budget
+        raise
+    return backend
+
+
+def _fill(state: MockState, backend: Backend, part: dict[str, Any]) -> None:
+    """Put the snapshot's backend part in a fresh backend (ValueError, KeyError, TypeError for a bad one)."""
     backend.started_at = float(part["started_at"])
     for row in part["petitions"]:
-        backend.created.add(_petition(row))
+        backend.hold_petition(_petition(row))
     for netid, pidm, first, last in part["students"]:
         backend.extra_students[str(netid)] = Student(str(netid), str(pidm), str(first), str(last))
     for task in part["tasks"]:
@@ -187,7 +198,6 @@ def _backend(state: MockState, part: dict[str, Any]) -> Backend:
         return found
     backend.found_sets.restore([(str(key), float(created), [item(ref) for ref in refs])
                                 for key, created, refs in part["found_sets"]])
-    return backend
 
 
 def _petition(row: list[Any]) -> StoredPetition:
@@ -226,17 +236,20 @@ def restore(state: MockState, document: Any) -> None:
         SeededRandom(0).move_to(document["dice"])
         counts = [(tuple(key) if isinstance(key, list) else key, int(count))
                   for key, count in document["counters"]["counts"]]
-        backend = _backend(state, document["backend"])
+        windows = [((str(key[0]), int(key[1]), int(key[2]), str(key[3])), int(place), float(ends))
+                   for key, place, ends in document["counters"].get("windows", [])]
         journal = Journal(state.journal.limit, state.journal.max_bytes, state.journal.header_bytes,
                           state.journal.body_bytes)
         journal.restore(document.get("journal") or [])
+        backend = _backend(state, document["backend"])  # last: charged to the memory budget once made
     except (KeyError, TypeError, ValueError, IndexError, AttributeError) as exc:
         raise SnapshotError(f"snapshot: not a {FORMAT} document ({type(exc).__name__}: {exc})") from None
     with state.lock:
         state.clock.set(epoch, frozen)
         state.ids.move_to(document["ids"])
         state.dice.move_to(document["dice"])
-        state.counters.restore(counts, dropped)
+        state.counters.restore(counts, dropped, windows)
         state.scenario = scenario
         state.journal.restore(journal.records())
-        state.backend = backend
+        replaced, state.backend = state.backend, backend
+        replaced.close()  # what the replaced one held is released from the memory budget

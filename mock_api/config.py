@@ -91,6 +91,7 @@ class MockConfig:
     # The names of this process's sessions, kept in a file: the ones a previous run left there answer 410.
     sessions_file: Path | None = None
     render_cache_limit: int = 20_000  # petition records kept as JSON bytes, oldest rendered dropped first
+    memory_budget: int = 256  # MiB all sessions' stores may hold together; past it relief drops (state.py)
     frozen_clock_at: float | None = None  # epoch seconds; None: the clock follows real time
     control_api: bool = True
     control_token: str | None = None  # set: every /_mock call must send X-Mock-Control-Token with it

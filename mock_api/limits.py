@@ -54,6 +54,8 @@ LIMITS = (
     Limit("session_idle_seconds", "real seconds a session may stay unused before it is ended (never default)"),
     Limit("render_cache_limit", "petition records and accepted tasks kept rendered as JSON bytes; the oldest "
                                 "rendered is dropped first and renders again when read"),
+    Limit("memory_budget", "MiB that every store of every session may hold together; past it the oldest journal "
+                           "entries are dropped first, then the oldest finished tasks, then idle sessions"),
 )
 
 

@@ -18,6 +18,9 @@ from mock_api.state import MockState
 DEFAULT = "default"
 # Idle sessions are looked for at most this often (real seconds): a sweep walks every session.
 SWEEP_SECONDS = 1.0
+# Past the memory budget, sessions unused for at least this many real seconds may be ended, least recently
+# used first; one used more recently is likely in the middle of a request and is kept.
+RELIEF_IDLE_SECONDS = 1.0
 
 
 class SessionError(Exception):
@@ -58,7 +61,7 @@ class Session:
         state = self.state
         return {"name": self.name, "created": iso_micro_z(self.created),
                 "last_used": iso_micro_z(self.last_used_at), "requests": self.requests,
-                "tasks": state.backend.task_count()}
+                "tasks": state.backend.task_count(), "memory_bytes": state.budget.session_bytes(self.name)}
 
 
 class Sessions:
@@ -73,6 +76,7 @@ class Sessions:
         now = monotonic()
         self._sessions = {DEFAULT: Session(DEFAULT, default, wall(), now, wall())}
         self._swept = self._started = now
+        default.budget.session_relief = self.relieve
         # Sessions a previous run of this process held (--sessions-file): they answer 410 until ended.
         self._lost: set[str] = set()
         self._names: NameFile | None = None
@@ -93,7 +97,7 @@ class Sessions:
             session = self._sessions.get(name)
             if session is not None and name != DEFAULT and now - session.last_used > self.idle_seconds:
                 session = None  # ended while idle: this request starts a fresh one
-                del self._sessions[name]
+                self._drop(name)
             if session is None:
                 if not may_create:
                     raise SessionError(401, errors.CONTROL_TOKEN)
@@ -110,7 +114,7 @@ class Sessions:
             raise SessionError(400, errors.SESSION_DEFAULT_KEPT)
         now = self._monotonic()
         with self._lock:
-            self._sessions.pop(name, None)
+            self._drop(name)
             self._lost.discard(name)
             return self._create(name, now).state
 
@@ -119,7 +123,7 @@ class Sessions:
             self._sweep(now, force=True)  # an idle one may free a place; an active one is never evicted
             if len(self._sessions) + len(self._lost) >= self.limit:
                 raise SessionError(503, errors.SESSION_LIMIT.format(limit=self.limit))
-        state = self.default.new_session(session_seed(self.default.dataset.seed, name))
+        state = self.default.new_session(session_seed(self.default.dataset.seed, name), name)
         wall = self._wall()
         session = self._sessions[name] = Session(name, state, wall, now, wall)
         self._note("+", name)
@@ -131,13 +135,37 @@ class Sessions:
         self._swept = now
         idle = [name for name, s in self._sessions.items() if name != DEFAULT and now - s.last_used > self.idle_seconds]
         for name in idle:
-            del self._sessions[name]
+            self._drop(name)
             self._note("-", name)
         if self._lost and now - self._started > self.idle_seconds:  # unused this long: they would have ended
             gone = sorted(self._lost)
             self._lost.clear()
             for name in gone:
                 self._note("-", name)
+
+    def _drop(self, name: str) -> bool:
+        """End a session, if held (the lock held): its state is released from the memory budget."""
+        session = self._sessions.pop(name, None)
+        if session is not None:
+            session.state.close()
+        return session is not None
+
+    def relieve(self, target: int) -> int:
+        """The memory budget's last relief: end sessions idle for RELIEF_IDLE_SECONDS, least recently used
+        first, until it holds `target` bytes or fewer (never `default`); how many were ended."""
+        budget = self.default.budget
+        now = self._monotonic()
+        with self._lock:
+            idle = sorted((s.last_used, name) for name, s in self._sessions.items()
+                          if name != DEFAULT and now - s.last_used >= RELIEF_IDLE_SECONDS)
+            ended = 0
+            for _, name in idle:
+                if budget.used <= target:
+                    break
+                if self._drop(name):
+                    ended += 1
+                    self._note("-", name)
+        return ended
 
     def end(self, name: str) -> None:
         """End a session (its state is dropped) or a lost one's mark (`default`'s too); SessionError for
@@ -151,7 +179,7 @@ class Sessions:
         if name == DEFAULT:
             raise SessionError(400, errors.SESSION_DEFAULT_KEPT)
         with self._lock:
-            if self._sessions.pop(name, None) is None:
+            if not self._drop(name):
                 raise SessionError(404, errors.SESSION_UNKNOWN.format(name=name))
             self._note("-", name)
 

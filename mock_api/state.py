@@ -16,6 +16,7 @@ from mock_api.data.fixtures import load_fixtures
 from mock_api.scenarios.catalog import Scenario, ScenarioCatalog
 from mock_api.scenarios.counters import RuleCounters
 from mock_api.service.backend import Backend
+from mock_api.service.budget import MIB, MemoryBudget
 from mock_api.service.clock import Clock
 from mock_api.service.dataset import Dataset, build_dataset
 from mock_api.service.ids import IdSource
@@ -25,14 +26,26 @@ from mock_api.service.tokens import granted_scopes, issue
 
 KEEPABLE = ("journal", "violations")  # what a reset may keep: evidence of what clients did, never state
 
+# What a session's emulator holds before its first request (its stores, random sources, empty coverage), for
+# the memory budget: measured with tracemalloc at ~16.5 KB, rounded up for what a used one adds beside the
+# stores that charge their own.
+SESSION_BYTES = 24 * 1024
+
 
 class MockState:
     """Shared by every request thread; reset rebuilds the backend from the snapshot (no reload)."""
 
     def __init__(self, config: MockConfig, dataset: Dataset | None = None, *, parent: MockState | None = None,
-                 seed: int | None = None) -> None:
+                 seed: int | None = None, name: str = "default") -> None:
         self.config = config
         self.lock = threading.RLock()
+        self.name = name
+        # One budget per server, shared by every session's stores (docs/reference.md, Limits).
+        self.budget: MemoryBudget = MemoryBudget(config.memory_budget * MIB) if parent is None else parent.budget
+        # Its share of the budget beside the journal's and the backend's: its own, its counters', its violations'.
+        self._accounts = [self.budget.account(name, store) for store in ("sessions", "counters", "violations")]
+        if parent is not None:
+            self._accounts[0].charge(SESSION_BYTES)
         if parent is None:
             # The scenario first: a wrong name or file fails before the slower dataset build.
             self.scenarios = ScenarioCatalog(config.scenarios_dir)
@@ -46,20 +59,33 @@ class MockState:
         seed = self.dataset.seed if seed is None else seed
         self.ids = IdSource(seed)
         self.dice = SeededRandom(seed)  # the one random source of scenario rules
-        self.counters = RuleCounters(config.counters_limit)  # scenario rules' per/after/times; cleared by reset
+        # Scenario rules' per/after/times; cleared by reset.
+        self.counters = RuleCounters(config.counters_limit, self._accounts[1])
         self.sleep: Callable[[float], None] = time.sleep  # the latency effect's; tests may replace it
         self.journal = Journal(config.journal_limit, config.journal_bytes, config.journal_header_bytes,
-                               config.journal_body_bytes)
-        self.backend = Backend(self.dataset, self.clock, self.ids, config)
+                               config.journal_body_bytes, self.budget, name)
+        self.backend = self._new_backend()
         self._default_behaviour = TaskBehaviour(seconds=config.task_seconds)
         # Strict mode's findings; cleared by reset.
-        self.violations = ViolationLog(config.violations_limit, config.polled_tasks_limit)
+        self.violations = ViolationLog(config.violations_limit, config.polled_tasks_limit, self._accounts[2])
         self.request_log = RequestLog(config.request_log)  # stderr, one line a request; "off" by default
         self.coverage = Coverage(config.coverage_limit)  # kept across resets: it describes a whole test session
 
-    def new_session(self, seed: int) -> MockState:
-        """A fresh emulator sharing this one's config, snapshot and parsed scenarios; ids and dice from `seed`."""
-        return MockState(self.config, self.dataset, parent=self, seed=seed)
+    def new_session(self, seed: int, name: str) -> MockState:
+        """A fresh emulator sharing this one's config, snapshot, parsed scenarios and memory budget; ids and dice
+        from `seed`."""
+        return MockState(self.config, self.dataset, parent=self, seed=seed, name=name)
+
+    def _new_backend(self) -> Backend:
+        return Backend(self.dataset, self.clock, self.ids, self.config, self.budget, self.name)
+
+    def close(self) -> None:
+        """The session ended: what its stores held is released from the memory budget."""
+        with self.lock:
+            self.journal.close()
+            self.backend.close()
+            for account in self._accounts:
+                account.close()
 
     @property
     def scenario_name(self) -> str:
@@ -87,7 +113,8 @@ class MockState:
                 self.journal.clear()
             if "violations" not in keep:
                 self.violations.clear()
-            self.backend = Backend(self.dataset, self.clock, self.ids, self.config)
+            self.backend.close()
+            self.backend = self._new_backend()
 
     def dev_token(self, key: str, scopes: Sequence[str] | None = None) -> str:
         """A JWT as POST /api/jwt would issue it now for `key`, without a journal entry: of `scopes` only those

@@ -6,8 +6,10 @@ import json
 
 import jwt
 import pytest
+import requests
 from flask.testing import FlaskClient
 
+from live_server import live_server
 from mock_api.config import DEV_SIGNING_KEY
 from mock_api.service.scopes import READ, WRITE
 from mock_api.service.tokens import TokenError, verify
@@ -167,3 +169,72 @@ def test_a_memoised_tokens_claims_are_a_fresh_copy_each_call() -> None:
     assert first == {"sub": "f0057pn", "scope": READ, "exp": 2000, "iat": 1000}
     first["sub"] = "someone else"
     assert verify(token, DEV_SIGNING_KEY, 1500)["sub"] == "f0057pn"
+
+
+def test_a_token_is_refused_before_its_nbf_by_the_emulator_clock(client: FlaskClient, state: MockState) -> None:
+    claims = _claims(client)
+    now = int(state.clock.now())
+    token = jwt.encode({**claims, "nbf": now + 60}, DEV_SIGNING_KEY, algorithm="HS256")
+    response = client.get("/api/petition_types", headers=bearer(token))
+    assert (response.status_code, response.get_json()) == (401, UNAUTHORIZED)
+    state.clock.advance(59)
+    assert client.get("/api/petition_types", headers=bearer(token)).status_code == 401
+    state.clock.advance(1)  # the clock reaches nbf: valid from that second on
+    assert client.get("/api/petition_types", headers=bearer(token)).status_code == 200
+
+
+@pytest.mark.parametrize("nbf", ["soon", -1, True, 1.5, "9" * 19])
+def test_a_malformed_nbf_is_401(client: FlaskClient, nbf: object) -> None:
+    token = jwt.encode({**_claims(client), "nbf": nbf}, DEV_SIGNING_KEY, algorithm="HS256")
+    response = client.get("/api/petition_types", headers=bearer(token))
+    assert (response.status_code, response.get_json()) == (401, UNAUTHORIZED)
+
+
+@pytest.mark.parametrize(("iss", "status"), [
+    ("https://evil.example", 401), ("", 401), (None, 401), (["mock_api"], 401), ("MOCK_API", 401),
+    ("mock_api", 200),
+])
+def test_a_token_naming_another_issuer_is_401(client: FlaskClient, iss: object, status: int) -> None:
+    # Signed as raw JSON: PyJWT's encode refuses an `iss` that is not text, and a hostile client would not.
+    claims = json.dumps({**_claims(client), "iss": iss}).encode()
+    token = jwt.api_jws.encode(claims, DEV_SIGNING_KEY, algorithm="HS256")
+    response = client.get("/api/petition_types", headers=bearer(token))
+    assert response.status_code == status
+    if status == 401:
+        assert response.get_json() == UNAUTHORIZED
+
+
+def test_the_emulators_own_tokens_carry_no_iss_or_nbf_and_are_accepted(client: FlaskClient) -> None:
+    token = token_for(client, "dev-readwrite", (READ,))
+    decoded = jwt.decode(token, DEV_SIGNING_KEY, algorithms=["HS256"], options={"verify_exp": False})
+    assert "iss" not in decoded and "nbf" not in decoded
+    assert client.get("/api/petition_types", headers=bearer(token)).status_code == 200
+
+
+def test_nbf_is_judged_after_expiry_and_each_call_at_its_own_clock() -> None:
+    token = jwt.encode({"sub": "f0057pn", "scope": READ, "exp": 2000, "iat": 1000, "nbf": 1500}, DEV_SIGNING_KEY,
+                       algorithm="HS256")
+    for now, reason in ((1499, "not valid yet (nbf)"), (2000, "expired"), (1499, "not valid yet (nbf)")):
+        with pytest.raises(TokenError) as refused:
+            verify(token, DEV_SIGNING_KEY, now)
+        assert str(refused.value) == reason
+    assert verify(token, DEV_SIGNING_KEY, 1500)["sub"] == "f0057pn"
+
+
+def test_over_http_nbf_waits_for_the_emulator_clock_and_a_foreign_iss_is_refused(state: MockState) -> None:
+    """As a client sees it: a real server, its clock moved by POST /_mock/clock/advance, not by the test."""
+    with live_server(state) as live:
+        claims = requests.post(f"{live.url}/api/jwt", params={"scope": READ},
+                               headers={"Authorization": "dev-readwrite"}, timeout=10).json()["payload"]
+        now = int(requests.get(f"{live.url}/_mock/clock", timeout=10).json()["epoch"])
+        early = jwt.encode({**claims, "nbf": now + 30}, DEV_SIGNING_KEY, algorithm="HS256")
+        foreign = jwt.encode({**claims, "iss": "https://login.example"}, DEV_SIGNING_KEY, algorithm="HS256")
+        own = jwt.encode({**claims, "iss": "mock_api"}, DEV_SIGNING_KEY, algorithm="HS256")
+        for token, status in ((early, 401), (foreign, 401), (own, 200)):
+            response = live.get("/api/petition_types", bearer(token))
+            assert response.status_code == status, token
+            if status == 401:
+                assert (response.headers["Content-Type"], response.content) == (
+                    "application/json", b'{"message":"Unauthorized"}')
+        assert requests.post(f"{live.url}/_mock/clock/advance", json={"seconds": 30}, timeout=10).status_code == 200
+        assert live.get("/api/petition_types", bearer(early)).status_code == 200

@@ -44,9 +44,23 @@ def test_a_restored_state_takes_the_same_snapshot(state: MockState) -> None:
     assert "payload" in backend["tasks"][-1] and len(backend["queue"]) == 1
     assert taken["counters"]["counts"] and taken["backend"]["students"] == [["f009new", "9000001", "New", "Student"]]
 
+    # The 503 retry_then_succeed answered is the one answer the scenario injected, and it stays marked so.
+    assert [(r["status"], r["injected"]) for r in taken["journal"] if r["injected"]] == [(503, True)]
+
     second = MockState(config, dataset=state.dataset)
     restore(second, taken)
     assert take(second) == taken
+
+
+def test_a_journal_record_without_injected_restores_as_not_injected(state: MockState) -> None:
+    first = MockState(state.config, dataset=state.dataset)
+    _busy(first)
+    taken = take(first)
+    for record in taken["journal"]:
+        del record["injected"]  # as a snapshot written before the field
+    second = MockState(state.config, dataset=state.dataset)
+    restore(second, taken)
+    assert [r["injected"] for r in take(second)["journal"]] == [False] * len(taken["journal"])
 
 
 def test_the_data_digest_is_the_data_sets(state: MockState) -> None:

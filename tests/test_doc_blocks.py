@@ -102,6 +102,8 @@ def test_the_tour_runs_twice_and_ends_with_the_new_petition(prefix: str, server:
         assert journal[-1] == "GET /api/academic/petitions/2911310-Q41-24W-2023-2024 200"
 
 
+# Every example runs again inside a session, as under `mock_api_isolation = session` or a shared CI server:
+# a URL joined wrongly (the session prefix doubled or lost) fails there.
 PYTHON = re.compile(r"```python\n(?P<body>.*?)```", re.S)
 # The pytest examples of the docs: every python block that names the fixture or a test (docs/ci.md's
 # plain test reads MOCK_API_URL in a fixture, else the fixture's server: it runs here too).

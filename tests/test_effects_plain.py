@@ -7,13 +7,14 @@ import pytest
 import yaml
 
 from mock_api.config import DEV_SIGNING_KEY
+from mock_api.data.fixtures import ServiceAccount
 from mock_api.scenarios.catalog import NO_DECISION, Decision, Scenario, load_scenario_file
 from mock_api.scenarios.counters import RuleCounters
 from mock_api.scenarios.effects import REGISTRY, Context, Overrides, Reply
 from mock_api.service.clock import Clock
 from mock_api.service.randomness import SeededRandom
 from mock_api.service.requests import PlainRequest, bearer_token, parse_authorization
-from mock_api.service.tokens import TokenError
+from mock_api.service.tokens import TokenError, issue
 
 NOW = 1_700_000_000.0
 
@@ -100,3 +101,46 @@ def test_a_scenario_without_rules_decides_nothing_and_its_decision_cannot_be_cha
         decided.reads["count_header"] = False  # type: ignore[index]
     overridden = scenario(tmp_path, {"task": {"seconds": 5}}).apply(context(plain()))
     assert overridden.task == {"seconds": 5.0} and NO_DECISION.task == {}
+
+
+def _bearer(sub: str) -> str:
+    account = ServiceAccount("k", sub, "Test", "t@example.edu", ())
+    return f"Bearer {issue(account, [], NOW, 10800, DEV_SIGNING_KEY)[0]}"
+
+
+def test_rate_limit_counts_per_token_in_a_window_of_clock_time() -> None:
+    effect = REGISTRY["rate_limit"]({"requests": 2, "seconds": 10})
+    clock, counters = Clock(NOW), RuleCounters(100)
+
+    def run(authorization: str | None) -> Reply | Overrides | None:
+        return effect(Context(plain(authorization=authorization), SeededRandom(7), clock, lambda s: None, counters,
+                              lambda: "0" * 24))
+    alice, bob = _bearer("alice"), _bearer("bob")
+    assert [run(alice), run(alice)] == [None, None]
+    assert run(alice) == Reply(429, {"detail": "Too Many Requests"}, {"Retry-After": "10"})
+    assert run(bob) is None and run(None) is None and run("Bearer forged") is None  # no valid token: not counted
+    clock.advance(9.2)
+    assert run(alice) == Reply(429, {"detail": "Too Many Requests"}, {"Retry-After": "1"})  # 0.8 s, rounded up
+    clock.advance(0.8)  # the window is over: a new one opens
+    assert [run(alice), run(alice), run(alice)] == [None, None, Reply(429, {"detail": "Too Many Requests"},
+                                                                        {"Retry-After": "10"})]
+
+
+def test_throttle_for_good_answers_429_with_its_retry_after() -> None:
+    assert REGISTRY["throttle_for_good"](None)(context(plain())) == Reply(429, {"detail": "Too Many Requests"},
+                                                                          {"Retry-After": "1"})
+    assert REGISTRY["throttle_for_good"](30)(context(plain())).headers == {"Retry-After": "30"}  # type: ignore[union-attr]
+
+
+def test_windows_are_bounded_and_cleared_with_the_counts() -> None:
+    counters = RuleCounters(2)
+    a, b, c = (("s", 0, 0, sub) for sub in "abc")
+    assert [counters.in_window(key, NOW, 10)[0] for key in (a, a, b, c)] == [1, 2, 1, 1]
+    assert (len(counters), counters.dropped) == (2, 1)
+    assert counters.in_window(a, NOW, 10) == (1, NOW + 10)  # a's window was dropped: it opens again
+    assert counters.in_window(a, NOW - 1, 10) == (1, NOW + 9)  # the clock set back before the window: a new one
+    assert counters.windows() == [(c, 1, NOW + 10), (a, 1, NOW + 9)]
+    counters.restore([], 0, [(b, 3, NOW + 5), *counters.windows()])  # a snapshot's, cut to the newest 2
+    assert counters.windows() == [(c, 1, NOW + 10), (a, 1, NOW + 9)] and counters.in_window(b, NOW, 10)[0] == 1
+    counters.clear()
+    assert len(counters) == 0

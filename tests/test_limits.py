@@ -12,7 +12,7 @@ from badinput import PETITION
 from mock_api import limits
 from mock_api.cli import build_parser, config_from_args
 from mock_api.config import DEV_SIGNING_KEY, MockConfig
-from mock_api.contract.journal import Journal, entry_bytes
+from mock_api.contract.journal import ENTRY_OVERHEAD_BYTES, ITEM_OVERHEAD_BYTES, Journal
 from mock_api.http.app import create_app
 from mock_api.service import tokens
 from mock_api.service.dataset import Dataset
@@ -53,17 +53,29 @@ def test_journal_is_bounded_by_bytes_oldest_dropped_first(dataset: Dataset) -> N
     assert seqs == [36, 37, 38, 39, 40]
 
 
-def test_an_observed_entry_is_counted_as_the_bytes_it_reads_as(dataset: Dataset) -> None:
-    """The byte bound counts an observed request as entry_bytes of its entry as served: masked secrets,
-    cut values with their markers, every value of a repeated parameter, the body."""
+def test_an_observed_entry_keeps_cut_values_and_counts_what_it_keeps(dataset: Dataset) -> None:
+    """Cut when recorded, not when read: a 240 KB header is kept as 8 KB and its marker, and the entry's bytes
+    (its texts, each header and query value's objects) are what the journal and the memory budget count."""
     client, state = make(dataset)
     client.get("/api/academic/petitions?netid=a&netid=bb&pagesize=2", headers={"Authorization": "Bearer " + "t" * 500})
     client.post("/api/academic/petitions", data=b'{"petition": "' + b"y" * 70_000 + b'"}',
                 headers={"X-Big": "x" * BIG, "Cookie": "c=1", "Content-Type": "application/json"})
     client.get("/api/nowhere", headers={"Authorization": "dev-readonly"})
-    kept = list(state.journal._entries)
-    assert [size for _, _, size in kept] == [entry_bytes(entry) for entry in state.journal.entries()]
+    kept = [(seq, raw, size) for seq, raw, size, _ in state.journal._entries if isinstance(raw, tuple)]
     assert len(kept) == 3
+    big = dict(kept[1][1][4])["X-Big"]
+    assert big == "x" * 8192 + f"...[mock_api: cut at 8192 of {BIG} bytes]"
+    for seq, raw, size in kept:
+        headers, query, path, body = raw[4], raw[3], raw[2], raw[5] or ""
+        texts = len(path) + len(body) + sum(len(k) + len(v) for k, v in headers) \
+            + sum(len(k) + len(v) for k, values in query for v in values)
+        items = len(headers) + sum(len(values) for _, values in query)
+        assert size == ENTRY_OVERHEAD_BYTES + texts + ITEM_OVERHEAD_BYTES * items, seq
+    assert state.budget.describe()["stores"]["journal"] == sum(size for _, _, size in kept)
+    # Read, the same entries: masked, and the cut value as kept.
+    served = state.journal.entries()
+    assert served[0]["headers"]["Authorization"] == "Bearer ***"
+    assert served[1]["headers"]["X-Big"] == big
 
 
 def test_journal_keeps_the_newest_entry_even_alone_over_the_bound() -> None:

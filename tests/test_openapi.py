@@ -26,7 +26,7 @@ SAMPLE = {"id": "2907841-Q25-24W=L-APPV", "netid": "f0027k4", "petition_code": "
           "petition_name": "Reduce Sr Yr Residence Req", "origin_code": "UREG", "origin_name": "UG - Registrar",
           "school": "UG", "decision": "APPV", "grade_term": "24W=L", "effective_date": "2021-03-02T05:00:00Z",
           "cache_date": "2022-05-07T23:49:22Z"}
-JSON = {"Content-Type": "application/json", "X-Request-ID": "r1", "X-Count": "1"}
+JSON = {"Content-Type": "application/json", "X-Request-ID": "r1", "X-Count": "1", "X-Total-Count": "1"}
 
 
 def test_document_is_valid_openapi_3_1() -> None:
@@ -108,7 +108,8 @@ def test_a_drifted_status_header_or_media_type_is_caught() -> None:
                      {**JSON, "Location": "/tasks/abc"}) == [
         "header Location: does not match ^/api/tasks/[0-9a-f]{24}$"]
     assert _problems("GET", "/api/academic/petitions", 200, [], {"Content-Type": "text/html"}) == [
-        "header X-Request-ID: missing", "header Content-Type: expected application/json, got text/html"]
+        "header X-Request-ID: missing", "header X-Total-Count: missing",
+        "header Content-Type: expected application/json, got text/html"]
     assert _problems("GET", "/api/academic/petitions", 401, {"detail": "Unauthorized"}) == [
         "body $: Additional properties are not allowed ('detail' was unexpected)",
         "body $: 'message' is a required property"]

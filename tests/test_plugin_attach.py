@@ -164,7 +164,7 @@ def test_one_read(mock_api, n):
         assert [s["name"] for s in listed] == ["default"]  # each test's session ended with it
 
 
-def test_verification_counts_each_tests_own_requests_and_a_failure_leaves_its_bundle(
+def test_verification_interception_and_bundles_work_attached_too(
         pytester: pytest.Pytester) -> None:
     with running_server() as server:
         consumer(pytester, '''
@@ -190,10 +190,18 @@ def test_counts_only_its_own(mock_api):
 def test_fails(mock_api):
     read(mock_api)
     assert False
+
+def test_intercepted_and_followed(mock_api):
+    with mock_api.intercept():  # a hard-coded URL reaches the attached server
+        posted = requests.post("https://api.dartmouth.edu/api/academic/petitions", json={"petition": NEW},
+                               headers=auth(mock_api), timeout=10)
+    assert posted.status_code == 202
+    assert requests.get(mock_api.follow(posted.headers["Location"]), headers=auth(mock_api), timeout=10).ok
+    assert [(r.method, r.headers["Host"]) for r in mock_api.requests][0] == ("POST", "api.dartmouth.edu")
 ''')
         result = run(pytester, "-p", "no:cacheprovider", f"--mock-api-url={server.url}",
                      "--mock-api-bundle-dir=bundles")
-        result.assert_outcomes(passed=2, failed=1)
+        result.assert_outcomes(passed=3, failed=1)
         bundle = json.loads((pytester.path / "bundles" / "test_consumer.py__test_fails.json").read_text())
         assert bundle["test"] == "test_consumer.py::test_fails" and bundle["format"] == "mock_api.snapshot/1"
         # The server kept the whole run's journal; the bundle holds the failed test's entry only.

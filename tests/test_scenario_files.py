@@ -107,8 +107,8 @@ def test_missing_file_is_named(tmp_path: Path) -> None:
 
 
 def test_every_registered_effect_has_a_docstring() -> None:
-    assert sorted(REGISTRY) == ["delay", "fault", "forbid", "reads", "respond", "task", "task_not_found_for",
-                              "token_expired"]
+    assert sorted(REGISTRY) == ["delay", "fault", "forbid", "rate_limit", "reads", "respond", "task",
+                              "task_not_found_for", "throttle_for_good", "token_expired"]
     assert all(builder.__doc__ for builder in REGISTRY.values())
 
 

@@ -231,3 +231,18 @@ def test_a_bad_key_glob_or_count_is_refused_at_load_naming_file_and_key(tmp_path
 def test_a_glob_class_closes_as_fnmatch_reads_it(tmp_path: Path) -> None:
     run = Runner(tmp_path, teapot({"query": {"a": "[]x]", "b": "[!]]"}}))
     assert run.statuses(request(query={"a": "]", "b": "y"}), request(query={"a": "]", "b": "]"})) == [418, 200]
+
+
+@pytest.mark.parametrize("rules", [
+    [{"match": {"path": "/api/petition_types"}, "effects": [{"rate_limit": {"requests": 2, "seconds": 5}}]},
+     {"match": {"path": "/api/**"}, "effects": [{"rate_limit": {"requests": 2, "seconds": 5}}]}],
+    [{"match": {"path": "/api/**"}, "effects": [{"rate_limit": {"requests": 2, "seconds": 5}},
+                                                {"rate_limit": {"requests": 2, "seconds": 5}}]}],
+], ids=["two rules", "two effects of one rule"])
+def test_two_rate_limits_never_share_a_window(tmp_path: Path, rules: list[dict[str, Any]]) -> None:
+    # One window counting both would have met its 2 on the first request, refusing the second.
+    run = Runner(tmp_path, *rules)
+    assert run.statuses(*[request(auth=token())] * 3) == [200, 200, 429]
+    assert sorted(key for key, _, _ in run.counters.windows()) == sorted(
+        [("mine", 0, 0, "f0057pn"), ("mine", 1, 0, "f0057pn")] if len(rules) == 2
+        else [("mine", 0, 0, "f0057pn"), ("mine", 0, 1, "f0057pn")])

@@ -31,6 +31,8 @@ USER_FILES = {
                                   "per": "task", "after": 1, "times": 1, "effects": [{"respond": 404}]}],
     "last_query_value": [{"match": {"path": "/api/petition_types", "query": {"code": "Q4?"}},
                           "effects": [{"respond": 418}]}],
+    "for_good": [{"match": {"path": "/api/**"}, "per": "token", "after": 1,
+                  "effects": [{"throttle_for_good": {"retry_after": 2}}]}],
 }
 
 
@@ -102,16 +104,30 @@ def test_one_student_fails_fails_f006kdf_only_wrapped_or_not(server: Api) -> Non
         assert str(completed(server, location, auth)["message"]).startswith("Petition created successfully.")
 
 
-def test_throttled_answers_429_from_each_clients_11th_request(server: Api) -> None:
-    server.fresh("throttled")
+def test_throttled_is_a_rate_limit_whose_retry_after_comes_true(server: Api) -> None:
+    server.fresh("throttled")  # the clock frozen: the window moves only when the test advances it
     writer, reader = server.token(), server.token("dev-readonly", (READ,))
     assert [server.get("/api/petition_types/Q25", writer).status_code for _ in range(10)] == [200] * 10
     throttled = server.get("/api/petition_types/Q25", writer)
     assert outcome(throttled) == (429, THROTTLED)
-    assert throttled.headers["Retry-After"] == "1"
-    assert outcome(server.post_petition(writer)) == (429, THROTTLED)
-    assert server.get("/api/petition_types/Q25", reader).status_code == 200  # another client: its 1st
+    assert throttled.headers["Retry-After"] == "10"  # the whole window is left: no clock time has passed
+    assert server.get("/api/petition_types/Q25", reader).status_code == 200  # another client: its own window
     assert server.get("/api/petition_types/Q25").status_code == 401  # no token: never counted, never throttled
+    server.advance(6.5)
+    again = server.post_petition(writer)
+    assert (outcome(again), again.headers["Retry-After"]) == ((429, THROTTLED), "4")  # 3.5 s left, rounded up
+    server.advance(float(again.headers["Retry-After"]))  # a client that waits as told...
+    assert [server.get("/api/petition_types/Q25", writer).status_code for _ in range(11)] == [200] * 10 + [429]
+
+
+def test_throttle_for_good_never_clears(server: Api, folder: Path) -> None:
+    server.fresh(str(folder / "for_good.yaml"))
+    auth = server.token()
+    assert server.get("/api/petition_types/Q25", auth).status_code == 200
+    for _ in range(2):
+        refused = server.get("/api/petition_types/Q25", auth)
+        assert (outcome(refused), refused.headers["Retry-After"]) == ((429, THROTTLED), "2")
+        server.advance(3600)
 
 
 def test_reset_starts_every_count_again(server: Api) -> None:

@@ -9,10 +9,11 @@ import requests
 
 from live_server import TIMEOUT, Live, live_server
 from mock_api.config import MockConfig
+from mock_api.contract.journal import ENTRY_OVERHEAD_BYTES
 from mock_api.http.app import create_app
 from mock_api.service.dataset import Dataset
 from mock_api.sessions import SessionError, Sessions, session_seed
-from mock_api.state import MockState
+from mock_api.state import SESSION_BYTES, MockState
 from support import FROZEN_AT
 
 ISO = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z$")
@@ -52,8 +53,10 @@ def test_a_session_is_created_on_first_use_and_listed(live: Live) -> None:
     listed = sessions_of(live)
     assert [s["name"] for s in listed] == ["default", "alpha"]
     alpha = listed[1]
-    assert list(alpha) == ["name", "created", "last_used", "requests", "tasks"]
+    assert list(alpha) == ["name", "created", "last_used", "requests", "tasks", "memory_bytes"]
     assert alpha["requests"] == 2 and alpha["tasks"] == 0
+    # Its own stores, and the one journal entry of its API request, in the server's memory budget.
+    assert SESSION_BYTES + ENTRY_OVERHEAD_BYTES < int(str(alpha["memory_bytes"])) < SESSION_BYTES + 8192
     assert ISO.match(str(alpha["created"])) and ISO.match(str(alpha["last_used"]))
     assert str(alpha["created"]) <= str(alpha["last_used"])
 

@@ -112,6 +112,32 @@ def test_a_restored_server_answers_the_same_bytes(pair: tuple[Live, Live]) -> No
     assert [entry["seq"] for entry in journal] == list(range(1, 11))  # 4 restored, then the 6 API requests of R
 
 
+def test_a_throttled_clients_window_is_restored(pair: tuple[Live, Live]) -> None:
+    """The rate limit's open windows are in the snapshot: the restored server refuses the same request, with
+    the same Retry-After, and lets it through when the window ends, as the first does."""
+    first, second = pair
+    requests.put(f"{first.url}/_mock/scenario", json={"name": "throttled"}, timeout=TIMEOUT)
+    auth = first.token()
+    assert [first.get("/api/petition_types/Q25", auth).status_code for _ in range(8)] == [200] * 8
+    requests.post(f"{first.url}/_mock/clock/advance", json={"seconds": 3.5}, timeout=TIMEOUT)
+    snapshot = requests.get(f"{first.url}/_mock/snapshot", timeout=TIMEOUT)
+    assert [window[1:] for window in snapshot.json()["counters"]["windows"]] == [
+        [8, snapshot.json()["clock"]["epoch"] + 6.5]]
+    assert requests.put(f"{second.url}/_mock/snapshot", data=snapshot.content,
+                        headers={"Content-Type": "application/json"}, timeout=TIMEOUT).status_code == 200
+
+    def after(url: str) -> list[bytes]:
+        answers = [raw(url, "GET", "/api/petition_types/Q25", auth) for _ in range(3)]
+        answers.append(raw(url, "POST", "/_mock/clock/advance", None, {"seconds": 7}))
+        return [*answers, raw(url, "GET", "/api/petition_types/Q25", auth)]
+    on_first, on_second = after(first.url), after(second.url)
+    assert on_first == on_second
+    assert [answer.split(b"\r\n", 1)[0] for answer in on_first] == [
+        b"HTTP/1.1 200 OK", b"HTTP/1.1 200 OK", b"HTTP/1.1 429 Too Many Requests", b"HTTP/1.1 200 OK",
+        b"HTTP/1.1 200 OK"]
+    assert _header(on_first[2], "Retry-After") == "7"  # 6.5 s left in the window, rounded up
+
+
 def test_without_a_restore_the_same_requests_differ(pair: tuple[Live, Live]) -> None:
     """The control: a fresh server that did not get the snapshot does not know the found set."""
     first, second = pair
@@ -155,6 +181,9 @@ def test_other_data_or_a_newer_format_is_a_409_and_changes_nothing(state: MockSt
         for bad, detail in [
                 ({**snapshot, "backend": {**snapshot["backend"], "queue": [[1]]}},
                  "backend.queue: expected a list of [due, cursor, task id, fail, stale_cache]"),
+                ({**snapshot, "counters": {**snapshot["counters"], "windows": [[["throttled", 0, 0], 1, 5.0]]}},
+                 "counters.windows: expected a list of [[scenario, rule index, effect index, token sub], place, "
+                 "window end]"),
                 ({**snapshot, "clock": {"epoch": 5e9, "frozen": True}}, "clock.epoch: expected seconds between 1970 "
                                                                         "and 2100"),
                 ({**snapshot, "journal": [{"seq": 3, "entry": {}}, {"seq": 5, "entry": {}}]},

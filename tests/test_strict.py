@@ -57,9 +57,9 @@ def test_a_dropped_filter_is_a_violation_not_an_error(strict: FlaskClient) -> No
     assert _violations(strict) == [{
         "kind": "dropped_filter", "method": "GET", "path": "/api/academic/petitions",
         "message": "GET /api/academic/petitions: 'netd' is not an attribute of the record; the real API silently "
-                   "drops it and answers as if it were not given (portal intro). Attributes: id, netid, "
-                   "petition_code, petition_name, origin_code, origin_name, school, decision, grade_term, "
-                   "effective_date, cache_date",
+                   "drops it and answers as if it were not given (documented in the API portal's introduction, "
+                   "'Filtering and Paging'). Attributes: id, netid, petition_code, petition_name, origin_code, "
+                   "origin_name, school, decision, grade_term, effective_date, cache_date",
         "count": 1, "first_seq": 2}]
     journal = strict.get("/_mock/requests").get_json()
     assert [e["query"] for e in journal if e["seq"] == 2] == [{"netd": ["f0027k4"], "pagesize": ["3"]}]
@@ -82,9 +82,11 @@ def test_payload_missing_and_unknown_fields(strict: FlaskClient) -> None:
     messages = [v["message"] for v in _violations(strict)]
     assert messages == [
         "POST /api/academic/petitions payload $.petition: Additional properties are not allowed ('term' was "
-        "unexpected) (seed 000; the real API still answers 202 and the task fails later)",
-        "POST /api/academic/petitions payload $.petition: 'grade_term' is a required property (seed 000; the real "
-        "API still answers 202 and the task fails later)"]
+        "unexpected) (documented on the portal's page for POST petitions, 'Academic Attendance API - POST'; the "
+        "real API still answers 202 and the task fails later)",
+        "POST /api/academic/petitions payload $.petition: 'grade_term' is a required property (documented on the "
+        "portal's page for POST petitions, 'Academic Attendance API - POST'; the real API still answers 202 and "
+        "the task fails later)"]
 
 
 def test_unwrapped_payload_and_wrong_content_type(strict: FlaskClient) -> None:
@@ -97,7 +99,8 @@ def test_unwrapped_payload_and_wrong_content_type(strict: FlaskClient) -> None:
     assert found[0]["message"].startswith("POST /api/academic/petitions payload $: Additional properties")
     assert found[1]["message"].startswith("POST /api/academic/petitions payload $: 'petition' is a required")
     assert found[2]["message"] == ("POST /api/academic/petitions sent Content-Type "
-                                   "'application/x-www-form-urlencoded'; it requires application/json (seed 000)")
+                                   "'application/x-www-form-urlencoded'; it requires application/json (documented "
+                                   "on the portal's page for POST petitions, 'Academic Attendance API - POST')")
 
 
 def test_a_call_with_a_token_lacking_its_scope(strict: FlaskClient) -> None:
@@ -150,9 +153,9 @@ def test_reset_clears_violations_and_format_is_readable(strict: FlaskClient, str
     assert text.splitlines()[0] == "mock_api strict mode: 1 contract violation(s) by the consumer:"
     assert text.splitlines()[1] == ("  1. [dropped_filter] (x2) GET /api/academic/petitions: 'netd' is not an "
                                     "attribute of the record; the real API silently drops it and answers as if it "
-                                    "were not given (portal intro). Attributes: id, netid, petition_code, "
-                                    "petition_name, origin_code, origin_name, school, decision, grade_term, "
-                                    "effective_date, cache_date")
+                                    "were not given (documented in the API portal's introduction, 'Filtering and "
+                                    "Paging'). Attributes: id, netid, petition_code, petition_name, origin_code, "
+                                    "origin_name, school, decision, grade_term, effective_date, cache_date")
     assert len(strict_state.violations) == 1 and strict_state.violations[0]["count"] == 2
     assert strict.post("/_mock/reset").status_code == 200
     assert _violations(strict) == [] and not strict_state.violations and format_violations([]) == ""

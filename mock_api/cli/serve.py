@@ -13,6 +13,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from mock_api import limits
+from mock_api.cli.allocator import return_large_blocks
 from mock_api.cli.env import apply_defaults
 from mock_api.cli.progress import finish_progress, show_progress
 from mock_api.cliargs import PROG, OneLineParser, fail
@@ -208,6 +209,7 @@ def run(argv: Sequence[str], prog: str = f"{PROG} serve") -> int:
 
         return supervise(args, list(argv))
     show_progress(quiet=args.quiet)
+    return_large_blocks()
     try:
         with lasting_objects():
             from mock_api.http.app import create_app

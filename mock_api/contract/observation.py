@@ -24,4 +24,5 @@ class Observation:
     duration_seconds: float
     query_lists: dict[str, list[str]]  # every value of each query parameter, as the journal shows them
     unpromised: Sequence[tuple[str, str]] = ()  # (record id, promised from) of petitions served early
+    injected: bool = False  # the scenario answered (a reply, a dropping fault), not the API: never the consumer's fault
     seq: int = 0  # given by the journal when recorded

@@ -11,15 +11,16 @@ from pathlib import Path
 from typing import Any
 
 from mock_api.cliargs import OneLineParser, fail
-from mock_api.contract.journal import cut_text
 from mock_api.contract.observation import Observation
 from mock_api.contract.spec import check_request_body, operation
+from mock_api.service.budget import Account, uncounted
 from mock_api.service.query import dropped_parameters
 from mock_api.service.records import PETITION_FIELDS, PETITION_TYPE_FIELDS
 from mock_api.service.requests import parse_authorization
+from mock_api.service.texts import cut_text
 from mock_api.service.tokens import TokenError, token_scopes
 
-# The record attributes each collection filters on; anything else is silently dropped (portal intro).
+# The record attributes each collection filters on; anything else is silently dropped (the portal's introduction).
 COLLECTION_FIELDS: dict[str, Sequence[str]] = {
     "/api/academic/petitions": PETITION_FIELDS,
     "/api/students/{netid}/petitions": PETITION_FIELDS,
@@ -31,8 +32,15 @@ TASK_PATH = "/api/tasks/{id}"
 # A violation's path and message are cut to this (with the journal's marker): a hostile path or query
 # name must not make each of the kept violations large.
 VIOLATION_TEXT_CHARS = 1024
+# A violation's and a polled task's bytes beside their texts (dict, key tuple, numbers), for the memory budget.
+VIOLATION_BYTES, POLLED_TASK_BYTES = 600, 150
 PETITION_PATH = "/api/academic/petitions/{id}"
 MONGO_ID = re.compile(r"[0-9a-fA-F]{24}")
+# The status each answer-borne violation explains: a test that expects that status (expect_errors) expects it.
+ANSWER_KINDS = {"expired_token": 401, "scope": 403}
+# Where a violation's rule is written, in words a reader can find (never an internal tag).
+PAGING_SOURCE = "documented in the API portal's introduction, 'Filtering and Paging'"
+POST_SOURCE = "documented on the portal's page for POST petitions, 'Academic Attendance API - POST'"
 
 
 class ViolationLog:
@@ -42,12 +50,13 @@ class ViolationLog:
     poll time of at most `polled_limit` tasks, the least recently polled forgotten first.
     """
 
-    def __init__(self, limit: int, polled_limit: int = 10_000) -> None:
+    def __init__(self, limit: int, polled_limit: int = 10_000, account: Account | None = None) -> None:
         self.limit, self.polled_limit = limit, polled_limit
         self._lock = threading.Lock()
         self._items: dict[tuple[str, str, str, str], dict[str, Any]] = {}
         self._last_poll: OrderedDict[str, float] = OrderedDict()
         self.dropped = 0
+        self._account = account or uncounted()  # the memory budget's share of violations and poll times
 
     def add(self, kind: str, method: str, path: str, message: str, seq: int) -> None:
         path, message = cut_text(path, VIOLATION_TEXT_CHARS), cut_text(message, VIOLATION_TEXT_CHARS)
@@ -60,14 +69,18 @@ class ViolationLog:
             else:
                 self._items[key] = {"kind": kind, "method": method, "path": path, "message": message,
                                     "count": 1, "first_seq": seq}
+                self._account.charge(VIOLATION_BYTES + len(path) + len(message))
 
     def poll_interval(self, task_id: str, now: float) -> float | None:
         """Seconds since this task was last polled (None on the first poll); remembers this poll."""
         with self._lock:
             last = self._last_poll.pop(task_id, None)
             self._last_poll[task_id] = now
+            if last is None:
+                self._account.charge(POLLED_TASK_BYTES)
             if len(self._last_poll) > self.polled_limit:
                 self._last_poll.popitem(last=False)
+                self._account.release(POLLED_TASK_BYTES)
         return None if last is None else now - last
 
     def entries(self) -> list[dict[str, Any]]:
@@ -78,6 +91,7 @@ class ViolationLog:
         with self._lock:
             self._items.clear()
             self._last_poll.clear()
+            self._account.release(self._account.held)
             self.dropped = 0
 
     def __iter__(self) -> Iterator[dict[str, Any]]:
@@ -108,6 +122,8 @@ def _auth_problems(ex: Observation) -> Iterator[tuple[str, str]]:
     if authorization and scheme.lower() != "bearer":
         yield "auth_header", f"{method} {template} needs 'Authorization: Bearer {{jwt}}' (documented)"
         return
+    if ex.injected:
+        return  # the scenario's own 401 or 403 says nothing of the consumer's token
     if ex.status == 401 and token:
         claims = ex.request.claims_or_error()  # verified once: by the view, or here
         if isinstance(claims, TokenError) and str(claims) == "expired":
@@ -142,7 +158,7 @@ def _request_problems(ex: Observation) -> Iterator[tuple[str, str]]:
     if method == "GET" and fields is not None:
         for name in dropped_parameters(ex.request.query, fields):
             yield "dropped_filter", (f"GET {template}: '{name}' is not an attribute of the record; the real API "
-                                     "silently drops it and answers as if it were not given (portal intro). "
+                                     f"silently drops it and answers as if it were not given ({PAGING_SOURCE}). "
                                      f"Attributes: {', '.join(fields)}")
     op = operation(template, method)
     if op is None or "requestBody" not in op:
@@ -153,7 +169,7 @@ def _request_problems(ex: Observation) -> Iterator[tuple[str, str]]:
     mimetype = ex.request.mimetype
     if mimetype != "application/json":
         yield "content_type", (f"{method} {template} sent Content-Type '{mimetype or 'none'}'; "
-                               "it requires application/json (seed 000)")
+                               f"it requires application/json ({POST_SOURCE})")
         return
     parsed, body = _request_json(ex, raw)
     if not parsed:
@@ -161,7 +177,7 @@ def _request_problems(ex: Observation) -> Iterator[tuple[str, str]]:
         return
     for problem in check_request_body(template, method, body):
         yield "payload", (f"{method} {template} payload {str(problem).removeprefix('body ')} "
-                          "(seed 000; the real API still answers 202 and the task fails later)")
+                          f"({POST_SOURCE}; the real API still answers 202 and the task fails later)")
 
 
 def _lenient_reads(ex: Observation) -> Iterator[tuple[str, str]]:
@@ -183,7 +199,7 @@ def _lenient_reads(ex: Observation) -> Iterator[tuple[str, str]]:
 
 def find_violations(ex: Observation, log: ViolationLog, now: float, min_poll_seconds: float) -> list[tuple[str, str]]:
     """(kind, message) for each way this observed request breaks the real API's contract."""
-    found = [*_auth_problems(ex), *_request_problems(ex), *_lenient_reads(ex)]
+    found = [*_auth_problems(ex), *_request_problems(ex), *([] if ex.injected else _lenient_reads(ex))]
     if ex.template == TASK_PATH and ex.request.method == "GET" and ex.status == 200:
         task_id = ex.request.path.rstrip("/").rsplit("/", 1)[-1]
         interval = log.poll_interval(task_id, now)

@@ -149,7 +149,8 @@ def observe(state: MockState, call: Call, found: Answer, fault: str | None) -> N
     """One observation of an API request: the journal, coverage, strict mode, the request log."""
     seen = Observation(call.request, call.template, state.clock.now(), found.status, fault not in DROPPING_FAULTS,
                        _reply_json(call.template, found), call.scenario, state.scenario_name, fault,
-                       time.perf_counter() - call.started, call.query_lists, call.unpromised)
+                       time.perf_counter() - call.started, call.query_lists, call.unpromised,
+                       injected=call.decision.reply is not None)
     state.journal.record(seen)  # gives it its seq, which violations point to
     violations: Sequence[tuple[str, str]] = []
     if call.request.path != OPENAPI_PATH:

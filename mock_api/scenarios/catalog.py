@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any
@@ -88,8 +88,8 @@ class Scenario:
         for index, rule in enumerate(self.rules):
             if not self._selects(index, rule, ctx, created_task):
                 continue
-            for effect in rule.effects:
-                outcome = effect(ctx)
+            for number, effect in enumerate(rule.effects):
+                outcome = effect(replace(ctx, slot=(self.name, index, number)))
                 if isinstance(outcome, Reply):
                     return Decision(outcome, task, reads, outcome.fault or fault, next(iter(created), None))
                 if outcome is not None:

@@ -1,6 +1,7 @@
 """The effects a scenario rule can have: small functions, each built once from its YAML parameters."""
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -12,6 +13,7 @@ from mock_api.service import errors
 from mock_api.service.clock import Clock
 from mock_api.service.ids import object_id_seconds
 from mock_api.service.requests import PlainRequest, parse_authorization
+from mock_api.service.tokens import TokenError
 
 # The lenient choices of a read that the `reads` effect can turn off (each True by default).
 READ_CHOICES = ("by_mongo_id", "count_header")
@@ -41,6 +43,9 @@ class Context:
     sleep: Callable[[float], None]
     counters: RuleCounters
     new_task_id: Callable[[], str]
+    # The scenario, rule index and effect index the effect runs as: it keys the effect's own counts, so that
+    # they are names a snapshot can keep and two effects never share one.
+    slot: tuple[str, int, int] = ("", 0, 0)
 
 
 @dataclass(frozen=True)
@@ -118,6 +123,36 @@ def respond(params: Any) -> Effect:
         status = statuses[0] if len(statuses) == 1 else ctx.dice.choice(statuses)
         return Reply(status, body if has_body else {"detail": _phrase(status)}, headers)
     return run
+
+
+def _too_many(retry_after: int) -> Reply:
+    return Reply(429, {"detail": _phrase(429)}, {"Retry-After": str(retry_after)})
+
+
+@effect("rate_limit")
+def rate_limit(params: Any) -> Effect:
+    """A rate limit by the emulator clock: `requests` per window of `seconds` per token (its sub); past it 429
+    with Retry-After = the whole seconds left in the window, so a client that waits as told gets through.
+    A request without a valid token is not counted (the API answers it 401)."""
+    p = _params(params)
+    allowed, seconds = int(p["requests"]), float(p["seconds"])
+
+    def run(ctx: Context) -> Reply | None:
+        claims = ctx.request.claims_or_error()
+        if isinstance(claims, TokenError):
+            return None
+        now = ctx.clock.now()
+        place, ends = ctx.counters.in_window((*ctx.slot, str(claims["sub"])), now, seconds)
+        return None if place <= allowed else _too_many(max(1, math.ceil(ends - now)))
+    return run
+
+
+@effect("throttle_for_good")
+def throttle_for_good(params: Any) -> Effect:
+    """429 on every request it applies to, whatever the client waits: its Retry-After never comes true. For a
+    client's give-up path; with `per`/`after` it throttles from a client's Nth request on, for good."""
+    retry_after = int(_params(params, "retry_after").get("retry_after", 1))
+    return lambda ctx: _too_many(retry_after)
 
 
 @effect("delay")

@@ -1,6 +1,7 @@
 """The emulated service's runtime state and rules: written petitions and the task lifecycle; no HTTP."""
 from __future__ import annotations
 
+import json
 import logging
 import sys
 import threading
@@ -10,6 +11,7 @@ from typing import Any
 from mock_api.config import MockConfig
 from mock_api.data.fixtures import Student
 from mock_api.service import errors
+from mock_api.service.budget import MemoryBudget, uncounted
 from mock_api.service.clock import Clock, iso_micro, iso_z, local_midnight
 from mock_api.service.dataset import Dataset
 from mock_api.service.ids import IdSource
@@ -18,7 +20,7 @@ from mock_api.service.query import Term, apply_terms
 from mock_api.service.records import StoredPetition, build_record
 from mock_api.service.rendered import RenderedRecords
 from mock_api.service.taskqueue import Pending, TaskBehaviour, TaskQueue
-from mock_api.service.tasks import Accepted, TaskStore
+from mock_api.service.tasks import Accepted, TaskStore, payload_bytes
 from mock_api.service.tokens import requester_copy
 from mock_api.service.worker import row_from_payload, task_failure_reason
 
@@ -26,6 +28,8 @@ log = logging.getLogger("mock_api")
 SHARED_TEXT_CHARS = 64
 # Distinct requesters whose claims tasks share (one dict, not one per task); later ones get a copy each.
 SHARED_REQUESTERS = 1024
+# A written petition's bytes held (its record's values, indexes, the render cache's key), for the memory budget.
+PETITION_BYTES = 2048
 
 
 def _shared(value: Any) -> Any:
@@ -51,16 +55,22 @@ TASK_KEY = "task:"  # a task's key in the render cache, beside the petitions' Mo
 class Backend:
     """One emulated deployment: the shared snapshot plus what was written since start or reset."""
 
-    def __init__(self, dataset: Dataset, clock: Clock, ids: IdSource, config: MockConfig) -> None:
+    def __init__(self, dataset: Dataset, clock: Clock, ids: IdSource, config: MockConfig,
+                 budget: MemoryBudget | None = None, session: str = "default") -> None:
         self.dataset, self.clock, self.ids, self.config = dataset, clock, ids, config
         self.started_at = clock.now()
         self.lock = threading.RLock()
         self.created = PetitionIndex(limit=config.max_written_petitions)  # oldest dropped past it
         self.extra_students: dict[str, Student] = {}
-        self.found_sets = FoundSets(config.found_set_seconds, config.found_set_limit, config.found_set_items)
-        self.rendered = RenderedRecords(config.render_cache_limit)
+        self._accounts = [budget.account(session, store) for store in ("petitions", "found_sets", "rendered")] \
+            if budget is not None else [uncounted(), uncounted(), uncounted()]
+        self._petitions_account = self._accounts[0]
+        self.found_sets = FoundSets(config.found_set_seconds, config.found_set_limit, config.found_set_items,
+                                    self._accounts[1])
+        self.rendered = RenderedRecords(config.render_cache_limit, self._accounts[2])
         # The store of record: every read comes from here (no second copy, see docs/fidelity.md).
-        self._tasks = TaskStore(config.max_tasks)
+        self._accounts.append(uncounted() if budget is None else budget.account(session, "tasks", self))
+        self._tasks = TaskStore(config.max_tasks, self._accounts[-1])
         self._queue = TaskQueue()
         self._requesters: dict[tuple[tuple[str, Any], ...], dict[str, Any]] = {}
 
@@ -125,7 +135,8 @@ class Backend:
             task_id = task_id or self.ids.object_id(now)
             task = Accepted(unwrap_payload(body), self._requester(requester_copy(requester)), iso_z(now))
             due = now + behaviour.seconds
-            self._queue.push(self._tasks.add(task_id, task, size, due), task_id, due, behaviour)
+            number = self._tasks.add(task_id, task, payload_bytes(task.payload, size), due)
+            self._queue.push(number, task_id, due, behaviour)
             # Past max_tasks the oldest go whatever their status (then 404, as unknown); a dropped accepted
             # one never runs, so it writes no petition.
             for number in self._tasks.drop_over_cap():
@@ -196,8 +207,14 @@ class Backend:
         assert student is not None  # validated by the caller
         record = build_record(student.pidm, row, self.dataset.event_codes, self.dataset.origin_codes)
         entry = StoredPetition(record, object_id, visible_from, promised_from)
-        self.created.add(entry)
+        self.hold_petition(entry)
         return entry
+
+    def hold_petition(self, entry: StoredPetition) -> None:
+        """Keep a written petition (a write's, or a snapshot's), charged to the memory budget."""
+        held = len(self.created)
+        self.created.add(entry)  # past max_written_petitions it drops the oldest: held stays the same
+        self._petitions_account.charge(PETITION_BYTES * (len(self.created) - held))
 
     # -- data added by a test (pytest fixture); a reset rebuilds the backend without it -----------
     def add_student(self, student: Student) -> None:
@@ -242,23 +259,40 @@ class Backend:
                 return task["requester"].get("sub"), self.rendered.get(TASK_KEY + task_id, 1.0, lambda: task)
             return held  # unknown (None), or completed: (sub, its JSON)
 
+    def relief_age(self) -> float | None:
+        """When the oldest completed task completed (monotonic), for the memory budget's relief. Tasks due by
+        now complete first: a session nobody polls holds finished tasks too."""
+        self.settle(self.clock.now())
+        with self.lock:
+            return self._tasks.oldest_finished()
+
+    def relieve_one(self) -> int:
+        """Drop the oldest completed task for the memory budget (then 404); the bytes it held."""
+        with self.lock:
+            return self._tasks.drop_oldest_finished()
+
+    def close(self) -> None:
+        """The backend is gone (a reset, an ended session): nothing of it stays charged to the budget."""
+        for account in self._accounts:
+            account.close()
+
     def task_count(self) -> int:
         """Tasks held (accepted and completed): the sessions listing's count."""
         with self.lock:
             return len(self._tasks)
 
     def tasks(self, now: float) -> list[dict[str, Any]]:
-        """Every task with the reason a failed one failed (control API only)."""
-        return self.task_page(now, cursor=0, limit=len(self._tasks) + 1, max_bytes=None)[0]
+        """Every task with the reason a failed one failed, as the control API lists them."""
+        return [json.loads(task) for task in self.task_page(now, cursor=0, limit=len(self._tasks) + 1,
+                                                            max_bytes=None)[0]]
 
-    def task_page(self, now: float, cursor: int, limit: int,
-                  max_bytes: int | None) -> tuple[list[dict[str, Any]], int | None]:
-        """Tasks after `cursor` in submit order, as the control API lists them (tasks.py)."""
+    def task_page(self, now: float, cursor: int, limit: int, max_bytes: int | None) -> tuple[list[bytes], int | None]:
+        """Tasks after `cursor` in submit order, as JSON, as the control API lists them (tasks.py)."""
         self.settle(now)
         with self.lock:
             return self._tasks.page(now, cursor, limit, max_bytes)
 
-    def task_tail(self, now: float, count: int, max_bytes: int) -> list[dict[str, Any]]:
+    def task_tail(self, now: float, count: int, max_bytes: int) -> list[bytes]:
         """The newest `count` tasks in submit order (tasks.py)."""
         self.settle(now)
         with self.lock:

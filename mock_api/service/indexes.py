@@ -6,6 +6,7 @@ from collections import OrderedDict
 from collections.abc import Iterable, Sequence
 from typing import Any
 
+from mock_api.service.budget import Account, uncounted
 from mock_api.service.query import Term
 from mock_api.service.records import StoredPetition, values_of
 
@@ -140,6 +141,8 @@ class PetitionIndex:
 # Found sets hold references, 8 bytes an item: the default (config.found_set_items) bounds their memory
 # whatever the data size (many unfiltered lists of 100,000 petitions would otherwise be held).
 FOUND_SET_ITEM_BUDGET = 4_000_000
+# A found set's bytes for the memory budget: a reference per item, and its list and key.
+FOUND_SET_ITEM_BYTES, FOUND_SET_BYTES = 8, 256
 
 
 class FoundSets:
@@ -149,19 +152,22 @@ class FoundSets:
     (the newest set is always kept). Thread-safe: request threads put and get at once.
     """
 
-    def __init__(self, lifetime: float, limit: int, item_budget: int = FOUND_SET_ITEM_BUDGET) -> None:
+    def __init__(self, lifetime: float, limit: int, item_budget: int = FOUND_SET_ITEM_BUDGET,
+                 account: Account | None = None) -> None:
         self.lifetime, self.limit, self.item_budget = lifetime, limit, item_budget
         self._sets: OrderedDict[str, tuple[float, Sequence[Any]]] = OrderedDict()
         self._items = 0
         self._lock = threading.Lock()
+        self._account = account or uncounted()  # the memory budget's share of found sets
 
     def put(self, key: str, created: float, items: Sequence[Any]) -> None:
         with self._lock:
             self._drop(key)
             self._sets[key] = (created, items)
             self._items += len(items)
+            self._account.charge(_set_bytes(items))
             while len(self._sets) > 1 and (len(self._sets) > self.limit or self._items > self.item_budget):
-                self._items -= len(self._sets.popitem(last=False)[1][1])
+                self._forget(self._sets.popitem(last=False)[1][1])
 
     def get(self, key: str, now: float) -> Sequence[Any] | None:
         with self._lock:
@@ -178,12 +184,21 @@ class FoundSets:
 
     def restore(self, sets: list[tuple[str, float, Sequence[Any]]]) -> None:
         with self._lock:
+            for _, items in self._sets.values():
+                self._forget(items)
             self._sets.clear()
-            self._items = 0
         for key, created, items in sets:
             self.put(key, created, items)  # the bounds apply
 
     def _drop(self, key: str) -> None:
         old = self._sets.pop(key, None)
         if old is not None:
-            self._items -= len(old[1])
+            self._forget(old[1])
+
+    def _forget(self, items: Sequence[Any]) -> None:
+        self._items -= len(items)
+        self._account.release(_set_bytes(items))
+
+
+def _set_bytes(items: Sequence[Any]) -> int:
+    return FOUND_SET_BYTES + FOUND_SET_ITEM_BYTES * len(items)

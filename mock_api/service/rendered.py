@@ -6,9 +6,13 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
+from mock_api.service.budget import Account, uncounted
+
 # The wire format of every JSON answer, as the real API's stack (Starlette's JSONResponse) writes it: compact
 # separators, non-ASCII as UTF-8, no NaN, no trailing newline; the record's field order is kept.
 WIRE = {"allow_nan": False, "separators": (",", ":")}
+# A rendered entry's bytes beside its JSON (its key, tuple and bytes object), for the memory budget.
+RENDERED_BYTES = 200
 
 
 def to_json(value: Any, default: Callable[[Any], Any] | None = None) -> bytes:
@@ -35,10 +39,11 @@ class RenderedRecords:
     when next read): memory stays bounded whatever the data set's size.
     """
 
-    def __init__(self, limit: int) -> None:
+    def __init__(self, limit: int, account: Account | None = None) -> None:
         self.limit = limit
         self._bytes: dict[str, tuple[float, bytes]] = {}
         self._lock = threading.Lock()
+        self._account = account or uncounted()  # the memory budget's share of rendered JSON
 
     def get(self, key: str, cache_date: float, render: Callable[[], dict[str, Any]]) -> bytes:
         held = self._bytes.get(key)
@@ -46,11 +51,16 @@ class RenderedRecords:
             return held[1]
         data = to_json(render())
         with self._lock:
-            self._bytes.pop(key, None)  # re-inserted last: the dict's order is the order of rendering
+            self._forget(self._bytes.pop(key, None))  # re-inserted last: the dict's order is the order of rendering
             self._bytes[key] = (cache_date, data)
+            self._account.charge(RENDERED_BYTES + len(data))
             while len(self._bytes) > self.limit:
-                del self._bytes[next(iter(self._bytes))]
+                self._forget(self._bytes.pop(next(iter(self._bytes))))
         return data
+
+    def _forget(self, held: tuple[float, bytes] | None) -> None:
+        if held is not None:
+            self._account.release(RENDERED_BYTES + len(held[1]))
 
     def __len__(self) -> int:
         return len(self._bytes)

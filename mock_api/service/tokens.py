@@ -10,6 +10,9 @@ from mock_api.data.fixtures import ServiceAccount
 ALGORITHM = "HS256"
 CLAIMS = ("sub", "name", "email", "scope", "exp", "iat")
 TIME_CLAIMS = ("exp", "iat")
+# The issuer a token may name in `iss`. The emulator's own tokens carry no `iss` (the seed's claims have none),
+# so a token without one is accepted; one naming any other issuer is refused (docs/fidelity.md).
+ISSUER = "mock_api"
 # The verified-token memo holds at most this many tokens of at most this many characters (~4 MiB in all);
 # a longer token (the emulator's are ~400) is verified on every call instead of filling the memo.
 TOKEN_MEMO_ENTRIES = 1024
@@ -62,6 +65,7 @@ class _Checked(NamedTuple):
 
     claims: dict[str, Any]  # the CLAIMS it carries
     expires: int
+    not_before: int | None  # `nbf`, judged against the clock of each call (after the expiry check)
     iat_error: str | None  # why iat is refused, raised after the expiry check (verify's order); text, not the
     # exception, whose traceback would keep _check's frame alive in the memo
 
@@ -81,13 +85,16 @@ def _check(token: str, key: str) -> _Checked:
     claims = _decode(token, key)
     if not all(isinstance(claims.get(name), str) for name in ("sub", "scope")):
         raise TokenError("claims sub and scope are required")
+    if "iss" in claims and claims["iss"] != ISSUER:
+        raise TokenError(f"claim iss is not {ISSUER}")
     expires = _epoch(claims, "exp")
+    not_before = _epoch(claims, "nbf") if "nbf" in claims else None
     try:
         _epoch(claims, "iat")
         iat_error = None
     except TokenError as exc:
         iat_error = str(exc)
-    return _Checked({name: claims[name] for name in CLAIMS if name in claims}, expires, iat_error)
+    return _Checked({name: claims[name] for name in CLAIMS if name in claims}, expires, not_before, iat_error)
 
 
 def _decode(token: str, key: str) -> dict[str, Any]:
@@ -102,10 +109,13 @@ def _decode(token: str, key: str) -> dict[str, Any]:
 
 
 def verify(token: str, key: str, now: float) -> dict[str, Any]:
-    """The token's claims if its signature, algorithm, claims and expiry (by the emulator clock) hold."""
+    """The token's claims if its signature, algorithm, issuer, claims, expiry and not-before (both by the
+    emulator clock) hold."""
     checked = _checked(token, key)
     if now >= checked.expires:
         raise TokenError("expired")
+    if checked.not_before is not None and now < checked.not_before:
+        raise TokenError("not valid yet (nbf)")
     if checked.iat_error is not None:
         raise TokenError(checked.iat_error)
     return dict(checked.claims)

@@ -5,9 +5,12 @@ from typing import Any, Protocol
 
 from mock_api.data.fixtures import EventRow, Student
 from mock_api.service.records import WRITE_FIELDS, build_record, is_petition
+from mock_api.service.texts import cut_text
 
 MAX_DECISION_LENGTH = 30  # Banner's SHREVNT decision column is short; our bound, see docs/fidelity.md
 MAX_GRADE_TERM_LENGTH = 6
+# A value a failure reason names is cut to this many characters: the reason must not repeat a 1 MB netid.
+REASON_VALUE_CHARS = 64
 
 
 class PetitionStore(Protocol):
@@ -41,6 +44,11 @@ def _field_problem(payload: dict[str, Any]) -> str | None:
     return None
 
 
+def _named(value: str) -> str:
+    """A posted value as a failure reason quotes it, cut when long."""
+    return cut_text(repr(value), REASON_VALUE_CHARS)
+
+
 def task_failure_reason(payload: Any, store: PetitionStore) -> str | None:
     """None when the petition can be written; otherwise why the task fails."""
     if not isinstance(payload, dict):
@@ -51,13 +59,13 @@ def task_failure_reason(payload: Any, store: PetitionStore) -> str | None:
     dataset = store.dataset
     student = store.student(payload["netid"])
     if student is None:
-        return f"no student {payload['netid']!r}"
+        return f"no student {_named(payload['netid'])}"
     if payload["petition_code"] not in dataset.event_codes or not is_petition(payload["petition_code"]):
-        return f"unknown petition code {payload['petition_code']!r}"
+        return f"unknown petition code {_named(payload['petition_code'])}"
     if payload["origin_code"] not in dataset.origin_codes:
-        return f"unknown origin code {payload['origin_code']!r}"
+        return f"unknown origin code {_named(payload['origin_code'])}"
     if payload["school"] not in dataset.schools:
-        return f"unknown school {payload['school']!r}"
+        return f"unknown school {_named(payload['school'])}"
     record = build_record(student.pidm, row_from_payload(payload, ""), dataset.event_codes, dataset.origin_codes)
     if store.contains_petition_id(record["id"]):
         return f"petition {record['id']} exists already"

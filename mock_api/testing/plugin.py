@@ -1,6 +1,7 @@
 """The pytest plugin (entry point pytest11): the `mock_api` fixture, its marker and the strict check."""
 from __future__ import annotations
 
+import contextlib
 import os
 from collections.abc import Generator, Iterator
 from dataclasses import dataclass
@@ -30,6 +31,8 @@ ISOLATION_OPTION = "mock_api_isolation"
 ISOLATIONS = ("reset", "session")
 URL_OPTION = "mock_api_url"
 URL_VARIABLE, TOKEN_VARIABLE = "MOCK_API_URL", "MOCK_API_CONTROL_TOKEN"
+INTERCEPT_OPTION = "mock_api_intercept"
+INTERCEPT_HOSTS_OPTION = "mock_api_intercept_hosts"
 BUNDLE_OPTION = "mock_api_bundle_dir"
 
 HANDLE_KEY = pytest.StashKey["MockApiHandle"]()
@@ -74,6 +77,12 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addini(ISOLATION_OPTION, default="reset",
                   help="mock_api: 'reset' (default) resets the server before each test; 'session' gives each test "
                        "a fresh session of it instead (/s/test-N), ended after the test")
+    group.addoption("--mock-api-intercept", action="store_true", default=None, dest=INTERCEPT_OPTION,
+                    help="every test's mock_api intercepts calls to the API's hosts made through requests, urllib3 "
+                         "or httpx: client code with https://api.dartmouth.edu hard-coded reaches the emulator")
+    parser.addini(INTERCEPT_OPTION, type="bool", default=False, help="mock_api: same as --mock-api-intercept")
+    parser.addini(INTERCEPT_HOSTS_OPTION, default="api.dartmouth.edu",
+                  help="mock_api: the host names interception routes to the emulator, space-separated")
     group.addoption("--mock-api-bundle-dir", metavar="DIR", default=None, dest=BUNDLE_OPTION,
                     help="for each failed test that used mock_api, write DIR/<test id>.json: its state (a snapshot, "
                          "journal included), test id and violations; read it with `mock-api show FILE`, serve it "
@@ -214,8 +223,24 @@ def mock_api(request: pytest.FixtureRequest,
     request.node.stash[HANDLE_KEY] = handle
     request.node.stash[STRICT_KEY] = _opted_in(request.config, STRICT_OPTION, options.fail_on_error_responses)
     request.node.stash[CONTRACT_KEY] = _opted_in(request.config, CONTRACT_OPTION, options.strict)
-    yield handle
+    with contextlib.ExitStack() as interception:
+        if _opted_in(request.config, INTERCEPT_OPTION, None):
+            interception.enter_context(handle.intercept(intercept_hosts(request.config)))
+        yield handle
     handle.close()  # the sessions it opened, and its own
+
+
+def intercept_hosts(config: pytest.Config) -> list[str]:
+    return str(config.getini(INTERCEPT_HOSTS_OPTION)).split()
+
+
+@pytest.fixture
+def mock_api_intercept(request: pytest.FixtureRequest,
+                       mock_api: MockApiHandle | RemoteHandle) -> Iterator[MockApiHandle | RemoteHandle]:
+    """The `mock_api` handle, with calls to the API's hosts (ini mock_api_intercept_hosts) made through requests,
+    urllib3 or httpx routed to it for this test."""
+    with mock_api.intercept(intercept_hosts(request.config)):
+        yield mock_api
 
 
 def after_test_problems(handle: MockApiHandle | RemoteHandle, strict: bool, contract: bool = False) -> list[str]:
@@ -228,8 +253,9 @@ def after_test_problems(handle: MockApiHandle | RemoteHandle, strict: bool, cont
         problems.append("mock_api: the client got error responses this test did not declare "
                         "(mock_api.expect_errors(...) or @pytest.mark.mock_api(expect_errors=[...])):")
         problems += [f"  {r.method} {r.path} -> {r.status}" for r in unexpected]
-    if contract and handle.violations:
-        problems += format_violations(handle.violations, handle.violations_dropped).splitlines()
+    violations = handle.unexpected_violations() if contract else []
+    if violations:
+        problems += format_violations(violations, handle.violations_dropped).splitlines()
     return problems
 
 

@@ -11,7 +11,7 @@ from typing import Any
 
 from mock_api.http.paths import TOKEN_HEADER
 from mock_api.scenarios.catalog import ScenarioError
-from mock_api.testing.harness import DEFAULT_KEY, ExpectedErrors, RecordedRequest
+from mock_api.testing.harness import DEFAULT_KEY, RecordedRequest, SharedHandle
 from mock_api.verification import Expectation, NearMiss, Verdict, check_match, failure_message
 
 TIMEOUT = 30.0  # seconds for one control call: a journal page can be large
@@ -63,7 +63,7 @@ class ControlClient:
         return ControlClient(f"{self.url}/s/{session}", self.token, self.timeout)
 
 
-class RemoteHandle(ExpectedErrors):
+class RemoteHandle(SharedHandle):
     """The `mock_api` fixture's handle in attach mode: the in-process handle's levers as control calls."""
 
     def __init__(self, client: ControlClient, session_name: str | None = None) -> None:

@@ -9,7 +9,7 @@
   const $ = (id) => document.getElementById(id);
   const state = {
     latest: [], shown: [], userPaused: false, violationsBySeq: new Map(), scenarioNames: "",
-    needToken: false, drawn: new Map(), timer: 0, busy: false, again: false, cluster: null,
+    needToken: false, drawn: new Map(), timer: 0, busy: false, again: false, cluster: false,
   };
 
   // An element with text children; props are fixed names from this file, values may be data.
@@ -37,7 +37,8 @@
     return Object.entries(query).flatMap(([name, values]) => values.map((value) => `${name}=${value}`)).join("&");
   }
 
-  async function call(path, options = {}) {
+  // `alsoRead`: statuses whose body is still the answer (a cluster's 503 when a process is down).
+  async function call(path, options = {}, alsoRead = []) {
     const headers = Object.assign({}, options.headers);
     const token = sessionStorage.getItem(TOKEN_KEY);
     if (token) headers["X-Mock-Control-Token"] = token;
@@ -47,7 +48,7 @@
       throw new Error("This mock_api needs its control token.");
     }
     const body = await response.json().catch(() => null);
-    if (!response.ok) throw new Error((body && body.detail) || `HTTP ${response.status}`);
+    if (!response.ok && !alsoRead.includes(response.status)) throw new Error((body && body.detail) || `HTTP ${response.status}`);
     return { body, headers: response.headers };
   }
 
@@ -233,6 +234,17 @@
     $("violations-note").textContent = `${mode}${found.length} kept, ${dropped} dropped past the limit.`;
   }
 
+  // The server's memory budget, and what it dropped past it (GET /_mock/health). Behind `--workers` the health
+  // is the cluster's, which has none: each process has a budget of its own.
+  function drawMemory(memory) {
+    $("memory").hidden = !memory;
+    if (!memory) return;
+    const mib = (bytes) => (bytes / 1048576).toFixed(1);
+    const d = memory.dropped;
+    $("memory").textContent = `Memory: ${mib(memory.used_bytes)} of ${mib(memory.budget_bytes)} MiB held. ` +
+      `Dropped past the budget: ${d.journal} journal entries, ${d.tasks} finished tasks, ${d.sessions} idle sessions.`;
+  }
+
   // ---- Cluster (only on the front of `mock-api serve --workers`, whose ./health counts its workers) ------
   function workerRow(w) {
     const sessions = w.sessions.filter((s) => s.name !== "default" || s.requests > 0);
@@ -241,24 +253,12 @@
       el("td", {}, list(sessions.map((s) => `${s.name} (${s.requests})`))));
   }
 
-  // Asked once: a lone process's health has no `workers`. Never a probe of ./cluster that a lone process
-  // answers 404, which the browser reports as an error in the console on every load.
-  async function isCluster(headers) {
-    if (state.cluster === null) {
-      const response = await fetch("./health", { cache: "no-store", headers });
-      const body = await response.json().catch(() => null);
-      if (response.status !== 401) state.cluster = Boolean(body && typeof body.workers === "number");
-    }
-    return state.cluster;
-  }
-
+  // Asked only once a health counted `workers` (the poll before): never a probe of ./cluster that a lone
+  // process answers 404, which the browser reports as an error in the console on every load. Beside the
+  // health, not after it: with a process down each waits for it. A process down makes both 503, with bodies.
   async function loadCluster() {
-    const token = sessionStorage.getItem(TOKEN_KEY);
-    const headers = token ? { "X-Mock-Control-Token": token } : {};
-    if (!(await isCluster(headers))) return;
-    const response = await fetch("./cluster", { cache: "no-store", headers });
-    if (response.status !== 200 && response.status !== 503) return;
-    const workers = (await response.json()).workers;
+    if (!state.cluster) return;
+    const workers = (await call("./cluster", {}, [503])).body.workers;
     $("cluster").hidden = false;
     const down = workers.filter((w) => !w.up).length;
     $("cluster-note").textContent = `${workers.length} processes, ${down ? `${down} down` : "all up"}.`;
@@ -273,9 +273,12 @@
   }
 
   async function load() {
-    const [requests, tasks, scenario, scenarios, clock, coverage, violations] = await Promise.all([
+    const [requests, tasks, scenario, scenarios, clock, coverage, violations, health] = await Promise.all([
       call(`./requests?tail=${REQUESTS_SHOWN}`), call(`./tasks?tail=${TASKS_SHOWN}`), call("./scenario"),
-      call("./scenarios"), call("./clock"), call("./coverage"), call("./violations"), loadCluster()]);
+      call("./scenarios"), call("./clock"), call("./coverage"), call("./violations"), call("./health", {}, [503]),
+      loadCluster()]);
+    state.cluster = typeof health.body.workers === "number";
+    drawMemory(health.body.memory);
     drawViolations(violations.body, violations.headers.get("X-Violations-Dropped") || "0");
     state.latest = requests.body;
     drawRequests();

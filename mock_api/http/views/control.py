@@ -9,12 +9,14 @@ from typing import Any, TypeVar
 from flask import Blueprint, Response, current_app, request
 
 from mock_api.config import VERSION
+from mock_api.http.parts import answer
 from mock_api.http.paths import CONTROL_PREFIX as PREFIX
 from mock_api.http.paths import TOKEN_HEADER, token_matches
-from mock_api.http.views.common import json_body, json_response, mock_state
+from mock_api.http.views.common import answer_response, json_body, json_response, mock_state
 from mock_api.scenarios.catalog import Scenario, ScenarioError, looks_like_path
 from mock_api.service import errors
 from mock_api.service.clock import iso_micro_z
+from mock_api.service.rendered import json_array
 from mock_api.state import KEEPABLE
 
 # Pages of the journal and the task list: `limit` items (default 1,000) after `cursor`, and no more than
@@ -64,7 +66,8 @@ def clock_body() -> dict[str, Any]:
 
 @blueprint.get("/health")
 def health() -> Response:
-    return json_response({"status": "ok", "version": VERSION})
+    # The server's one memory budget (every session's stores) and what relief dropped past it.
+    return json_response({"status": "ok", "version": VERSION, "memory": mock_state().budget.describe()})
 
 
 @blueprint.post("/reset")
@@ -193,12 +196,21 @@ def page_arguments() -> tuple[int, int]:
     return int(cursor_text), int(limit_text)
 
 
+def page_link(next_cursor: int | None, limit: int) -> dict[str, str]:
+    """`Link: <...>; rel="next"` (RFC 8288) while there is more."""
+    if next_cursor is None:
+        return {}
+    return {"Link": f'<{request.script_root}{request.path}?limit={limit}&cursor={next_cursor}>; rel="next"'}
+
+
 def page_response(items: list[dict[str, Any]], next_cursor: int | None, limit: int) -> Response:
-    """The page as a JSON array; `Link: <...>; rel="next"` (RFC 8288) while there is more."""
-    headers = {}
-    if next_cursor is not None:
-        headers["Link"] = f'<{request.script_root}{request.path}?limit={limit}&cursor={next_cursor}>; rel="next"'
-    return json_response(items, headers=headers)
+    """The page as a JSON array, with its Link while there is more."""
+    return json_response(items, headers=page_link(next_cursor, limit))
+
+
+def json_items_response(items: list[bytes], headers: dict[str, str] | None = None) -> Response:
+    """Items already JSON as one JSON array."""
+    return answer_response(answer(json_array(items), extra=headers))
 
 
 @blueprint.get("/requests")
@@ -215,6 +227,7 @@ def tasks() -> Response:
     state = mock_state()
     tail = tail_argument()
     if tail is not None:
-        return json_response(state.backend.task_tail(state.clock.now(), tail, PAGE_BYTES))
+        return json_items_response(state.backend.task_tail(state.clock.now(), tail, PAGE_BYTES))
     cursor, limit = page_arguments()
-    return page_response(*state.backend.task_page(state.clock.now(), cursor, limit, PAGE_BYTES), limit)
+    items, next_cursor = state.backend.task_page(state.clock.now(), cursor, limit, PAGE_BYTES)
+    return json_items_response(items, page_link(next_cursor, limit))
