@@ -181,9 +181,11 @@ def test_lasting_objects_pauses_the_collector_then_freezes_what_was_built() -> N
 
 @pytest.mark.parametrize("word", ["frobnicate", "serv", "0"])
 def test_an_unknown_command_names_itself_and_lists_the_commands(word: str) -> None:
-    assert_one_line_usage_error(run_cli(word, "--port", "0"),
-                                f"unknown command {word!r}: the commands are serve, verify, scenarios, violations "
-                                "(serve is the default; `mock-api --help` says more)")
+    message = (f"unknown command {word!r}: the commands are serve, verify, scenarios, violations, show "
+               "(serve is the default; `mock-api --help` says more)")
+    assert_one_line_usage_error(run_cli(word, "--port", "0"), message)
+    if word == "frobnicate":  # the line reference.md quotes, as the CLI says it
+        assert f"`mock_api: error: {message}`" in (ROOT / "docs" / "reference.md").read_text(encoding="utf-8")
 
 
 def test_every_option_of_every_group_is_settable_from_the_environment() -> None:
