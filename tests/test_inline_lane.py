@@ -247,7 +247,7 @@ def test_the_clis_server_answers_the_lane_in_its_loop_while_its_one_thread_sleep
         host, port = server.url.removeprefix("http://").split(":")
         got: list[bytes] = []
         with socket.create_connection((host, int(port)), timeout=30) as sock:
-            sock.sendall(f"GET /api/petition_types HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {token}\r\n"
+            sock.sendall(f"GET /api/petition_types HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer {token}\r\n"
                          "Connection: close\r\n\r\n".encode())
             slow = threading.Thread(target=_slow_answer, args=(sock, got))
             slow.start()
@@ -330,10 +330,11 @@ def test_the_clis_server_sends_scenario_replies_the_same_bytes_with_or_without_t
     answers = []
     for extra in ((), ("--no-inline-lane",)):
         with running_server("--scenario", str(scenario), "--quiet", *extra) as server:
-            answers.append([_raw(server.url, f"GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n".encode())
+            answers.append([_raw(server.url, f"GET {path} HTTP/1.1\r\nHost: localhost\r\n"
+                                             f"Connection: close\r\n\r\n".encode())
                             for path in ("/api/academic/petitions", "/api/tasks/0123456789abcdef01234567",
                                          f"/api/students/{NETID}/petitions")])
-            answers[-1].append(_raw(server.url, b"POST /api/academic/petitions HTTP/1.1\r\nHost: x\r\n"
+            answers[-1].append(_raw(server.url, b"POST /api/academic/petitions HTTP/1.1\r\nHost: localhost\r\n"
                                                 b"Content-Length: 0\r\nConnection: close\r\n\r\n"))
     assert answers[0] == answers[1]
     assert answers[0][3].startswith(b"HTTP/1.1 499 UNKNOWN\r\n")  # a code with no standard phrase: werkzeug's

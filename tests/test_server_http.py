@@ -63,7 +63,7 @@ def _send_slow_requests(url: str, count: int) -> list[socket.socket]:
     sockets = []
     for _ in range(count):
         sock = socket.create_connection(address(url), timeout=30)
-        sock.sendall(b"GET /api/petition_types HTTP/1.1\r\nHost: mock\r\n\r\n")
+        sock.sendall(b"GET /api/petition_types HTTP/1.1\r\nHost: localhost\r\n\r\n")
         sockets.append(sock)
     return sockets
 

@@ -58,10 +58,11 @@ def render_head(version: str, status: str, headers: list[tuple[str, str]], conte
             + "\r\n").encode("latin-1")
 
 
-def error_answer(status: int, detail: str) -> bytes:
-    """A whole answer the server gives itself (400, 413, 431): JSON {"detail": ...}, then the connection closes."""
+def error_answer(status: int, detail: str, headers: tuple[tuple[str, str], ...] = ()) -> bytes:
+    """A whole answer the server gives itself (400, 413, 431 ...): JSON {"detail": ...}, then the connection closes."""
     body = json.dumps({"detail": detail}).encode()
-    head = render_head("1.1", status_line(status), [("Content-Type", "application/json")], len(body), "close")
+    head = render_head("1.1", status_line(status), [("Content-Type", "application/json"), *headers], len(body),
+                       "close")
     return head + body
 
 

@@ -10,14 +10,16 @@ import sys
 import time
 from collections.abc import Callable
 from concurrent.futures import Executor, ThreadPoolExecutor
+from dataclasses import replace
 from typing import Any
 
+from mock_api.http.admission import served_hosts
 from mock_api.http.answer import InlineLane
 from mock_api.http.connection import HttpConnection
-from mock_api.http.serverlimits import DEFAULT_THREADS, ServerLimits
+from mock_api.http.serverlimits import DEFAULT_THREADS, BodyBuffer, ServerLimits
 from mock_api.http.wsgi import WsgiApp
 
-__all__ = ["Server", "ServerLimits", "app_body_limit", "listen", "raise_descriptor_limit", "serve",
+__all__ = ["Server", "ServerLimits", "app_allowed_hosts", "app_body_limit", "listen", "raise_descriptor_limit", "serve",
            "serve_until_stopped"]
 
 FD_RESERVE = 64  # descriptors kept for files and the listening socket
@@ -78,6 +80,8 @@ class Server:
         self.accepted = 0  # accepted sockets, counted before their protocol is connected
         self.accepting = False
         self.draining = False
+        self.bodies = BodyBuffer(limits.body_buffer_bytes)
+        self.hosts = served_hosts(str(sock.getsockname()[0]), limits.allowed_hosts)
 
     def start(self) -> None:
         self._accepting(True)
@@ -130,8 +134,8 @@ class Server:
 
     def _sweep(self) -> None:
         now = time.monotonic()
-        for connection in [c for c in self.connections if c.expired(now)]:
-            connection.stop()
+        for connection in list(self.connections):
+            connection.sweep(now)
         if self.sock is not None:
             self.loop.call_later(SWEEP_SECONDS, self._sweep)
 
@@ -177,15 +181,21 @@ def app_body_limit(app: Any, default: int) -> int:
     return body if isinstance(body, int) else default
 
 
+def app_allowed_hosts(app: Any) -> tuple[str, ...]:
+    """The Host names a mock_api app's config allows besides the loopback ones (--allowed-host); () otherwise."""
+    state = getattr(app, "extensions", {}).get("mock_api")
+    hosts = getattr(getattr(state, "config", None), "allowed_hosts", ())
+    return tuple(hosts) if isinstance(hosts, tuple) else ()
+
+
 def _limits_for(app: Any, limits: ServerLimits) -> ServerLimits:
-    """The connection limit that fits the open-files limit, and the Flask app's body limit."""
+    """The connection limit that fits the open-files limit; the Flask app's body limit and allowed hosts."""
     connection_limit = raise_descriptor_limit(limits.connection_limit)
     if connection_limit < limits.connection_limit:
         print(f"mock_api: warning: open-files limit allows {connection_limit} connections, not "
               f"{limits.connection_limit}", file=sys.stderr, flush=True)
-    return ServerLimits(limits.threads, connection_limit, limits.idle_timeout, limits.shutdown_grace,
-                        limits.header_timeout, limits.max_header_bytes,
-                        app_body_limit(app, limits.max_body_bytes))
+    return replace(limits, connection_limit=connection_limit, max_body_bytes=app_body_limit(app, limits.max_body_bytes),
+                   allowed_hosts=(*limits.allowed_hosts, *app_allowed_hosts(app)))
 
 
 def _on_signals(loop: asyncio.AbstractEventLoop, stop: asyncio.Event, again: asyncio.Event) -> None:

@@ -15,7 +15,14 @@ from flask import Flask
 from mock_api.config import DEFAULT_STARTUP_TIMEOUT
 from mock_api.http.answer import Answer
 from mock_api.http.lane import LANE_KEY
-from mock_api.http.server import Server, ServerLimits, app_body_limit, listen, serve_until_stopped
+from mock_api.http.server import (
+    Server,
+    ServerLimits,
+    app_allowed_hosts,
+    app_body_limit,
+    listen,
+    serve_until_stopped,
+)
 from mock_api.http.serverlimits import DEFAULT_MAX_BODY_BYTES
 
 HEALTH_PATH = "/_mock/health"
@@ -85,10 +92,12 @@ class ServerThread:
         self.host, self.port = host, int(self.socket.getsockname()[1])
         self.loop = asyncio.new_event_loop()
         inline = app.inline if isinstance(app, AppSwitch) else lane_of(app)
-        # The body bound of the app served first (a session's apps share their config's); no raising of the
-        # test process's open-files limit, nor a warning about it, for a test suite's few clients.
-        body = app_body_limit(app.app if isinstance(app, AppSwitch) else app, DEFAULT_MAX_BODY_BYTES)
-        limits = ServerLimits(connection_limit=CONNECTIONS, shutdown_grace=STOP_GRACE, max_body_bytes=body)
+        # The body bound and allowed hosts of the app served first (a session's apps share their config's); no
+        # raising of the test process's open-files limit, nor a warning about it, for a test suite's few clients.
+        first = app.app if isinstance(app, AppSwitch) else app
+        limits = ServerLimits(connection_limit=CONNECTIONS, shutdown_grace=STOP_GRACE,
+                              max_body_bytes=app_body_limit(first, DEFAULT_MAX_BODY_BYTES),
+                              allowed_hosts=app_allowed_hosts(first))
         self.server = Server(app, inline, limits, self.socket, self.loop)
         self._stop, self._never = asyncio.Event(), asyncio.Event()  # no second signal: the drain has its grace
         self.thread = threading.Thread(target=self._serve, name=f"mock_api-server-{self.port}", daemon=True)
