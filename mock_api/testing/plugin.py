@@ -62,6 +62,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addini(ISOLATION_OPTION, default="reset",
                   help="mock_api: 'reset' (default) resets the server before each test; 'session' gives each test "
                        "a fresh session of it instead (/s/test-N), ended after the test")
+    parser.addini("mock_api_allowed_hosts", type="linelist", default=[],
+                  help="mock_api: Host names the in-process server answers besides localhost, 127.0.0.1 and "
+                       "[::1] (as serve --allowed-host); any other Host gets 421")
     limits.add_ini_options(parser.addini)
 
 
@@ -109,7 +112,8 @@ def _ini_config(config: pytest.Config) -> MockConfig:
         raise ValueError(f"ini mock_api_seed must be an integer, got {seed_text!r}") from None
     fixtures = config.rootpath / fixtures_text if fixtures_text else None
     # Violations are always recorded (it never changes a response); failing on them is opt-in.
-    return MockConfig().with_overrides(seed=seed, fixtures_dir=fixtures, strict=True,
+    hosts = tuple(str(name) for name in config.getini("mock_api_allowed_hosts")) or None
+    return MockConfig().with_overrides(seed=seed, fixtures_dir=fixtures, strict=True, allowed_hosts=hosts,
                                        scenario=session_scenario(config), **limits.from_ini(config.getini))
 
 

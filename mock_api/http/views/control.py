@@ -50,6 +50,26 @@ def require_token() -> None:
         raise errors.detail(401, errors.CONTROL_TOKEN)
 
 
+@blueprint.before_app_request
+def refuse_other_origins() -> None:
+    """A before_request hook: a /_mock call carrying an Origin other than this server's own is a 403, before any
+    work. Browsers send Origin on every cross-site POST (text/plain and forms too, which need no CORS preflight),
+    so another web page cannot reset, steer or read the emulator; curl, the plugin and tests send none."""
+    origin = request.headers.get("Origin")
+    if origin is None or not is_control_path(request.path):
+        return
+    if origin.lower() != request.host_url.rstrip("/").lower():
+        raise errors.detail(403, errors.FOREIGN_ORIGIN.format(origin=origin))
+
+
+@blueprint.after_app_request
+def no_sniffing(response: Response) -> Response:
+    """An after_request hook: every control answer says X-Content-Type-Options: nosniff (JSON stays JSON)."""
+    if is_control_path(request.path):
+        response.headers["X-Content-Type-Options"] = "nosniff"
+    return response
+
+
 def token_matches(sent: str, expected: str) -> bool:
     """The one comparison of a sent control token (constant time): /_mock calls, sessions, X-Mock-Scenario."""
     return hmac.compare_digest(sent.encode("utf-8", "surrogateescape"), expected.encode("utf-8"))
