@@ -200,7 +200,8 @@ class HttpConnection(asyncio.Protocol):
         assert self.transport is not None
         self.closing = True
         self.reader.close()
-        if self.transport.is_closing() or not self.transport.can_write_eof():
+        # Nothing more can come after the client's FIN; a drain must not wait on clients that keep the socket.
+        if self.eof or self.server.draining or self.transport.is_closing() or not self.transport.can_write_eof():
             self.transport.close()
             return
         self.transport.write_eof()
