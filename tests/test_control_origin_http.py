@@ -13,6 +13,7 @@ from live_server import TIMEOUT, Live, live_server
 from mock_api.config import MockConfig
 from mock_api.service.dataset import Dataset
 from mock_api.state import MockState
+from plugin_consumer import consumer, run
 from support import running_server
 
 MISDIRECTED = ("Host {host!r} is not served here: this server answers localhost, 127.0.0.1, [::1], its bound "
@@ -105,3 +106,16 @@ def test_the_cli_takes_allowed_hosts_from_flags_and_the_environment() -> None:
             assert raw_status(server.url, b"flag.test") == b"HTTP/1.1 421 Misdirected Request"
     finally:
         del os.environ["MOCK_API_ALLOWED_HOST"]
+
+
+@pytest.mark.slow  # pytester runs a consumer suite that starts a server
+def test_the_plugins_server_takes_allowed_hosts_from_its_ini_option(pytester: pytest.Pytester) -> None:
+    pytester.makeini("[pytest]\nmock_api_allowed_hosts =\n    app.test\n    other.test\n")
+    consumer(pytester, '''
+def test_hosts(mock_api):
+    def status(host):
+        return requests.get(f"{mock_api.url}/_mock/health", headers={"Host": host}, timeout=10).status_code
+
+    assert [status(h) for h in ("app.test", "other.test:1", "localhost", "evil.test")] == [200, 200, 200, 421]
+''')
+    run(pytester).assert_outcomes(passed=1)
