@@ -93,9 +93,9 @@ def main() -> None:
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     gc.freeze()  # as mock_api.http.server.serve does, so that every server runs the same process set-up
     if args.server == "mock_api":
-        from mock_api.http.lane import LANE_KEY
+        from mock_api.http.app import front_of
         from mock_api.http.server import serve
-        serve(app, "127.0.0.1", args.port, threads=args.threads, inline=app.extensions.get(LANE_KEY),
+        serve(front_of(app), "127.0.0.1", args.port, threads=args.threads,
               announce=lambda line: print("ready " + line.split()[-1], flush=True))
     elif args.server == "waitress":
         import waitress

@@ -1,7 +1,6 @@
 """Start-up settings of one emulator instance, with the embedded defaults."""
 from __future__ import annotations
 
-import sys
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -35,35 +34,13 @@ def default_scenarios_dir() -> Path:
 
 def _installed_version() -> str:
     """pyproject.toml holds the one version literal; the installed metadata carries it here. A source tree
-    put on sys.path without installing has no metadata: it still runs, and says its version is unknown.
-
-    Read from our own `.dist-info` on sys.path, where importlib.metadata would find it first (a glob and a
-    few lines of METADATA, ~1 ms), because importing importlib.metadata costs ~25 ms of a ~190 ms start;
-    importlib.metadata itself when that finds nothing (another kind of install)."""
-    for entry in sys.path:
-        for info in sorted(Path(entry or ".").glob("mock_api-*.dist-info")):
-            version = _metadata_version(info / "METADATA")
-            if version is not None:
-                return version
+    put on sys.path without installing has no metadata: it still runs, and says its version is unknown."""
     import importlib.metadata
 
     try:
         return importlib.metadata.version("mock_api")
     except importlib.metadata.PackageNotFoundError:
         return "0+unknown"
-
-
-def _metadata_version(metadata: Path) -> str | None:
-    try:
-        with metadata.open(encoding="utf-8") as lines:
-            for line in lines:
-                if line.startswith("Version:"):
-                    return line.split(":", 1)[1].strip()
-                if not line.strip():  # the headers end at the first blank line
-                    return None
-    except OSError:
-        return None
-    return None
 
 
 VERSION = _installed_version()
@@ -92,7 +69,7 @@ class MockConfig:
     coverage_limit: int = 100  # distinct values per coverage set (scopes, scenarios, undocumented requests)
     violations_limit: int = 1000  # distinct strict-mode violations kept; later new ones are only counted
     polled_tasks_limit: int = 10_000  # strict mode's poll-rate check: tasks whose last poll time is kept
-    # Found sets hold references, 8 bytes an item: 4,000,000 bounds them to ~32 MB whatever the data size.
+    # Found sets hold references, 8 bytes an item: this bounds their memory whatever the data size.
     found_set_items: int = 4_000_000
     max_tasks: int = 100_000  # tasks held; past it the oldest, whatever their status, are dropped (then 404)
     max_written_petitions: int = 100_000  # petitions written since start/reset; past it the oldest is dropped (404)
@@ -113,9 +90,6 @@ class MockConfig:
     # One line per API request on stderr: "off" (tests, the library), "text", "color" (a terminal) or "json".
     request_log: str = "off"
     min_poll_seconds: float = 1.0  # strict mode: fastest task polling allowed; our choice, the real rate is unknown
-    # The hot routes (reads, task polls, the POST) answered without Flask's dispatch (http/lane.py), same bytes;
-    # off: every request goes through Flask (a lever to rule the lane out when a difference is suspected).
-    inline_lane: bool = True
 
     def with_overrides(self, **changes: Any) -> MockConfig:
         """A copy with the given fields changed; None values are ignored."""

@@ -1,4 +1,4 @@
-"""Our HTTP/1.1 server in a thread of this process, for raw-socket tests: a test app, a fake lane, helpers."""
+"""Our HTTP/1.1 server in a thread of this process, for raw-socket tests: a test app, a fake front, helpers."""
 from __future__ import annotations
 
 import asyncio
@@ -10,8 +10,9 @@ from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from mock_api.http.answer import Answer
+from mock_api.http.parts import Answer
 from mock_api.http.server import Server, ServerLimits, listen, serve_until_stopped
+from mock_api.http.wsgi import run_app
 
 BIG = b"b" * (1024 * 1024)
 
@@ -42,26 +43,34 @@ def echo_app(environ: dict[str, Any], start_response: Callable[..., Any]) -> Ite
     return [] if environ["REQUEST_METHOD"] == "HEAD" else [body]
 
 
-def fake_lane(environ: dict[str, Any]) -> Answer | None:
-    """Answers /inline (and its faults); None for every other path, which goes to the WSGI app."""
-    path = environ["PATH_INFO"]
-    if not path.startswith("/inline"):
-        return None
-    if path == "/inline/euro":
-        return Answer(200, [("X-Euro", "\u20ac")], b"ok")
-    fault = path.removeprefix("/inline").strip("/") or None
-    return Answer(202, [("Content-Type", "application/json")], b'{"inline": "yes"}', fault)
+class FakeFront:
+    """Answers /inline (and its faults) in the server's loop; every other path in a worker, through `app`."""
+
+    def __init__(self, app: Any = None) -> None:
+        self.app = app or echo_app
+
+    def answer(self, environ: dict[str, Any], may_block: bool = True) -> Answer | None:
+        path = environ["PATH_INFO"]
+        if not path.startswith("/inline"):
+            return None
+        if path == "/inline/euro":
+            return Answer(200, [("X-Euro", "\u20ac")], b"ok")
+        fault = path.removeprefix("/inline").strip("/") or None
+        return Answer(202, [("Content-Type", "application/json")], b'{"inline": "yes"}', fault)
+
+    def work(self, environ: dict[str, Any]) -> Answer:
+        return self.answer(environ) or run_app(self.app, environ)
 
 
 @contextmanager
 def running(limits: ServerLimits | None = None, app: Any = echo_app,
-            lane: Callable[[dict[str, Any]], Answer | None] | None = fake_lane,
-            ) -> Iterator[tuple[tuple[str, int], Server]]:
-    """Our server on 127.0.0.1, port 0, its loop in a thread; stopped (drained) on exit."""
+            front: Any = None) -> Iterator[tuple[tuple[str, int], Server]]:
+    """Our server on 127.0.0.1, port 0, its loop in a thread (FakeFront(app) unless `front`); stopped (drained) on
+    exit."""
     limits = limits or ServerLimits(threads=2)
     sock = listen("127.0.0.1", 0)
     loop = asyncio.new_event_loop()
-    server = Server(app, lane, limits, sock, loop)
+    server = Server(front or FakeFront(app), limits, sock, loop)
     stop, again = asyncio.Event(), asyncio.Event()
     thread = threading.Thread(target=loop.run_until_complete, args=(serve_until_stopped(server, stop, again),),
                               daemon=True)

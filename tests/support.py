@@ -17,6 +17,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from hypothesis import settings
 from werkzeug.test import TestResponse
+from werkzeug.wrappers import Response
 
 from mock_api.contract.spec import check_response
 from mock_api.service.scopes import READ, WRITE
@@ -131,12 +132,13 @@ def _read_line(process: subprocess.Popen[str], timeout: float) -> str:
 
 
 @contextmanager
-def running_server(*args: str, timeout: float = 20.0) -> Iterator[RunningServer]:
-    """`python -m mock_api --port 0 ARGS` as a user starts it; waits for the ready line."""
+def running_server(*args: str, timeout: float = 20.0,
+                   command: Sequence[str] = ("-m", "mock_api")) -> Iterator[RunningServer]:
+    """`python -m mock_api --port 0 ARGS` as a user starts it (or `python COMMAND ...`); waits for the ready line."""
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     if SUITE_SCENARIO is not None and "--scenario" not in args:
         args = ("--scenario", SUITE_SCENARIO, *args)
-    process = subprocess.Popen([sys.executable, "-m", "mock_api", "--port", "0", *args], cwd=ROOT, env=env,
+    process = subprocess.Popen([sys.executable, *command, "--port", "0", *args], cwd=ROOT, env=env,
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     server: RunningServer | None = None
     try:
@@ -162,3 +164,15 @@ def running_server(*args: str, timeout: float = 20.0) -> Iterator[RunningServer]
             server.stderr_drain.join(10)  # the process has exited: the drain reaches EOF
         if process.stderr is not None:
             process.stderr.close()
+
+
+def drifting(app: Flask, change: Any) -> Flask:
+    """The app with every answer passed through `change(response)` (a werkzeug Response): a deployment that
+    drifted from the contract, whichever route answered."""
+    inner = app.wsgi_app
+
+    def drifted(environ: dict[str, Any], start_response: Any) -> Any:
+        response = change(Response.from_app(inner, environ))
+        return response(environ, start_response)
+    app.wsgi_app = drifted  # type: ignore[method-assign]
+    return app

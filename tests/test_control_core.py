@@ -1,15 +1,11 @@
 """The core of the control API: health, reset after writes, the clock, the journal, the task list."""
 from __future__ import annotations
 
-import threading
-
 import pytest
-from flask import Flask, url_for
 from flask.testing import FlaskClient
-from werkzeug.routing import Rule
 
 from mock_api.config import MockConfig
-from mock_api.http.app import LazyBuilderRule, create_app
+from mock_api.http.app import create_app
 from mock_api.service.dataset import Dataset
 from mock_api.state import MockState
 from support import SEED_PAYLOAD, bearer, submit, token_for
@@ -18,28 +14,6 @@ from support import SEED_PAYLOAD, bearer, submit, token_for
 def test_health(client: FlaskClient) -> None:
     response = client.get("/_mock/health")
     assert response.status_code == 200 and response.get_json()["status"] == "ok"
-
-
-def test_urls_are_built_as_werkzeug_builds_them(app: Flask) -> None:
-    """The routes' URL builders are made on first use (LazyBuilderRule): same URLs, from any thread."""
-    rules = list(app.url_map.iter_rules())
-    assert len(rules) > 20 and all(type(rule) is LazyBuilderRule for rule in rules if rule.endpoint != "static")
-    adapter = app.url_map.bind("localhost")
-    built: list[str] = []
-    threads = [threading.Thread(target=lambda: built.append(adapter.build("tasks.get_task", {"task_id": "a b"})))
-               for _ in range(4)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    assert built == ["/api/tasks/a%20b"] * 4
-    with app.test_request_context():
-        assert url_for("tasks.get_task", task_id="abc", page="2") == "/api/tasks/abc?page=2"
-        assert url_for("tasks.get_task", task_id="abc", _external=True) == "http://localhost/api/tasks/abc"
-    plain = Rule("/api/tasks/<task_id>", endpoint="plain")
-    werkzeug_map = type(app.url_map)([plain])
-    assert werkzeug_map.bind("localhost").build("plain", {"task_id": "a b", "x": "1"}) == \
-        adapter.build("tasks.get_task", {"task_id": "a b", "x": "1"}) == "/api/tasks/a%20b?x=1"
 
 
 def test_reset_restores_fixture_state_after_writes(client: FlaskClient, rw: dict[str, str], state: MockState) -> None:

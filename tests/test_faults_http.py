@@ -1,17 +1,16 @@
-"""Faults below HTTP over real sockets, on the CLI's server and werkzeug's make_server (in-process)."""
+"""Faults below HTTP over real sockets, on the CLI's server and the pytest plugin's (the same server, in-process)."""
 from __future__ import annotations
 
 import socket
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 import requests
-from werkzeug.serving import make_server
 
 from mock_api.config import MockConfig
 from mock_api.http.app import create_app
+from mock_api.testing.serving import ServerThread
 from scenario_http import Api
 from support import running_server
 
@@ -48,21 +47,18 @@ def cli_api(fault_files: dict[str, Path]) -> Iterator[Api]:
 
 
 @pytest.fixture(scope="module")
-def werkzeug_api(fault_files: dict[str, Path]) -> Iterator[Api]:
-    """Another WSGI server (werkzeug's make_server, as pytest-httpserver serves) in a thread of this process."""
+def plugin_api(fault_files: dict[str, Path]) -> Iterator[Api]:
+    """The pytest plugin's server: mock_api's own, its loop in a thread of this process."""
     config = MockConfig(scenario_dirs=(fault_files["reset"].parent.resolve(),))
-    server = make_server("127.0.0.1", 0, create_app(config), threaded=True)
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-    thread.start()
+    server = ServerThread(create_app(config))
+    server.start(timeout=10)
     try:
-        yield Api(f"http://127.0.0.1:{server.server_port}")
+        yield Api(server.url)
     finally:
-        server.shutdown()
-        thread.join(timeout=5)
+        server.stop()
 
 
-# The CLI's server runs in a subprocess: slow. werkzeug serves from a thread of this process.
-@pytest.fixture(params=[pytest.param("cli", marks=pytest.mark.slow), "werkzeug"])
+@pytest.fixture(params=[pytest.param("cli", marks=pytest.mark.slow), "plugin"])
 def api(request: pytest.FixtureRequest) -> Api:
     return request.getfixturevalue(f"{request.param}_api")  # type: ignore[no-any-return]
 
@@ -123,5 +119,5 @@ def test_dropped_post_writes_nothing(api: Api, fault_files: dict[str, Path], kin
 
 def test_flask_test_client_gets_a_connection_error_for_a_dropping_fault(fault_files: dict[str, Path]) -> None:
     app = create_app(MockConfig(scenario=str(fault_files["reset"])))
-    with pytest.raises(ConnectionAbortedError, match="no access to the connection"):
+    with pytest.raises(ConnectionAbortedError, match="needs mock_api's own server"):
         app.test_client().get("/api/petition_types")

@@ -115,3 +115,40 @@ def test_the_rule_itself_catches_a_violation(tmp_path: Path) -> None:
     bad = tmp_path / "bad.py"
     bad.write_text("from flask import Flask\nfrom mock_api.http.app import create_app\n", encoding="utf-8")
     assert [name for name, _ in imports(bad)][:2] == ["flask", "flask.Flask"]
+
+
+# Libraries the package must not carry: another server's code (ours serves, in the CLI and the plugin alike),
+# and a driver for one ObjectId timestamp.
+UNCARRIED = ("waitress", "gunicorn", "granian", "bson", "pymongo", "werkzeug.serving")
+
+
+@pytest.mark.parametrize("path", sources(), ids=lambda p: str(p.relative_to(PACKAGE.parent)))
+def test_no_other_server_nor_mongo_driver_in_the_package(path: Path) -> None:
+    for target, line in imports(path):
+        assert not target.startswith(UNCARRIED), f"{path.name}:{line}: imports {target}"
+
+
+def private_names(path: Path) -> list[str]:
+    """Names starting with _ imported from Flask or werkzeug, or read off one of their modules."""
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    found = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and (node.module or "").split(".")[0] in ("flask", "werkzeug"):
+            found += [f"{node.module}.{a.name}" for a in node.names if a.name.startswith("_")]
+            found += [node.module or ""] if any(part.startswith("_") for part in (node.module or "").split(".")) else []
+        elif isinstance(node, ast.Attribute) and node.attr.startswith("_") and not node.attr.startswith("__") \
+                and isinstance(node.value, ast.Name) and node.value.id in ("flask", "werkzeug", "request", "Rule"):
+            found.append(f"{node.value.id}.{node.attr}")
+    return found
+
+
+@pytest.mark.parametrize("path", sources(), ids=lambda p: str(p.relative_to(PACKAGE.parent)))
+def test_no_private_name_of_flask_or_werkzeug(path: Path) -> None:
+    """Flask and werkzeug have no upper bound in pyproject.toml: the package may rely on their public API only."""
+    assert private_names(path) == []
+
+
+def test_the_private_name_rule_catches_one(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.py"
+    bad.write_text("from flask.json.provider import _default\nrequest._get_current_object()\n", encoding="utf-8")
+    assert private_names(bad) == ["flask.json.provider._default", "request._get_current_object"]

@@ -13,7 +13,6 @@ from mock_api import limits
 from mock_api.cli import build_parser, config_from_args
 from mock_api.config import DEV_SIGNING_KEY, MockConfig
 from mock_api.contract.journal import Journal, entry_bytes
-from mock_api.http import lane
 from mock_api.http.app import create_app
 from mock_api.service import tokens
 from mock_api.service.dataset import Dataset
@@ -313,16 +312,3 @@ def test_found_set_items_bound_comes_from_the_config(dataset: Dataset) -> None:
     sets.put("second", FROZEN_AT, ["r3", "r4"])  # 4 items in all: the oldest set goes
     assert (sets.get("first", FROZEN_AT), sets.get("second", FROZEN_AT)) == (None, ["r3", "r4"])
 
-
-def test_query_strings_longer_than_the_memo_bound_are_parsed_but_not_memoised() -> None:
-    lane._parsed_query.cache_clear()
-    short = "netid=f0027k4&netid=a%20b&blank="
-    long_query = "netid=" + "x" * lane.QUERY_MEMO_CHARS
-    for query in (short, short, long_query, long_query):
-        request = lane.LaneRequest({"REQUEST_METHOD": "GET", "PATH_INFO": "/api/academic/petitions",
-                                    "QUERY_STRING": query})
-        assert request.query_lists == {name: request.args.getlist(name) for name in request.args}
-    assert request.args["netid"] == "x" * lane.QUERY_MEMO_CHARS
-    assert lane._parsed_query.cache_info().currsize == 1
-    assert lane._parsed_query.cache_info().hits == 1
-    assert lane._parsed_query.cache_info().maxsize == lane.QUERY_MEMO_ENTRIES

@@ -12,7 +12,7 @@ import mock_api
 from mock_api import config, testing
 from mock_api.contract import verify
 from mock_api.contract.spec import load_spec
-from mock_api.http.views import petitions
+from mock_api.http import routes
 from mock_api.testing import plugin
 from support import ROOT
 
@@ -34,8 +34,8 @@ def test_scope_names_come_from_one_module() -> None:
     from mock_api.service import scopes
 
     assert (scopes.READ, scopes.WRITE) == ("api:academic:petitions:read", "api:academic:petitions:write")
-    assert vars(petitions)["READ"] is scopes.READ and vars(verify)["WRITE"] is scopes.WRITE
-    for module in (petitions, verify):
+    assert vars(routes)["READ"] is scopes.READ and vars(verify)["WRITE"] is scopes.WRITE
+    for module in (routes, verify):
         assert '= "api:academic:petitions:' not in Path(str(module.__file__)).read_text(encoding="utf-8")
 
 

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import ast
 import re
-from pathlib import Path
 
 from support import ROOT
 
@@ -20,19 +19,9 @@ def test_every_folder_of_the_package_is_in_pyproject_packages() -> None:
     assert folders - listed == set(), "add these to [tool.setuptools] packages, or they are not installed"
 
 
-def test_the_version_read_from_our_dist_info_is_importlib_metadatas() -> None:
+def test_the_version_is_importlib_metadatas() -> None:
     import importlib.metadata
 
     from mock_api.config import VERSION, _installed_version
 
     assert VERSION == _installed_version() == importlib.metadata.version("mock_api")
-
-
-def test_a_dist_info_without_a_version_line_is_skipped(tmp_path: Path) -> None:
-    from mock_api.config import _metadata_version
-
-    (tmp_path / "METADATA").write_text("Metadata-Version: 2.4\nName: mock_api\n\nVersion: 9.9 (in the body)\n")
-    assert _metadata_version(tmp_path / "METADATA") is None
-    (tmp_path / "METADATA").write_text("Metadata-Version: 2.4\nName: mock_api\nVersion: 1.2.3\n")
-    assert _metadata_version(tmp_path / "METADATA") == "1.2.3"
-    assert _metadata_version(tmp_path / "missing") is None

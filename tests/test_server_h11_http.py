@@ -66,7 +66,7 @@ def our_successes(address: tuple[str, int], data: bytes) -> int:
 
 @pytest.fixture(scope="module")
 def address() -> Iterator[tuple[str, int]]:
-    with running(ServerLimits(threads=2, max_header_bytes=MAX_HEAD), app=blank_app, lane=None) as (where, _):
+    with running(ServerLimits(threads=2, max_header_bytes=MAX_HEAD), app=blank_app) as (where, _):
         yield where
 
 

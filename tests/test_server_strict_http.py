@@ -9,15 +9,14 @@ import socket
 import struct
 import time
 import weakref
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 import pytest
 
 from mock_api.http.admission import served_hosts
-from mock_api.http.answer import Answer
 from mock_api.http.server import ServerLimits
-from rawserver import answers, exchange, fake_lane, read_until_closed, running
+from rawserver import answers, echo_app, exchange, read_until_closed, running
 
 
 def refusal(raw: bytes) -> tuple[str, dict[str, str], Any]:
@@ -94,7 +93,7 @@ def test_a_header_name_with_an_underscore_is_dropped() -> None:
         start_response("200 OK", [("Content-Length", "0")])
         return []
 
-    with running(app=app, lane=None) as (address, _):
+    with running(app=app) as (address, _):
         exchange(address, b"GET /x HTTP/1.1\r\nHost: localhost\r\nX_Mock_Session: s1\r\nX-Kept: 1\r\n"
                           b"Connection: close\r\n\r\n")
     assert seen[0]["HTTP_X_KEPT"] == "1" and "HTTP_X_MOCK_SESSION" not in seen[0]
@@ -120,21 +119,21 @@ def test_a_client_that_writes_10_mb_before_reading_gets_the_413() -> None:
 
 
 def test_requests_queued_by_a_client_that_reset_are_never_computed() -> None:
-    asked: list[str] = []
+    worked: list[str] = []
 
-    def lane(environ: dict[str, Any]) -> Answer | None:
-        asked.append(environ["PATH_INFO"])
-        return fake_lane(environ)
+    def app(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        worked.append(environ["PATH_INFO"])
+        return echo_app(environ, start_response)
 
-    with running(lane=lane) as (address, _):
+    with running(app=app) as (address, _):
         sock = socket.create_connection(address, timeout=10)
         sock.sendall(b"GET /slow HTTP/1.1\r\nHost: localhost\r\n\r\n"
-                     + b"GET /inline HTTP/1.1\r\nHost: localhost\r\n\r\n" * 50)
-        wait_for(lambda: asked == ["/slow"])  # asked, declined: the app works on it in a thread
+                     + b"GET /queued HTTP/1.1\r\nHost: localhost\r\n\r\n" * 50)
+        wait_for(lambda: worked == ["/slow"])  # in a worker: the other 50 wait their turn
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
         sock.close()  # a reset while /slow is in hand
         time.sleep(0.6)  # /slow is done, its answer met the reset
-    assert asked == ["/slow"]
+    assert worked == ["/slow"]
 
 
 def test_past_the_body_buffer_a_body_gets_503_with_retry_after_and_a_close_gives_the_bytes_back() -> None:

@@ -1,18 +1,16 @@
-"""Our HTTP/1.1 server on raw sockets, in a thread of this process: inline lane, pipelining, limits, faults."""
+"""Our HTTP/1.1 server on raw sockets, in a thread of this process: answers in the loop or a worker, pipelining,
+limits, faults."""
 from __future__ import annotations
 
 import json
 import socket
 import time
-from collections.abc import Callable, Iterable
 from dataclasses import replace
-from typing import Any
 
 import pytest
 
-from mock_api.http.answer import TRIED_KEY
 from mock_api.http.server import ServerLimits
-from rawserver import BIG, answers, echo_app, exchange, read_until_closed, running
+from rawserver import BIG, answers, exchange, read_until_closed, running
 
 
 def test_the_inline_lane_answers_its_path_with_the_servers_headers() -> None:
@@ -38,8 +36,8 @@ def test_other_paths_go_to_the_wsgi_app_with_a_pep_3333_environ() -> None:
 
 def test_pipelined_requests_are_answered_in_order_whichever_lane_answers() -> None:
     with running() as (address, _):
-        raw = exchange(address, b"GET /slow HTTP/1.1\r\nHost: localhost\r\n\r\n"
-                                b"GET /inline HTTP/1.1\r\nHost: localhost\r\n\r\n"
+        raw = exchange(address, b"GET /slow HTTP/1.1\r\nHost: localhost\r\n"
+                                b"\r\nGET /inline HTTP/1.1\r\nHost: localhost\r\n\r\n"
                                 b"GET /third HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
     bodies = [body for _, _, body in answers(raw)]
     assert [json.loads(b).get("path", "inline") for b in bodies] == ["/slow", "inline", "/third"]
@@ -189,8 +187,8 @@ def test_a_client_that_never_reads_cannot_grow_the_servers_buffers() -> None:
 
 def test_an_app_that_names_no_length_gets_ours_and_the_connection_stays_open() -> None:
     with running() as (address, _):
-        raw = exchange(address, b"GET /nolength HTTP/1.1\r\nHost: localhost\r\n\r\n"
-                                b"GET /nolength HTTP/1.1\r\nHost: localhost\r\n"
+        raw = exchange(address, b"GET /nolength HTTP/1.1\r\nHost: localhost\r\n"
+                                b"\r\nGET /nolength HTTP/1.1\r\nHost: localhost\r\n"
                                 b"Connection: close\r\n\r\n")
     found = answers(raw)
     assert [(status, headers["Content-Length"], body) for status, headers, body in found] == [
@@ -198,13 +196,15 @@ def test_an_app_that_names_no_length_gets_ours_and_the_connection_stays_open() -
     assert "Connection" not in found[0][1]
 
 
-def test_an_app_body_shorter_than_its_length_is_sent_then_the_connection_closes() -> None:
+def test_an_app_body_shorter_than_its_length_is_sent_with_its_true_length() -> None:
+    """The server holds the whole body before it writes: Content-Length is what it sends, never a promise."""
     with running() as (address, _):
-        raw = exchange(address, b"GET /short HTTP/1.1\r\nHost: localhost\r\n\r\n"
-                                b"GET /echo HTTP/1.1\r\nHost: localhost\r\n\r\n")
-    head, _, body = raw.partition(b"\r\n\r\n")
-    assert b"Content-Length: 10" in head.split(b"\r\n") and b"Connection: close" in head.split(b"\r\n")
-    assert body == b"part"  # and nothing for the pipelined second request: the connection closed
+        raw = exchange(address, b"GET /short HTTP/1.1\r\nHost: localhost\r\n"
+                                b"\r\nGET /echo HTTP/1.1\r\nHost: localhost\r\n"
+                                b"Connection: close\r\n\r\n")
+    first, second = answers(raw)
+    assert first[1]["Content-Length"] == "4" and first[2] == b"part" and "Connection" not in first[1]
+    assert json.loads(second[2])["path"] == "/echo"
 
 
 @pytest.mark.parametrize("path", ["/euro", "/inline/euro"])
@@ -214,20 +214,3 @@ def test_a_header_http_cannot_carry_is_a_500_and_a_close_never_a_dead_socket(pat
     [(status, headers, body)] = answers(raw)
     assert status == "HTTP/1.1 500 Internal Server Error" and headers["Connection"] == "close"
     assert json.loads(body) == {"detail": "Internal Server Error: a response header value is not Latin-1"}
-
-
-def test_without_an_inline_lane_the_apps_own_lane_first_still_answers() -> None:
-    """A server given no lane never marks a request as asked: the app's LaneFirst answers it (in a worker)."""
-    seen: list[dict[str, Any]] = []
-
-    def lane_first(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
-        seen.append(dict(environ))
-        return echo_app(environ, start_response)
-
-    with running(app=lane_first, lane=None) as (address, _):
-        raw = exchange(address, b"GET /x HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
-    assert answers(raw)[0][0] == "HTTP/1.1 200 OK"
-    assert TRIED_KEY not in seen[0]
-    with running(app=lane_first) as (address, _):  # with a lane that declines /x: marked as asked
-        exchange(address, b"GET /x HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
-    assert seen[1][TRIED_KEY] is True

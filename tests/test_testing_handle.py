@@ -13,7 +13,7 @@ import pytest
 import requests
 
 from mock_api.config import MockConfig
-from mock_api.http.lane import LANE_KEY
+from mock_api.http.app import FRONT_KEY, front_of
 from mock_api.service.scopes import READ, WRITE
 from mock_api.state import MockState
 from mock_api.testing.harness import (
@@ -118,16 +118,20 @@ def test_server_thread_serves_the_current_app_of_the_switch() -> None:
 
 
 def test_the_session_server_is_the_clis_keeping_connections_and_answering_reads_in_its_loop() -> None:
-    """The plugin serves with the CLI's server: HTTP/1.1 keep-alive, its header form, the switch's lane."""
+    """The plugin serves with the CLI's server: HTTP/1.1 keep-alive, its header form, the switch's app."""
     pool = StatePool(MockConfig())
     state, app = pool.get()
-    lane, answered = app.extensions[LANE_KEY], []
+    front, answered = front_of(app), []
 
-    def counted(environ: dict[str, object]) -> object:
-        answer = lane(environ)
-        answered.append(answer is not None)
-        return answer
-    app.extensions[LANE_KEY] = counted  # the switch asks the current app's lane, in the server's loop
+    class Counted:
+        def answer(self, environ: dict[str, Any], may_block: bool = True) -> Any:
+            found = front.answer(environ, may_block)
+            answered.append(found is not None)
+            return found
+
+        def work(self, environ: dict[str, Any]) -> Any:
+            return front.work(environ)
+    app.extensions[FRONT_KEY] = Counted()  # the switch asks the current app's front, in the server's loop
     server = ServerThread(AppSwitch(app))
     server.start(timeout=10)
     try:
@@ -144,7 +148,8 @@ def test_the_session_server_is_the_clis_keeping_connections_and_answering_reads_
                     body += sock.recv(4096)
                 assert lines[0] == "HTTP/1.1 401 Unauthorized"
                 assert "Server: mock_api" in lines and any(line.startswith("X-Request-Id: ") for line in lines)
-        assert answered == [False, True, True]  # the health probe goes to Flask; both reads to the lane
+        # The loop declines the health probe (Flask answers it, in a worker); it answers both reads itself.
+        assert answered == [False, True, True]
         assert [e["status"] for e in state.journal.entries()] == [401, 401]
     finally:
         server.stop()

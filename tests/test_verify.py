@@ -19,7 +19,7 @@ from mock_api.contract.verify import Options, Outcome, main, report
 from mock_api.http.app import create_app
 from mock_api.service.dataset import Dataset
 from mock_api.state import MockState
-from support import ROOT, running_server
+from support import ROOT, drifting, running_server
 
 
 def _verify(url: str, *extra: str) -> subprocess.CompletedProcess[str]:
@@ -112,9 +112,7 @@ def serving(app: Flask) -> Iterator[str]:
 
 
 def test_verify_reports_a_drifted_deployment(dataset: Dataset, capsys: pytest.CaptureFixture[str]) -> None:
-    # The drift is a Flask hook: the inline lane, which answers the hot routes without Flask, is off.
-    app = create_app(state=MockState(MockConfig(inline_lane=False), dataset=dataset))
-    app.after_request(_drift)
+    app = drifting(create_app(state=MockState(MockConfig(), dataset=dataset)), _drift)
     with serving(app) as url:
         code = main(["--base-url", url, "--api-key", "dev-readwrite"])
     out = capsys.readouterr().out

@@ -17,8 +17,8 @@ from mock_api.data.cachedir import CACHE_ENV
 from mock_api.data.fixtures import SCHEMAS, FixtureError, load_fixtures
 from mock_api.data.yaml_schema import VERDICTS_FILE, VERDICTS_KEPT, dotted, first_problem, load_validator
 from mock_api.data.yamltext import load_yaml
-from mock_api.http.faults import KINDS
 from mock_api.scenarios.catalog import SCHEMA, ScenarioError, load_scenario_file
+from mock_api.scenarios.effects import FAULT_KINDS as KINDS
 from mock_api.scenarios.effects import REGISTRY
 from support import ROOT
 

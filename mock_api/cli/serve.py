@@ -70,8 +70,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="print the built-in scenarios and exit (same as `mock-api scenarios`)")
     parser.add_argument("--strict", action="store_true",
                         help="record the consumer's contract violations, listed at GET /_mock/violations")
-    parser.add_argument("--no-inline-lane", action="store_true", help="answer every request through Flask, "
-                        "none in the server's event loop (same bytes, slower: rules the inline lane out)")
     parser.add_argument("--quiet", action="store_true", help="no request log and no progress lines on stderr")
     parser.add_argument("--log-format", choices=LOG_FORMATS, default="text",
                         help="request log on stderr: text (coloured on a terminal) or json, one object a line")
@@ -118,15 +116,16 @@ def config_from_args(args: argparse.Namespace) -> MockConfig:
         fixtures_dir=args.fixtures, seed=args.seed, students=args.students, task_seconds=args.task_seconds,
         control_api=False if args.no_control else None, scenario=args.scenario,
         strict=True if args.strict else None, control_token=args.control_token,
-        inline_lane=False if args.no_inline_lane else None, allowed_hosts=tuple(args.allowed_host) or None,
+        allowed_hosts=tuple(args.allowed_host) or None,
         scenario_dirs=tuple(d.resolve() for d in args.scenarios_dir), **limits.from_args(args))
 
 
-def limits_from_args(args: argparse.Namespace) -> ServerLimits:
+def limits_from_args(args: argparse.Namespace, config: MockConfig) -> ServerLimits:
     return ServerLimits(threads=args.threads, connection_limit=args.connection_limit,
                         idle_timeout=args.idle_timeout, shutdown_grace=args.shutdown_grace,
                         header_timeout=args.header_timeout, max_header_bytes=args.max_header_bytes,
-                        body_timeout=args.body_timeout, body_buffer_bytes=args.body_buffer_bytes)
+                        body_timeout=args.body_timeout, body_buffer_bytes=args.body_buffer_bytes,
+                        max_body_bytes=config.max_body_bytes, allowed_hosts=config.allowed_hosts)
 
 
 def _check(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
@@ -188,7 +187,7 @@ def list_scenarios(config: MockConfig) -> int:
 def lasting_objects() -> Iterator[None]:
     """The cyclic GC paused while Flask is imported and the app and its data are built, then all of it frozen
     (as serve() does): these objects live as long as the process, so the GC's passes over them while they are
-    made are wasted, ~10 ms of a default start and many full passes at 100,000 petitions. Start-up garbage
+    made are wasted (many full passes at 100,000 petitions). Start-up garbage
     in cycles (a few hundred objects) is frozen with them."""
     enabled = gc.isenabled()
     gc.disable()
@@ -219,13 +218,14 @@ def run(argv: Sequence[str], prog: str = f"{PROG} serve") -> int:
         return fail(f"bad scenario: {exc}")
     finally:
         finish_progress()
-    from mock_api.http.lane import LANE_KEY
+    from mock_api.http.app import front_of
     from mock_api.http.server import serve
 
+    state = app.extensions["mock_api"]
     try:
-        serve(app, args.host, args.port, limits=limits_from_args(args), inline=app.extensions.get(LANE_KEY),
+        serve(front_of(app), args.host, args.port, limits=limits_from_args(args, state.config),
               after_ready=None if args.quiet else lambda url: print(
-                  welcome(url, not args.no_control, list(app.extensions["mock_api"].dataset.accounts)),
+                  welcome(url, not args.no_control, list(state.dataset.accounts)),
                   file=sys.stderr, flush=True))
     except (OSError, ValueError) as exc:
         hint = " (--port 0 picks a free port)" if getattr(exc, "errno", None) == errno.EADDRINUSE else ""

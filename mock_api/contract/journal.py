@@ -63,8 +63,8 @@ class _Raw(NamedTuple):
 
     Kept as a plain tuple (Journal._stored makes it as one) of strings, numbers and tuples only: the cyclic
     GC stops tracking such a tuple after its first pass (a subclass, this NamedTuple too, it tracks for
-    ever), so 10,000 kept entries add nothing to a full collection; as objects they made it ~7 ms longer,
-    a latency spike on whichever request triggered it."""
+    ever), so kept entries add nothing to a full collection; as objects they lengthened it, a latency
+    spike on whichever request triggered it (benchmarks/bench_soak.py)."""
 
     time: float
     method: str
@@ -142,7 +142,7 @@ class Journal:
         return seq
 
     def _stored(self, seen: Observation) -> tuple[tuple[Any, ...], int]:
-        """_Raw's fields as a plain tuple (made as one, not a _Raw then copied: ~1 µs of every request), and
+        """_Raw's fields as a plain tuple (made as one, not a _Raw then copied), and
         entry_bytes of the entry it reads as."""
         request = seen.request
         query = tuple((name, tuple(values)) for name, values in seen.query_lists.items())

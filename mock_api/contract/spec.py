@@ -38,7 +38,7 @@ def _field_order(validator: Any, enabled: Any, instance: Any, schema: Mapping[st
 
 
 # jsonschema and referencing are imported on the first check (strict mode, verify, tests), not at
-# start-up: ~45 ms that a server only serving reads and writes never needs.
+# start-up: a server only serving reads and writes never needs them.
 @functools.lru_cache(maxsize=1)
 def _ordered_validator() -> Any:
     from jsonschema import Draft202012Validator, validators

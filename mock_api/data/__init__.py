@@ -2,5 +2,5 @@
 from __future__ import annotations
 
 # Progress of a large generation (the command line shows it on stderr; mock_api/cli/progress.py). Here, not in
-# generate.py, so that listening to it does not import faker (~60 ms of every start, even from the cache).
+# generate.py, so that listening to it does not import faker (slow to import) on every start.
 PROGRESS_LOGGER = "mock_api.progress"

@@ -149,8 +149,8 @@ def _events(reader: _Reader, netids: set[str], codes: dict[str, str], origins: d
             raise reader.fail(f"{where}.origin_code",
                               f"unknown code {fields['origin_code']!r} (codes.yaml origin_codes)")
         try:  # the schema checked the shape (its pattern fixes every digit); this the calendar (no 2021-02-30).
-            # fromisoformat gives strptime's verdict on every such text, without strptime's first call (~4 ms
-            # of a start: it imports _strptime and builds its locale's regular expressions).
+            # fromisoformat gives strptime's verdict on every such text, without strptime's first call (it
+            # imports _strptime and builds its locale's regular expressions at start-up).
             datetime.fromisoformat(item["effective_date"])
         except ValueError:
             raise reader.fail(f"{where}.effective_date", "expected a date like 2021-03-02T05:00:00Z") from None

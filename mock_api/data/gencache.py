@@ -29,7 +29,7 @@ def cache_key(fixtures: FixtureSet, seed: int, count: int) -> str:
     parts = [CACHE_FORMAT, seed, count, fixtures.generate.max_petitions_per_student,
              sorted((s.netid, s.pidm) for s in fixtures.students), sorted(fixtures.event_codes),
              sorted(fixtures.origin_codes), sorted(fixtures.schools), list(sys.version_info[:2]),
-             install_stamp("faker"),  # without importing faker (~60 ms)
+             install_stamp("faker"),  # without importing faker (slow to import)
              _source_hash(generator.origin if generator else None)]
     return hashlib.sha256(json.dumps(parts).encode()).hexdigest()[:32]
 
@@ -43,7 +43,7 @@ def _read(path: Path) -> Generated | None:
     """The rows of a cache file read one line at a time: never every value of the file at once.
 
     A whole-file parse (JSON, format 1) made ~1 million strings at once for ~100,000 petitions; freed,
-    they left the memory allocator's arenas fragmented, ~20 MB of RSS held after the load.
+    they left the memory allocator's arenas fragmented, RSS held after the load.
     """
     students: list[Student] = []
     events: list[EventRow] = []
@@ -69,7 +69,7 @@ def _sharing() -> Callable[[str], str]:
     """One object per distinct text while reading: a parser gives each of ~1 million values its own string.
 
     The rows repeat a few codes, ~2,400 dates and every netid of an event; shared, the snapshot held at
-    ~100,000 petitions is ~45 MB smaller. A local table (not sys.intern): it is dropped after the read.
+    ~100,000 petitions is much smaller. A local table (not sys.intern): it is dropped after the read.
     """
     seen: dict[str, str] = {}
     return lambda value: seen.setdefault(value, value)

@@ -21,7 +21,7 @@ ANY_CHILD = frozenset({"items", "additionalProperties"})
 # The schemas' own keywords, read only here (Draft 2020-12 treats unknown keywords as annotations):
 MESSAGES = "x-messages"  # {keyword: message} for a failure of that keyword here; {value!r} is the value
 SHORTHAND = "x-shorthand-for"  # a scalar given for this mapping stands for this one property of it
-# Importing jsonschema costs ~100 ms of every start-up: a YAML text a schema accepted once is known
+# Importing jsonschema is a large part of a start-up: a YAML text a schema accepted once is known
 # valid by its hash, in one small file of the cache directory (the last VERDICTS_KEPT texts).
 VERDICTS_FILE = "valid-yaml.json"
 VERDICTS_KEPT = 256

@@ -1,23 +1,24 @@
-"""One client connection: requests read by a RequestReader, answered in order by the inline lane or the WSGI app."""
+"""One client connection: requests read by a RequestReader, answered in order: in the event loop, or by a worker."""
 from __future__ import annotations
 
 import asyncio
+import logging
 import socket
 import struct
 import time
 from collections import deque
-from collections.abc import Callable
 from concurrent.futures import Executor
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
-from mock_api.http.answer import TRIED_KEY, Answer, InlineLane
 from mock_api.http.parsed import Refused, Request
+from mock_api.http.parts import Answer, detail_answer
 from mock_api.http.reader import RequestReader
-from mock_api.http.response import encode_inline, encode_wsgi, error_answer
+from mock_api.http.response import encode, error_bytes
 from mock_api.http.serverlimits import BodyBuffer, ServerLimits
-from mock_api.http.wsgi import Target, WsgiAnswer, WsgiApp, build_environ, run_app
+from mock_api.http.wsgi import Target, build_environ
 from mock_api.service import errors
 
+log = logging.getLogger("mock_api.server")
 CONTINUE = b"HTTP/1.1 100 Continue\r\n\r\n"
 WRITE_HIGH_WATER = 256 * 1024  # bytes buffered for a slow reader before we stop reading its requests
 # After an answer we close on, the connection reads and drops what the client still sends (a body it wrote
@@ -27,11 +28,19 @@ LINGER_QUIET = 2.0
 LINGER_TIME = 10.0
 
 
+@runtime_checkable
+class Front(Protocol):
+    """The app as the server calls it (mock_api/http/dispatch.py's Dispatcher)."""
+
+    def answer(self, environ: dict[str, Any], may_block: bool = ...) -> Answer | None: ...
+
+    def work(self, environ: dict[str, Any]) -> Answer: ...
+
+
 class Host(Protocol):
     """What a connection needs of its server (mock_api/http/server.py's Server)."""
 
-    app: WsgiApp
-    inline: InlineLane | None
+    front: Front
     limits: ServerLimits
     executor: Executor
     loop: asyncio.AbstractEventLoop
@@ -106,18 +115,21 @@ class HttpConnection(asyncio.Protocol):
 
     # -- answering -------------------------------------------------------------------------------------
     def _next(self) -> None:
-        """Answer the queued requests in order until one goes to a worker thread or writing must wait; none
-        once the transport is closing (the client reset it: what it queued is dropped, never computed)."""
+        """Answer the queued requests in order until one goes to a worker thread or writing must wait; after
+        each answer given in the loop, the loop runs other clients before this one's next request. None once the
+        transport is closing (the client reset it: what it queued is dropped, never computed)."""
         if self.transport is not None and self.transport.is_closing() and not self.closing:
             self.closing = True
             self.reader.close()
-        while self.queue and not self.busy and not self.writing_paused and not self.closing:
+        if self.queue and not self.busy and not self.writing_paused and not self.closing:
             item = self.queue.popleft()
             if isinstance(item, Refused):
-                self._write_and_close(error_answer(item.status, item.detail, item.headers))
+                self._write_and_close(error_bytes(item.status, item.detail, item.headers))
                 return
             self.server.bodies.give(item.size)  # handed on: the app's to hold now, one per worker at most
-            self._dispatch(item)
+            if self._dispatch(item) and self.queue:
+                self.server.loop.call_soon(self._next)
+                return
         if not self.queue and not self.busy and not self.closing:
             self._after_queue()
 
@@ -131,52 +143,49 @@ class HttpConnection(asyncio.Protocol):
             self.closing = True
             self.transport.close()
 
-    def _dispatch(self, request: Request) -> None:
+    def _dispatch(self, request: Request) -> bool:
+        """Answer in the loop when the app can do so at once (True); else in a worker thread (False)."""
         environ = build_environ(request.method, request.url, request.version, request.headers,
-                               b"".join(request.body), self.target, self)
-        inline = self.server.inline
-        if inline is not None:
-            answer = inline(environ)
-            if answer is not None:
-                self._write_inline(request, answer)
-                return
-            environ[TRIED_KEY] = True  # asked and declined: the app's own LaneFirst need not ask again
+                                b"".join(request.body), self.target)
+        try:
+            answer = self.server.front.answer(environ, may_block=False)
+        except Exception:  # the app answers its own errors; this is a bug, and still an answer
+            log.exception("mock_api: the app raised in the event loop")
+            answer = detail_answer(500, errors.INTERNAL_ERROR)
+        if answer is not None:
+            self._send(request, answer)
+            return True
         self.busy = True
         self._pause_reading()
-        future = asyncio.get_running_loop().run_in_executor(self.server.executor, run_app, self.server.app, environ)
-        future.add_done_callback(lambda done: self._wsgi_done(request, done))
+        future = self.server.loop.run_in_executor(self.server.executor, self.server.front.work, environ)
+        future.add_done_callback(lambda done: self._worked(request, done))
+        return False
 
-    def _wsgi_done(self, request: Request, done: asyncio.Future[WsgiAnswer | None]) -> None:
+    def _worked(self, request: Request, done: asyncio.Future[Answer]) -> None:
         self.busy = False
         if self.closing or done.cancelled():
             return
-        answer = done.result()
-        if answer is None:  # a fault dropped the connection (drop() is on its way through the loop)
-            self.closing = True
-            return
-        self._write_wsgi(request, answer)
+        try:
+            answer = done.result()
+        except Exception:
+            log.exception("mock_api: the app raised in a worker")
+            answer = detail_answer(500, errors.INTERNAL_ERROR)
+        self._send(request, answer)
         if not self.closing and not self.writing_paused:
             self._resume_reading()
         self._next()
 
-    def _write_inline(self, request: Request, answer: Answer) -> None:
+    def _send(self, request: Request, answer: Answer) -> None:
+        """The answer in HTTP/1.1 (1.0 to a 1.0 request); Connection: close when we close after it."""
         if answer.fault in ("reset", "empty"):
             self._drop(answer.fault == "reset")
             return
-        self._send(encode_inline, answer, request)
-
-    def _write_wsgi(self, request: Request, answer: WsgiAnswer) -> None:
-        self._send(encode_wsgi, answer, request)
-
-    def _send(self, encode: Callable[[Any, str, str, bool], tuple[bytes, bytes, bool]], answer: Any,
-              request: Request) -> None:
-        """The answer in HTTP/1.1 (1.0 to a 1.0 request); Connection: close when we close after it."""
         last = not self.queue and (self.eof or self.server.draining)
         try:
             encoded = encode(answer, request.method, "1.0" if request.version == "1.0" else "1.1",
                              request.keep_alive and not last)
         except UnicodeEncodeError:  # a header HTTP/1.1 cannot carry (not latin-1): a 500, never a dead socket
-            self._write_and_close(error_answer(500, errors.UNSENDABLE_HEADER))
+            self._write_and_close(error_bytes(500, errors.UNSENDABLE_HEADER))
             return
         self._write(*encoded)
 
@@ -223,10 +232,6 @@ class HttpConnection(asyncio.Protocol):
                 self.reader.body_started = time.monotonic()
 
     # -- faults and timeouts ---------------------------------------------------------------------------
-    def drop(self, reset: bool) -> None:
-        """Close from any thread, writing nothing for the request at hand: RST when reset, else FIN."""
-        self.server.loop.call_soon_threadsafe(self._drop, reset)
-
     def _drop(self, reset: bool) -> None:
         transport = self.transport
         if transport is None or transport.is_closing():

@@ -1,123 +1,91 @@
-"""A request's steps with no web framework: its call, the scenario's decision, the answer's bytes, the observation.
-
-The Flask hooks and the server's inline lane (http/lane.py) both run these, so that an answer and its
-journal entry are the same bytes whichever path served the request.
-"""
+"""A request's one path through the API: its call, the scenario's decision, scopes, the handler, errors as
+JSON, then one observation. Every server (ours, any WSGI server, the Flask test client) runs `run`."""
 from __future__ import annotations
 
-import contextlib
-import functools
 import json
 import logging
-import re
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from flask.json.provider import _default as flask_default  # dates, UUIDs, dataclasses: as Flask writes them
-
 from mock_api.contract.observation import Observation
-from mock_api.contract.spec import match_path
 from mock_api.contract.strict import JWT_PATH, record_violations
+from mock_api.http.parts import JSON_TYPE, OCTET_TYPE, TEXT_TYPE, Answer, answer, json_answer, with_headers
 from mock_api.scenarios.catalog import NO_DECISION, Decision, Scenario
 from mock_api.scenarios.effects import DROPPING_FAULTS, Context, Reply
 from mock_api.service import errors
 from mock_api.service.requests import PlainRequest
+from mock_api.service.tokens import token_scopes
 from mock_api.state import MockState
 
 log = logging.getLogger("mock_api")
-Headers = list[tuple[str, str]]
 OPENAPI_PATH = "/openapi.json"  # journaled, but neither a contract operation nor a coverage entry
-JSON_TYPE = "application/json"
-TEXT_TYPE = "text/plain; charset=utf-8"
-HTML_TYPE = "text/html; charset=utf-8"  # werkzeug's default for a body given without a media type
-_RULE_PARAMETER = re.compile(r"<(?:[^:<>]+:)?[^<>]+>")
+Values = Mapping[str, str]
 
 
 @dataclass
 class Call:
-    """This request for the hooks, the views and the observer: made when the request begins."""
+    """This request as the chain carries it: made when it begins."""
 
     request: PlainRequest
     request_id: str
     started: float
-    scenario: str | None = None  # the scenario applied to it; None when refused before the scenario hook
+    template: str | None  # the documented path template of its route (None: undocumented)
+    script_root: str = ""  # "/s/{name}" under a session: the prefix of every URL the answer gives
+    query_lists: dict[str, list[str]] = field(default_factory=dict)  # every value of each query parameter
+    scenario: str | None = None  # the scenario applied to it; None when refused before the scenario
     decision: Decision = NO_DECISION  # what the scenario decided (task, reads, fault)
     unpromised: list[tuple[str, str]] = field(default_factory=list)  # reads served before their refresh
 
 
-@dataclass
-class Parts:
-    """An answer as plain data: status, headers in the order Flask writes them (Content-Type, Content-Length,
-    then the view's), body bytes."""
-
-    status: int
-    headers: Headers
-    body: bytes
-
-    @property
-    def media_type(self) -> str:
-        return self.headers[0][1] if self.headers and self.headers[0][0] == "Content-Type" else ""
+Handler = Callable[[MockState, Call, Values], Answer]
 
 
-def begin(state: MockState, request: PlainRequest, started: float) -> Call:
-    return Call(request, state.ids.request_id(), started)
+@dataclass(frozen=True)
+class Route:
+    """One API route, declared once: method, path rule (werkzeug syntax), the OpenAPI path it implements, the
+    scopes it needs (None: no token; (): any valid token), its handler, and, for a read whose cost depends
+    on the query, whether this one is small enough for the server's event loop."""
+
+    endpoint: str
+    method: str
+    rule: str
+    template: str
+    scopes: tuple[str, ...] | None
+    handler: Handler
+    small: Callable[[MockState, PlainRequest], bool] | None = None
 
 
-def json_text(value: Any) -> bytes:
-    """A JSON answer's body as Flask's JSON provider writes it: compact, ASCII escapes, a trailing newline."""
-    return (json.dumps(value, default=flask_default, ensure_ascii=True, separators=(",", ":")) + "\n").encode()
+def begin(state: MockState, request: PlainRequest, template: str | None, script_root: str = "",
+          query_lists: dict[str, list[str]] | None = None) -> Call:
+    return Call(request, state.ids.request_id(), time.perf_counter(), template, script_root, query_lists or {})
 
 
-def with_headers(headers: Headers, extra: Mapping[str, str]) -> Headers:
-    """werkzeug's Headers.update: a name already there is replaced where it stands, a new one appended."""
-    for name, value in extra.items():
-        lowered = name.lower()
-        found = [at for at, (existing, _) in enumerate(headers) if existing.lower() == lowered]
-        if not found:
-            headers.append((name, value))
-            continue
-        headers[found[0]] = (name, value)
-        for at in reversed(found[1:]):
-            del headers[at]
-    return headers
+def check_scopes(call: Call, scopes: tuple[str, ...]) -> None:
+    """401 without a valid token, then 403 naming the scopes the token lacks."""
+    missing = [s for s in scopes if s not in token_scopes(call.request.claims())]
+    if missing:
+        raise errors.forbidden(missing)
 
 
-def parts(body: bytes, status: int = 200, extra: Mapping[str, str] | None = None,
-          media_type: str = JSON_TYPE) -> Parts:
-    length = str(len(body))
-    headers = [("Content-Type", media_type), ("Content-Length", length)]
-    if not extra:
-        return Parts(status, headers, body)
-    with_headers(headers, extra)
-    if any(name.lower() == "content-length" for name in extra):
-        # A scenario's Content-Length (any case) is replaced by the body's, as Response.set_data does after it
-        with_headers(headers, {"Content-Length": length})
-    return Parts(status, headers, body)
-
-
-def json_parts(value: Any, status: int = 200, extra: Mapping[str, str] | None = None) -> Parts:
-    return parts(json_text(value), status, extra)
-
-
-def reply_parts(reply: Reply) -> Parts:
+def reply_answer(reply: Reply) -> Answer:
     """A scenario's plain reply: text as text/plain, bytes as they are, anything else as JSON."""
     if isinstance(reply.body, str):
-        return parts(reply.body.encode(), reply.status, reply.headers, TEXT_TYPE)
+        return answer(reply.body.encode(), reply.status, reply.headers, TEXT_TYPE)
     if isinstance(reply.body, bytes):
-        return parts(reply.body, reply.status, reply.headers, HTML_TYPE)
-    return json_parts(reply.body, reply.status, reply.headers)
+        return answer(reply.body, reply.status, reply.headers, OCTET_TYPE)
+    return json_answer(reply.body, reply.status, reply.headers)
 
 
-def error_parts(exc: errors.ApiError) -> Parts:
-    return json_parts(exc.body, exc.status, exc.headers)
+def error_answer(exc: errors.ApiError) -> Answer:
+    return json_answer(exc.body, exc.status, exc.headers)
 
 
 def decide(state: MockState, call: Call, scenario: Scenario) -> Decision:
-    """The scenario's decision for this request, kept on the call for the view and the observer."""
+    """The scenario's decision for this request, kept on the call for the handler and the observation."""
     call.scenario = scenario.name
-    if not scenario.rules:  # the default scenario: nothing to apply, no context to build (~4 µs a request)
+    if not scenario.rules:  # the default scenario: nothing to apply, no context to build
         call.decision = NO_DECISION
         return NO_DECISION
     context = Context(call.request, state.dice, state.clock, state.sleep, state.counters, state.new_task_id)
@@ -125,44 +93,67 @@ def decide(state: MockState, call: Call, scenario: Scenario) -> Decision:
     return decision
 
 
-@functools.lru_cache(maxsize=256)
-def rule_template(rule: str) -> str | None:
-    """The documented template of a route, found once per route: its parameters as one sample segment."""
-    return match_path(_RULE_PARAMETER.sub("x", rule))
+def run(state: MockState, call: Call, scenario: Scenario | errors.ApiError, route: Route | errors.ApiError,
+        values: Values) -> Answer:
+    """The answer to one API request, observed once. A refusal before the scenario (a bad X-Mock-Scenario,
+    a body over the limit) comes in the scenario's place; a route that does not exist (404, 405) is answered
+    after the scenario, so a scenario's reply covers any path. Any
+    unexpected error is a logged 500 with the request id; an error in observing never changes the answer."""
+    fault = None
+    try:
+        found, fault = _respond(state, call, scenario, route, values)
+    except Exception:
+        log.exception("unexpected error on %s %s (request %s)", call.request.method, call.request.path,
+                      call.request_id)
+        found = json_answer({"detail": errors.INTERNAL_ERROR}, 500)
+    with_headers(found.headers, {"X-Request-ID": call.request_id})
+    try:
+        observe(state, call, found, fault)
+    except Exception:
+        log.exception("observing %s %s failed (request %s); the answer stands", call.request.method,
+                      call.request.path, call.request_id)
+    return found._replace(fault=fault)
 
 
-def _reply_json(template: str | None, answer: Parts) -> Any:
+def _respond(state: MockState, call: Call, scenario: Scenario | errors.ApiError, route: Route | errors.ApiError,
+             values: Values) -> tuple[Answer, str | None]:
+    decision = NO_DECISION
+    try:
+        if isinstance(scenario, errors.ApiError):
+            raise scenario
+        decision = decide(state, call, scenario)
+        if decision.reply is not None:
+            return reply_answer(decision.reply), decision.fault
+        if isinstance(route, errors.ApiError):
+            raise route
+        if route.scopes is not None:
+            check_scopes(call, route.scopes)
+        return route.handler(state, call, values), decision.fault
+    except errors.ApiError as exc:
+        return error_answer(exc), decision.fault
+
+
+def _reply_json(template: str | None, found: Answer) -> Any:
     """The body as JSON where the bookkeeping reads it (granted or missing scopes); not every collection."""
-    if template != JWT_PATH and answer.status != 403:
+    if template != JWT_PATH and found.status != 403:
         return None
-    if answer.media_type.split(";")[0].strip() != JSON_TYPE:
+    if found.media_type.split(";")[0].strip() != JSON_TYPE:
         return None
     try:
-        return json.loads(answer.body)
+        return json.loads(found.body)
     except ValueError:
         return None
 
 
-def observe(state: MockState, call: Call, answer: Parts, fault: str | None,
-            query_lists: dict[str, list[str]]) -> None:
-    """One observation of an API request (not /_mock): the journal, coverage, strict mode, the request log."""
-    req = call.request
-    template = rule_template(req.route) if req.route is not None else match_path(req.path)
-    seen = Observation(req, template, state.clock.now(), answer.status, fault not in DROPPING_FAULTS,
-                       _reply_json(template, answer), call.scenario, state.scenario_name, fault,
-                       time.perf_counter() - call.started, query_lists, call.unpromised)
+def observe(state: MockState, call: Call, found: Answer, fault: str | None) -> None:
+    """One observation of an API request: the journal, coverage, strict mode, the request log."""
+    seen = Observation(call.request, call.template, state.clock.now(), found.status, fault not in DROPPING_FAULTS,
+                       _reply_json(call.template, found), call.scenario, state.scenario_name, fault,
+                       time.perf_counter() - call.started, call.query_lists, call.unpromised)
     state.journal.record(seen)  # gives it its seq, which violations point to
-    violations = _check(state, seen) if req.path != OPENAPI_PATH else []
-    with contextlib.suppress(OSError):  # stderr closed: the answer matters more than its log line
-        state.request_log.write(seen, violations)
-
-
-def _check(state: MockState, seen: Observation) -> Sequence[tuple[str, str]]:
-    """Coverage always, violations in strict mode; a fault here must never change what the consumer gets."""
-    try:
+    violations: Sequence[tuple[str, str]] = []
+    if call.request.path != OPENAPI_PATH:
         state.coverage.observe(seen)
         if state.config.strict and seen.template is not None:
-            return record_violations(seen, state.violations, state.clock.now(), state.config.min_poll_seconds)
-    except Exception:
-        log.exception("contract observer failed on %s %s", seen.request.method, seen.request.path)
-    return []
+            violations = record_violations(seen, state.violations, state.clock.now(), state.config.min_poll_seconds)
+    state.request_log.write(seen, violations)

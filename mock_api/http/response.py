@@ -1,20 +1,14 @@
 """The bytes of an answer as the server writes them: status line, headers in waitress's form, Date, body."""
 from __future__ import annotations
 
-import json
 import time
 from email.utils import formatdate
 from operator import itemgetter
 
-from mock_api.http.answer import Answer
-from mock_api.http.wire import status_line
-from mock_api.http.wsgi import WsgiAnswer
+from mock_api.http.parts import BODILESS, Answer, detail_answer, with_headers
+from mock_api.http.status import status_line
 
 SERVER_NAME = "mock_api"
-# Answers with no body and no Content-Length (RFC 9110 6.4.1, 8.6).
-BODILESS = frozenset({204, 304})
-_NAME_CACHE_LIMIT = 512  # header names are a small set; a bound keeps a hostile app from growing it
-_names: dict[str, str] = {}
 _date: tuple[int, str] = (0, "")
 _by_name = itemgetter(0)  # sorts on the name only, so repeated headers keep their order
 
@@ -30,12 +24,7 @@ def http_date() -> str:
 
 def header_name(name: str) -> str:
     """Each dash-separated word capitalised ("X-Request-Id"), as waitress sent them (clients saw that form)."""
-    known = _names.get(name)
-    if known is None:
-        known = "-".join(word.capitalize() for word in name.split("-"))
-        if len(_names) < _NAME_CACHE_LIMIT:
-            _names[name] = known
-    return known
+    return "-".join(word.capitalize() for word in name.split("-"))
 
 
 def render_head(version: str, status: str, headers: list[tuple[str, str]], content_length: int | None,
@@ -58,14 +47,6 @@ def render_head(version: str, status: str, headers: list[tuple[str, str]], conte
             + "\r\n").encode("latin-1")
 
 
-def error_answer(status: int, detail: str, headers: tuple[tuple[str, str], ...] = ()) -> bytes:
-    """A whole answer the server gives itself (400, 413, 431 ...): JSON {"detail": ...}, then the connection closes."""
-    body = json.dumps({"detail": detail}).encode()
-    head = render_head("1.1", status_line(status), [("Content-Type", "application/json"), *headers], len(body),
-                       "close")
-    return head + body
-
-
 def connection_header(version: str, close: bool) -> str | None:
     """Connection: close when we close; Keep-Alive for an HTTP/1.0 client that asked to keep it (as waitress)."""
     if close:
@@ -73,33 +54,27 @@ def connection_header(version: str, close: bool) -> str | None:
     return "Keep-Alive" if version == "1.0" else None
 
 
-def encode_inline(answer: Answer, method: str, version: str, keep_alive: bool) -> tuple[bytes, bytes, bool]:
-    """An inline answer's head, the body to send and whether to close after: a truncated fault promises the
-    whole body, sends half, and closes."""
+def encode(answer: Answer, method: str, version: str, keep_alive: bool) -> tuple[bytes, bytes, bool]:
+    """An answer's head, the body to send and whether to close after. Content-Length is the body's (a HEAD
+    answer keeps the one its app declared); a truncated fault promises the whole body, sends half, closes."""
     body, status = answer.body, answer.status
     truncated = answer.fault == "truncated"
     close = truncated or not keep_alive
-    headers = [(name, value) for name, value in answer.headers if name != "Content-Length"]  # ours is below
-    bodiless = status in BODILESS or status < 200  # as encode_wsgi: no Content-Length, no body
-    head = render_head(version, status_line(status), headers, None if bodiless else len(body),
+    declared = next((v for k, v in answer.headers if k.lower() == "content-length"), None)
+    headers = [(name, value) for name, value in answer.headers if name.lower() != "content-length"]
+    bodiless = status in BODILESS or status < 200
+    length = int(declared) if method == "HEAD" and declared and declared.isdigit() else len(body)
+    head = render_head(version, status_line(status), headers, None if bodiless else length,
                        connection_header(version, close))
     if method == "HEAD" or bodiless:
         return head, b"", close
     return head, body[: len(body) // 2] if truncated else body, close
 
 
-def encode_wsgi(answer: WsgiAnswer, method: str, version: str, keep_alive: bool) -> tuple[bytes, bytes, bool]:
-    """The app's answer: its Content-Length kept (fewer bytes than it promised: sent, then the connection
-    closes, which is how the client knows); none given: ours, as the whole body is in hand (never chunked)."""
-    body = answer.body
-    declared = next((v for k, v in answer.headers if k.lower() == "content-length"), None)
-    code = int(answer.status[:3]) if answer.status[:3].isdigit() else 500
-    bodiless = method == "HEAD" or code in BODILESS or code < 200
-    promised = int(declared) if declared is not None and declared.isdigit() else None
-    short = promised is not None and not bodiless and len(body) < promised
-    if promised is not None:
-        body = body[:promised]
-    added = None if declared is not None or code in BODILESS or code < 200 else len(body)
-    close = short or not keep_alive
-    head = render_head(version, answer.status, answer.headers, added, connection_header(version, close))
-    return head, b"" if bodiless else body, close
+def error_bytes(status: int, detail: str, headers: tuple[tuple[str, str], ...] = ()) -> bytes:
+    """A whole answer the server gives itself (400, 413, 421, 431 ...): JSON {"detail": ...} with `headers`
+    (503's Retry-After), then the connection closes."""
+    answer = detail_answer(status, detail)
+    with_headers(answer.headers, dict(headers))
+    head, body, _ = encode(answer, "GET", "1.1", keep_alive=False)
+    return head + body

@@ -11,16 +11,12 @@ import time
 from collections.abc import Callable
 from concurrent.futures import Executor, ThreadPoolExecutor
 from dataclasses import replace
-from typing import Any
 
 from mock_api.http.admission import served_hosts
-from mock_api.http.answer import InlineLane
-from mock_api.http.connection import HttpConnection
+from mock_api.http.connection import Front, HttpConnection
 from mock_api.http.serverlimits import DEFAULT_THREADS, BodyBuffer, ServerLimits
-from mock_api.http.wsgi import WsgiApp
 
-__all__ = ["Server", "ServerLimits", "app_allowed_hosts", "app_body_limit", "listen", "raise_descriptor_limit", "serve",
-           "serve_until_stopped"]
+__all__ = ["Server", "ServerLimits", "listen", "raise_descriptor_limit", "serve", "serve_until_stopped"]
 
 FD_RESERVE = 64  # descriptors kept for files and the listening socket
 DRAIN_STEP = 0.05  # seconds between looks while draining
@@ -68,10 +64,9 @@ def listen(host: str, port: int) -> socket.socket:
 class Server:
     """The listening socket and the open connections: accepts up to the limit, sweeps timeouts, drains."""
 
-    def __init__(self, app: WsgiApp, inline: InlineLane | None, limits: ServerLimits, sock: socket.socket,
+    def __init__(self, front: Front, limits: ServerLimits, sock: socket.socket,
                  loop: asyncio.AbstractEventLoop) -> None:
-        self.app = app
-        self.inline = inline
+        self.front = front
         self.limits = limits
         self.sock: socket.socket | None = sock
         self.loop = loop
@@ -174,28 +169,13 @@ async def serve_until_stopped(server: Server, stop: asyncio.Event, again: asynci
     await asyncio.sleep(0)  # let the transports' close callbacks run
 
 
-def app_body_limit(app: Any, default: int) -> int:
-    """The Flask app's body limit (MAX_CONTENT_LENGTH), else `default`: the server bounds a body by it."""
-    config = getattr(app, "config", None)
-    body = config.get("MAX_CONTENT_LENGTH") if isinstance(config, dict) else None
-    return body if isinstance(body, int) else default
-
-
-def app_allowed_hosts(app: Any) -> tuple[str, ...]:
-    """The Host names a mock_api app's config allows besides the loopback ones (--allowed-host); () otherwise."""
-    state = getattr(app, "extensions", {}).get("mock_api")
-    hosts = getattr(getattr(state, "config", None), "allowed_hosts", ())
-    return tuple(hosts) if isinstance(hosts, tuple) else ()
-
-
-def _limits_for(app: Any, limits: ServerLimits) -> ServerLimits:
-    """The connection limit that fits the open-files limit; the Flask app's body limit and allowed hosts."""
+def _limits_for(limits: ServerLimits) -> ServerLimits:
+    """The connection limit that fits the open-files limit."""
     connection_limit = raise_descriptor_limit(limits.connection_limit)
     if connection_limit < limits.connection_limit:
         print(f"mock_api: warning: open-files limit allows {connection_limit} connections, not "
               f"{limits.connection_limit}", file=sys.stderr, flush=True)
-    return replace(limits, connection_limit=connection_limit, max_body_bytes=app_body_limit(app, limits.max_body_bytes),
-                   allowed_hosts=(*limits.allowed_hosts, *app_allowed_hosts(app)))
+    return replace(limits, connection_limit=connection_limit)
 
 
 def _on_signals(loop: asyncio.AbstractEventLoop, stop: asyncio.Event, again: asyncio.Event) -> None:
@@ -206,16 +186,16 @@ def _on_signals(loop: asyncio.AbstractEventLoop, stop: asyncio.Event, again: asy
         loop.add_signal_handler(signum, signalled)
 
 
-def serve(app: Any, host: str, port: int, threads: int = DEFAULT_THREADS,
+def serve(front: Front, host: str, port: int, threads: int = DEFAULT_THREADS,
           announce: Callable[[str], None] | None = None, limits: ServerLimits | None = None,
-          after_ready: Callable[[str], None] | None = None, inline: InlineLane | None = None) -> None:
+          after_ready: Callable[[str], None] | None = None) -> None:
     """Bind (port 0 picks a free port), announce the real URL once, serve until SIGINT/SIGTERM, drain.
 
-    `inline` answers the requests it can in the event loop; the others go to `app` in a worker thread."""
-    limits = _limits_for(app, limits or ServerLimits(threads=threads))
+    `front` answers each request in the event loop when it can at once, else in a worker thread."""
+    limits = _limits_for(limits or ServerLimits(threads=threads))
     sock = listen(host, port)
     loop = asyncio.new_event_loop()
-    server = Server(app, inline, limits, sock, loop)
+    server = Server(front, limits, sock, loop)
     stop, again = asyncio.Event(), asyncio.Event()
     line = f"mock_api listening on {_url(host, int(sock.getsockname()[1]))}"
     # Everything loaded so far (the snapshot: ~1.5 million objects at 100,000 petitions) lives as long as

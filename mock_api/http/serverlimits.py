@@ -3,8 +3,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-# Measured with waitress (benchmarks/bench_reads.py, 2 cores): 4 threads serve as many reads as 8 with a p99
-# of 14-16 ms instead of 20; more threads only queue on the GIL. The event loop reads and writes the
+# Measured (benchmarks/bench_reads.py, 2 cores): 4 threads serve as many reads as 8 with a lower p99; more
+# threads only queue on the GIL. The event loop reads and writes the
 # sockets, so a slow client holds no thread.
 DEFAULT_THREADS = 4
 # An open connection costs a few KB here; 4,096 lets a crowd of idle keep-alive or slowloris sockets sit

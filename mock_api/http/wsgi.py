@@ -8,24 +8,14 @@ from collections.abc import Callable, Iterable
 from typing import Any, NamedTuple
 from urllib.parse import unquote_to_bytes
 
-from mock_api.http.faults import CONNECTION_KEY
+from mock_api.http.parts import Answer, detail_answer
+from mock_api.http.status import status_code
+from mock_api.service import errors
 
 log = logging.getLogger("mock_api.server")
 WsgiApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 # Headers CGI names without the HTTP_ prefix; the hop-by-hop chunked coding is undone before the app sees it.
 _UNPREFIXED = {"CONTENT_TYPE": "CONTENT_TYPE", "CONTENT_LENGTH": "CONTENT_LENGTH"}
-_KEY_CACHE_LIMIT = 512  # header names are a small set; the bound keeps a hostile client from growing it
-_keys: dict[bytes, str] = {}
-_INTERNAL_ERROR = ("500 Internal Server Error", [("Content-Type", "application/json")],
-                   b'{"detail": "Internal server error"}')
-
-
-class WsgiAnswer(NamedTuple):
-    """The app's status line, headers and whole body (joined in the worker thread)."""
-
-    status: str
-    headers: list[tuple[str, str]]
-    body: bytes
 
 
 class Target(NamedTuple):
@@ -38,7 +28,7 @@ class Target(NamedTuple):
 
 
 def build_environ(method: str, url: bytes, version: str, headers: list[tuple[bytes, bytes]], body: bytes,
-                  target: Target, connection: object) -> dict[str, Any]:
+                  target: Target) -> dict[str, Any]:
     """PEP 3333's environ: PATH_INFO percent-decoded then latin-1 (as werkzeug and waitress), HTTP_* headers
     (a repeated header joined with ", "), the whole body in wsgi.input."""
     path, _, query = url.partition(b"?")
@@ -55,10 +45,10 @@ def build_environ(method: str, url: bytes, version: str, headers: list[tuple[byt
         "SERVER_PROTOCOL": f"HTTP/{version}", "REMOTE_ADDR": target.remote_addr, "REMOTE_PORT": target.remote_port,
         "wsgi.version": (1, 0), "wsgi.url_scheme": "http", "wsgi.input": io.BytesIO(body),
         "wsgi.errors": sys.stderr, "wsgi.multithread": True, "wsgi.multiprocess": False, "wsgi.run_once": False,
-        "wsgi.input_terminated": True, CONNECTION_KEY: connection,
+        "wsgi.input_terminated": True,
     }
     for raw_name, raw_value in headers:
-        key = _keys.get(raw_name) or _environ_key(raw_name)
+        key = _environ_key(raw_name)
         if key == "HTTP_TRANSFER_ENCODING":
             continue  # the body below is already de-chunked
         value = raw_value.decode("latin-1")
@@ -68,23 +58,20 @@ def build_environ(method: str, url: bytes, version: str, headers: list[tuple[byt
 
 
 def _environ_key(raw_name: bytes) -> str:
-    """Content-Type -> CONTENT_TYPE, X-Mock-Scenario -> HTTP_X_MOCK_SCENARIO (remembered, up to a bound)."""
+    """Content-Type -> CONTENT_TYPE, X-Mock-Scenario -> HTTP_X_MOCK_SCENARIO."""
     key = raw_name.decode("latin-1").upper().replace("-", "_")
-    key = _UNPREFIXED.get(key) or "HTTP_" + key
-    if len(_keys) < _KEY_CACHE_LIMIT:
-        _keys[raw_name] = key
-    return key
+    return _UNPREFIXED.get(key) or "HTTP_" + key
 
 
-def run_app(app: WsgiApp, environ: dict[str, Any]) -> WsgiAnswer | None:
-    """Run the app to the end of its body, in a worker thread; None when a fault dropped the connection."""
+def run_app(app: WsgiApp, environ: dict[str, Any]) -> Answer:
+    """Run a WSGI app (Flask, for the control API) to the end of its body, in a worker thread."""
     started: list[Any] = []
+    written: list[bytes] = []
 
     def start_response(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Callable[[bytes], None]:
         started[:] = [status, headers]
         return written.append
 
-    written: list[bytes] = []
     try:
         result = app(environ, start_response)
         try:
@@ -93,11 +80,22 @@ def run_app(app: WsgiApp, environ: dict[str, Any]) -> WsgiAnswer | None:
             close = getattr(result, "close", None)
             if close is not None:
                 close()
-    except ConnectionAbortedError:  # a fault effect dropped the connection: nothing to write
-        return None
     except Exception:  # the app's own handlers answer its errors; this is a bug, never a hang
         log.exception("mock_api: the WSGI app raised")
-        return WsgiAnswer(*_INTERNAL_ERROR)
+        return detail_answer(500, errors.INTERNAL_ERROR)
     if not started:
-        return WsgiAnswer(*_INTERNAL_ERROR)
-    return WsgiAnswer(started[0], started[1], b"".join(written))
+        return detail_answer(500, errors.INTERNAL_ERROR)
+    return Answer(status_code(started[0]), started[1], b"".join(written))
+
+
+class WsgiFront:
+    """Any WSGI app as mock_api's server serves it: every request in a worker thread, none in the loop."""
+
+    def __init__(self, app: WsgiApp) -> None:
+        self.app = app
+
+    def answer(self, environ: dict[str, Any], may_block: bool = True) -> Answer | None:
+        return None
+
+    def work(self, environ: dict[str, Any]) -> Answer:
+        return run_app(self.app, environ)

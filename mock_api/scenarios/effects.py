@@ -10,6 +10,7 @@ from typing import Any, Protocol
 from mock_api.scenarios.counters import RuleCounters
 from mock_api.service import errors
 from mock_api.service.clock import Clock
+from mock_api.service.ids import object_id_seconds
 from mock_api.service.requests import PlainRequest, parse_authorization
 
 # The lenient choices of a read that the `reads` effect can turn off (each True by default).
@@ -194,14 +195,13 @@ def forbid(params: Any) -> Effect:
 def task_not_found_for(params: Any) -> Effect:
     """GET /api/tasks/{id} answers 404 until `seconds` of clock time after the task's creation second."""
     seconds = float(_params(params, "seconds")["seconds"])
-    from bson import ObjectId  # here, when a scenario uses this effect: bson is not needed to start
 
     def run(ctx: Context) -> Reply | None:
         found = TASK_PATH.fullmatch(ctx.request.path)
         if found is None:
             return None
         # The id is an ObjectId made from the emulator clock, so its timestamp is the creation second.
-        created = ObjectId(found.group(1).lower()).generation_time.timestamp()
+        created = object_id_seconds(found.group(1))
         if ctx.clock.now() < created + seconds:
             return Reply.error(errors.not_found())
         return None

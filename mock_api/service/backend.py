@@ -97,6 +97,12 @@ class Backend:
             return iso_z(self.cache_date(entry, now)) if field == "cache_date" else entry.get(field)
         return apply_terms(found, terms, value)
 
+    def estimate(self, terms: Sequence[Term]) -> int:
+        """At most how many records a find_petitions of these terms looks at (the indexes' word, no scan)."""
+        with self.lock:
+            created = self.created.estimate(terms)
+        return self.dataset.petitions.estimate(terms) + created
+
     def get_petition(self, key: str, now: float) -> StoredPetition | None:
         self.settle(now)
         with self.lock:

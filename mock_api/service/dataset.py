@@ -53,8 +53,8 @@ def return_freed_memory() -> None:
     """Give the heap pages that loading freed back to the system (glibc's malloc_trim); elsewhere nothing.
 
     Loading allocates more than it keeps (the cache's rows, a dict per record before its entry); glibc
-    keeps freed pages mapped, and the RSS after load is what a user sees (~7 MB less at ~100,000
-    petitions). A common, honest step: it frees nothing in use, and takes ~2 ms.
+    keeps freed pages mapped, and the RSS after load is what a user sees. A common, honest step: it frees
+    nothing in use.
     """
     if not sys.platform.startswith("linux"):
         return

@@ -17,7 +17,7 @@ INDEXED_FIELDS = ("id", "netid", "petition_code", "origin_code", "school", "deci
 DISTINCT_VALUES_RATIO = 4
 _indexed_values = values_of(INDEXED_FIELDS)
 # The positions of one value: the position alone while it is the only one (every id, most netids), a list
-# once the value repeats. A one-item list costs ~110 bytes more: ~15 MB at ~100,000 petitions.
+# once the value repeats: a one-item list per id would cost more than the ids themselves.
 Positions = int | list[int]
 
 
@@ -122,6 +122,12 @@ class PetitionIndex:
         entries, base = self._entries, self._base
         return [entries[i - base] for i in shortest]
 
+    def estimate(self, terms: Sequence[Term]) -> int:
+        """How many entries candidates() would return at most: the shortest index list of an equality term."""
+        sizes = [len(positions_of(index.get(term.value or None))) for term in terms
+                 if term.op == "eq" and (index := self.by_field.get(term.field)) is not None]
+        return min(sizes, default=len(self))
+
     def _positions_matching(self, term: Term) -> Sequence[int] | None:
         """Positions whose value matches a prefix or range term; None where that would be a scan."""
         index = self.by_field[term.field]
@@ -131,8 +137,8 @@ class PetitionIndex:
                       for i in positions_of(held))
 
 
-# Found sets hold references, 8 bytes an item: the default (config.found_set_items) bounds them to ~32 MB
-# whatever the data size (64 unfiltered lists of 100,000 petitions would otherwise hold ~50 MB).
+# Found sets hold references, 8 bytes an item: the default (config.found_set_items) bounds their memory
+# whatever the data size (many unfiltered lists of 100,000 petitions would otherwise be held).
 FOUND_SET_ITEM_BUDGET = 4_000_000
 
 

@@ -28,7 +28,7 @@ class Pending(NamedTuple):
 class TaskQueue:
     """A heap of accepted tasks as plain tuples of strings, numbers and flags (due, number, task id, fail,
     stale_cache): the cyclic GC stops tracking such a tuple after its first pass, so 100,000 queued tasks add
-    next to nothing to a full collection (as objects they added ~40 ms). `number` is unique per task (the
+    next to nothing to a full collection (as objects they lengthened it). `number` is unique per task (the
     task store's cursor): a dropped one is remembered by it and skipped when popped, until the dropped ones
     are half the heap; then they are purged in one pass, so the heap holds at most twice the live."""
 

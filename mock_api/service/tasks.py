@@ -37,8 +37,8 @@ class TaskStore:
     """Every task by id, in submit order, at most `limit`: past it the oldest goes whatever its status.
 
     A held task's objects lengthen every full collection of the cyclic GC: as dicts with their payload,
-    requester and queued run, 100,000 completed tasks and their petitions made one take ~90 ms in-process and
-    160-200 ms in the loaded server (docs/performance.md). So a completed task is kept as a plain tuple of its
+    requester and queued run, 100,000 completed tasks and their petitions made one long enough to stall
+    requests. So a completed task is kept as a plain tuple of its
     requester's sub and its JSON bytes, which the GC stops tracking, and its control entry as numbers; an
     accepted one as `Accepted`. The control API decodes the JSON it lists. A completed task whose JSON
     cannot be written (a payload given from Python, never over HTTP) stays its dict.

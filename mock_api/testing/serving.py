@@ -7,28 +7,20 @@ import json
 import threading
 import time
 import urllib.parse
-from collections.abc import Iterable
 from typing import Any
 
 from flask import Flask
 
 from mock_api.config import DEFAULT_STARTUP_TIMEOUT
-from mock_api.http.answer import Answer
-from mock_api.http.lane import LANE_KEY
-from mock_api.http.server import (
-    Server,
-    ServerLimits,
-    app_allowed_hosts,
-    app_body_limit,
-    listen,
-    serve_until_stopped,
-)
+from mock_api.http.app import front_of
+from mock_api.http.parts import Answer
+from mock_api.http.server import Server, ServerLimits, listen, serve_until_stopped
 from mock_api.http.serverlimits import DEFAULT_MAX_BODY_BYTES
 
 HEALTH_PATH = "/_mock/health"
 PROBE_PAUSE = 0.005
 STOP_GRACE = 1.0  # seconds a stopping session server gives requests already received
-STOP_STEP = 0.002  # how often it looks whether they are done: a session's stop is not 50 ms late
+STOP_STEP = 0.002  # how often it looks whether they are done: a test session's stop is not held up
 CONNECTIONS = 512  # open connections served at once (more wait in the listen queue): a test suite's clients
 
 
@@ -52,18 +44,11 @@ class AppSwitch:
         with self._lock:
             self._app = app
 
-    def __call__(self, environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
-        return self.app(environ, start_response)
+    def answer(self, environ: dict[str, Any], may_block: bool = True) -> Answer | None:
+        return front_of(self.app).answer(environ, may_block)
 
-    def inline(self, environ: dict[str, Any]) -> Answer | None:
-        """The current app's inline lane, in the server's loop; None (Flask answers) when it has none."""
-        lane = lane_of(self.app)
-        return None if lane is None else lane(environ)
-
-
-def lane_of(app: Any) -> Any:
-    """An app's inline lane (create_app puts it in app.extensions), None for another WSGI app."""
-    return getattr(app, "extensions", {}).get(LANE_KEY)
+    def work(self, environ: dict[str, Any]) -> Answer:
+        return front_of(self.app).work(environ)
 
 
 def probe(url: str, timeout: float) -> str | None:
@@ -85,20 +70,22 @@ def probe(url: str, timeout: float) -> str | None:
 
 class ServerThread:
     """mock_api's own server (the CLI's), bound at construction (port 0: the OS picks), its event loop in a
-    daemon thread. An app switch's current app answers, its inline lane in the loop as the CLI's does."""
+    daemon thread. An app switch's current app answers, as the CLI's app does."""
 
     def __init__(self, app: Any, host: str = "127.0.0.1", port: int = 0) -> None:
         self.socket = listen(host, port)
         self.host, self.port = host, int(self.socket.getsockname()[1])
         self.loop = asyncio.new_event_loop()
-        inline = app.inline if isinstance(app, AppSwitch) else lane_of(app)
-        # The body bound and allowed hosts of the app served first (a session's apps share their config's); no
-        # raising of the test process's open-files limit, nor a warning about it, for a test suite's few clients.
-        first = app.app if isinstance(app, AppSwitch) else app
-        limits = ServerLimits(connection_limit=CONNECTIONS, shutdown_grace=STOP_GRACE,
-                              max_body_bytes=app_body_limit(first, DEFAULT_MAX_BODY_BYTES),
-                              allowed_hosts=app_allowed_hosts(first))
-        self.server = Server(app, inline, limits, self.socket, self.loop)
+        front = front_of(app)  # a Flask app of create_app, an app switch, or any WSGI app
+        # The body bound of the app served first (a session's apps share their config's); no raising of the
+        # test process's open-files limit, nor a warning about it, for a test suite's few clients.
+        served = app.app if isinstance(app, AppSwitch) else app
+        config = getattr(served, "extensions", {}).get("mock_api")
+        body = config.config.max_body_bytes if config is not None else DEFAULT_MAX_BODY_BYTES
+        hosts = config.config.allowed_hosts if config is not None else ()  # ini mock_api_allowed_hosts
+        limits = ServerLimits(connection_limit=CONNECTIONS, shutdown_grace=STOP_GRACE, max_body_bytes=body,
+                              allowed_hosts=hosts)
+        self.server = Server(front, limits, self.socket, self.loop)
         self._stop, self._never = asyncio.Event(), asyncio.Event()  # no second signal: the drain has its grace
         self.thread = threading.Thread(target=self._serve, name=f"mock_api-server-{self.port}", daemon=True)
 

@@ -1,7 +1,6 @@
 """The control API under /_mock: health, reset, scenario, the clock, the request journal and the tasks."""
 from __future__ import annotations
 
-import hmac
 import math
 from collections.abc import Callable
 from pathlib import Path
@@ -10,13 +9,13 @@ from typing import Any, TypeVar
 from flask import Blueprint, Response, current_app, request
 
 from mock_api.config import VERSION
+from mock_api.http.paths import CONTROL_PREFIX as PREFIX
+from mock_api.http.paths import TOKEN_HEADER, is_control_path, token_matches
 from mock_api.http.views.common import json_body, json_response, mock_state
 from mock_api.scenarios.catalog import Scenario, ScenarioError, looks_like_path
 from mock_api.service import errors
 from mock_api.service.clock import iso_micro_z
 
-PREFIX = "/_mock"
-TOKEN_HEADER = "X-Mock-Control-Token"
 # Pages of the journal and the task list: `limit` items (default 1,000) after `cursor`, and no more than
 # ~8 MiB (estimated) past the first item, so that no page is too large to answer in time.
 DEFAULT_PAGE_LIMIT = 1000
@@ -25,11 +24,6 @@ PAGE_BYTES = 8 * 1024 * 1024
 MAX_CURSOR_DIGITS = 18
 F = TypeVar("F", bound=Callable[..., Any])
 blueprint = Blueprint("control", __name__, url_prefix=PREFIX)
-
-
-def is_control_path(path: str) -> bool:
-    """Whether a path is the control API's (/_mock, /_mock/...): no scenario, journal or contract check."""
-    return path == PREFIX or path.startswith(PREFIX + "/")
 
 
 def without_token(view: F) -> F:
@@ -41,7 +35,7 @@ def without_token(view: F) -> F:
 def require_token() -> None:
     """A before_request hook: with --control-token, a /_mock call without the token is a 401."""
     expected = mock_state().config.control_token
-    if expected is None or not is_control_path(request.path):
+    if expected is None:
         return
     view = current_app.view_functions.get(request.endpoint or "")
     if getattr(view, "mock_api_without_token", False):
@@ -68,11 +62,6 @@ def no_sniffing(response: Response) -> Response:
     if is_control_path(request.path):
         response.headers["X-Content-Type-Options"] = "nosniff"
     return response
-
-
-def token_matches(sent: str, expected: str) -> bool:
-    """The one comparison of a sent control token (constant time): /_mock calls, sessions, X-Mock-Scenario."""
-    return hmac.compare_digest(sent.encode("utf-8", "surrogateescape"), expected.encode("utf-8"))
 
 
 def allowed_scenario_path(name: str) -> str:

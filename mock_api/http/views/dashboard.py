@@ -7,8 +7,9 @@ from pathlib import Path
 from flask import Blueprint, Response, render_template
 
 from mock_api.config import VERSION
+from mock_api.http.paths import CONTROL_PREFIX as PREFIX
 from mock_api.http.views.common import mock_state
-from mock_api.http.views.control import PREFIX, without_token
+from mock_api.http.views.control import without_token
 from mock_api.service import errors
 
 FILES = Path(__file__).resolve().parent.parent / "dashboard"

@@ -5,8 +5,8 @@ from typing import cast
 
 from flask import Blueprint, Response, current_app
 
+from mock_api.http.paths import CONTROL_PREFIX as PREFIX
 from mock_api.http.views.common import json_response
-from mock_api.http.views.control import PREFIX
 from mock_api.service import errors
 from mock_api.sessions import SessionError, Sessions
 
