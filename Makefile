@@ -37,12 +37,13 @@ lint: $(VENV)/.installed
 test: export HYPOTHESIS_PROFILE ?= ci
 test-fast: export HYPOTHESIS_PROFILE ?= dev
 
-# tests/test_scale_nginx.py runs nginx (Debian package nginx) in front of 3 mock_api processes. Installed
-# here when missing and we are root (CI); elsewhere the test skips, saying why (it fails in CI, CI=true).
+# tests/test_scale_*.py, test_cluster_supervisor.py and test_dashboard_cluster.py run nginx (Debian package
+# nginx) in front of mock_api processes, as `mock-api serve --workers N` does. Installed here when missing
+# and we are root (CI); elsewhere those tests skip, saying why (they fail in CI, CI=true).
 nginx:
 	@command -v nginx >/dev/null || test -x /usr/sbin/nginx \
 		|| { [ "$$(id -u)" = 0 ] && (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nginx); } \
-		|| echo "make: nginx is not installed (and not root): tests/test_scale_nginx.py will skip"
+		|| echo "make: nginx is not installed (and not root): the nginx tests will skip"
 
 # The dashboard's browser tests drive Debian's Chromium (never a browser a test tool downloads): installed
 # here when missing and we are root (CI); elsewhere they skip, saying why (they fail in CI, CI=true).

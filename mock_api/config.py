@@ -76,6 +76,8 @@ class MockConfig:
     counters_limit: int = 10_000  # scenario rule counters (per rule, token sub or task); least recent dropped
     max_sessions: int = 1000  # sessions (/s/{name}/...) held at once, `default` included; past it 503, none evicted
     session_idle_seconds: int = 3600  # a session unused this long (real time) is ended; `default` never is
+    # The names of this process's sessions, kept in a file: the ones a previous run left there answer 410.
+    sessions_file: Path | None = None
     render_cache_limit: int = 20_000  # petition records kept as JSON bytes, oldest rendered dropped first
     frozen_clock_at: float | None = None  # epoch seconds; None: the clock follows real time
     control_api: bool = True

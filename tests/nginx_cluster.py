@@ -2,58 +2,30 @@
 from __future__ import annotations
 
 import http.client
-import os
 import re
-import shutil
-import socket
 import subprocess
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
+from mock_api.cluster import front
+from mock_api.cluster.front import nginx_binary
+from mock_api.cluster.supervisor import free_port
+
 ROOT = Path(__file__).resolve().parent.parent
 SCALE_DOC = ROOT / "docs" / "scale.md"
+__all__ = ["doc_config", "nginx_binary", "nginx_front"]
 NGINX_BLOCK = re.compile(r"```nginx\n(.*?)```", re.S)
-# The top level nginx needs around the doc's http-level file: everything it writes stays in `folder`.
-MAIN_CONFIG = """\
-worker_processes 1;
-pid {folder}/nginx.pid;
-error_log {folder}/error.log warn;
-events {{ worker_connections 1024; }}
-http {{
-    access_log off;
-    client_body_temp_path {folder}/client_body;
-    proxy_temp_path {folder}/proxy;
-    fastcgi_temp_path {folder}/fastcgi;
-    uwsgi_temp_path {folder}/uwsgi;
-    scgi_temp_path {folder}/scgi;
-    include {folder}/mock_api.conf;
-}}
-"""
-
-
-def nginx_binary() -> str | None:
-    """nginx on PATH, or Debian's /usr/sbin/nginx (not on a non-root user's PATH); None if not installed."""
-    found = shutil.which("nginx")
-    if found is None and os.access("/usr/sbin/nginx", os.X_OK):
-        found = "/usr/sbin/nginx"
-    return found
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def doc_config(upstream_ports: Sequence[int], listen_port: int) -> str:
-    """docs/scale.md's nginx file with these ports: its `server 127.0.0.1:N;` lines become one per port."""
+    """docs/scale.md's nginx file with these ports: its `server 127.0.0.1:N max_fails=0;` lines become one per port."""
     text = str(NGINX_BLOCK.findall(SCALE_DOC.read_text(encoding="utf-8"))[0])
-    servers = re.findall(r"^ *server 127\.0\.0\.1:\d+;\n", text, re.M)
+    servers = re.findall(r"^ *server 127\.0\.0\.1:\d+ max_fails=0;\n", text, re.M)
     assert servers and "listen 127.0.0.1:8000;" in text, "docs/scale.md's nginx block changed shape"
     indent = servers[0][:len(servers[0]) - len(servers[0].lstrip())]
-    ours = "".join(f"{indent}server 127.0.0.1:{port};\n" for port in upstream_ports)
+    ours = "".join(f"{indent}server 127.0.0.1:{port} max_fails=0;\n" for port in upstream_ports)
     text = text.replace("".join(servers), ours, 1)
     return text.replace("listen 127.0.0.1:8000;", f"listen 127.0.0.1:{listen_port};")
 
@@ -74,9 +46,8 @@ def nginx_front(upstream_ports: Sequence[int], folder: Path, timeout: float = 20
     """nginx (foreground, its pid, logs and temp files in `folder`) routing to the ports; yields its port."""
     binary = nginx_binary()
     assert binary is not None, "nginx is not installed"
-    port = free_port()
-    (folder / "mock_api.conf").write_text(doc_config(upstream_ports, port), encoding="utf-8")
-    (folder / "nginx.conf").write_text(MAIN_CONFIG.format(folder=folder), encoding="utf-8")
+    port = free_port("127.0.0.1")
+    front.write_config(folder, doc_config(upstream_ports, port))
     log = folder / "error.log"
     with (folder / "stderr.log").open("w") as stderr:
         process = subprocess.Popen([binary, "-p", str(folder), "-c", str(folder / "nginx.conf"), "-e", str(log),

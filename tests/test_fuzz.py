@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 
 from badinput import LIMIT, PETITION, fresh
 from mock_api.contract.spec import match_path
+from mock_api.http.routes import URL_MAP
 from mock_api.service.dataset import Dataset
 from mock_api.service.records import PETITION_FIELDS
 from mock_api.service.scopes import READ, WRITE
@@ -84,9 +85,9 @@ def authorizations(draw: st.DrawFn, token_set: dict[str, str]) -> str | None:
 
 
 def route_paths(app: Flask) -> list[str]:
-    """Every route of the app, its variables as {name} to fill."""
-    return sorted(re.sub(r"<(?:\w+:)?(\w+)>", r"{\1}", rule.rule) for rule in app.url_map.iter_rules()
-                  if rule.endpoint != "static")
+    """Every route served: the API's route table and the app's /_mock routes, variables as {name} to fill."""
+    rules = [*URL_MAP.iter_rules(), *app.url_map.iter_rules()]
+    return sorted({re.sub(r"<(?:\w+:)?(\w+)>", r"{\1}", rule.rule) for rule in rules if rule.endpoint != "static"})
 
 
 LOOSE_PREFIXES = ("/", "/api/", "/_mock/", "/api/academic/")

@@ -18,6 +18,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("mock_api.sessions",),
     ("mock_api.http",),
     ("mock_api.testing",),
+    ("mock_api.cluster",),
     # Entry points and the 0.1 import paths kept as shims.
     ("mock_api.cli", "mock_api.__main__", "mock_api.app", "mock_api.coverage", "mock_api"),
 )

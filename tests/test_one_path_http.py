@@ -26,7 +26,7 @@ from mock_api.testing.serving import ServerThread
 from support import FROZEN_AT, SEED_PAYLOAD, running_server
 
 READ_PATH = "/api/academic/petitions?netid=f0027k4"
-INTERNAL = b'{"detail":"Internal Server Error"}\n'
+INTERNAL = b'{"detail":"Internal Server Error"}'
 Answer = tuple[int, dict[str, str], bytes]  # status, headers (lower-case names), body
 Ask = Callable[..., Answer]
 

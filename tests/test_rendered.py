@@ -1,10 +1,12 @@
-"""Petition records rendered to JSON bytes once per cache refresh: same bytes as Flask's, bounded, refreshed."""
+"""Petition records rendered to JSON bytes once per cache refresh: the bytes Starlette's JSONResponse writes (the
+real API's stack), bounded, refreshed."""
 from __future__ import annotations
 
+import json
 from typing import Any, cast
 
 import pytest
-from flask import Flask, Response
+from starlette.responses import JSONResponse
 
 from mock_api.config import MockConfig
 from mock_api.http.app import create_app
@@ -17,14 +19,18 @@ RECORD = {"id": "1-Q1-24W-APPV", "netid": "f0027k4", "petition_name": "Café \u2
           "z_first": 1, "a_last": [1, 2]}
 
 
-def test_bytes_are_what_flask_writes_for_the_same_value_field_order_and_escapes_included() -> None:
-    app = Flask("reference")
-    app.json.sort_keys = False  # type: ignore[attr-defined]  # as create_app sets it
-    with app.app_context():
-        reference = cast(Response, app.json.response([RECORD, RECORD]))
-        assert json_array([to_json(RECORD), to_json(RECORD)]) == reference.get_data()
-        assert json_array([]) == cast(Response, app.json.response([])).get_data() == b"[]\n"
-    assert to_json(RECORD).startswith(b'{"id":"1-Q1-24W-APPV","netid":"f0027k4","petition_name":"Caf\\u00e9 \\u2013')
+@pytest.mark.parametrize("value", [[RECORD, RECORD], [], RECORD, {"emoji": "😀", "n": [1.5, -0.0, 10**20, None]}])
+def test_bytes_are_what_starlette_writes_for_the_same_value_field_order_included(value: Any) -> None:
+    reference = JSONResponse(value).body
+    if isinstance(value, list) and all(isinstance(item, dict) for item in value):
+        assert json_array([to_json(item) for item in value]) == reference
+    assert to_json(value) == reference
+    assert to_json(RECORD).startswith('{"id":"1-Q1-24W-APPV","netid":"f0027k4","petition_name":"Café \u2013'.encode())
+
+
+def test_a_lone_surrogate_keeps_its_escape_and_parses_back() -> None:
+    assert to_json({"d": "\ud800é"}) == b'{"d":"\\ud800\\u00e9"}'
+    assert json.loads(to_json({"d": "\ud800é"})) == {"d": "\ud800é"}
 
 
 def test_a_record_renders_once_per_cache_date_and_again_when_it_moves() -> None:

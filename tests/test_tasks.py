@@ -215,15 +215,15 @@ def test_a_held_task_shows_any_json_payload_as_posted_in_the_poll_and_the_contro
                 "requester": REQUESTER, "status": "accepted", "request_date": "2024-11-20T19:30:53Z",
                 "completed_date": None, "path": None, "worker_data": {}, "id": task_id, "message": None}
 
-    def wire(value: Any) -> bytes:
-        return json.dumps(value, separators=(",", ":")).encode()
+    def wire(value: Any) -> bytes:  # Starlette's JSONResponse: compact, UTF-8, no trailing newline
+        return json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode()
 
-    assert client.get(location, headers=rw).get_data() == wire(expected) + b"\n"
+    assert client.get(location, headers=rw).get_data() == wire(expected)
     state.clock.advance(1)
     expected.update(status="complete", completed_date="2024-11-20T19:30:54.000000",
                     path=f"/academic/petitions/{task_id}", message="Petition did not update successfully. ")
     polled = client.get(location, headers=rw).get_data()
-    assert polled == wire(expected) + b"\n" and polled == client.get(location, headers=rw).get_data()
+    assert polled == wire(expected) and polled == client.get(location, headers=rw).get_data()
     reason = "missing fields: petition_code, origin_code, school, decision, grade_term, user_netid"
     listed = {**expected, "failure_reason": reason, "due_in_seconds": 0.0}
     for page in (client.get("/_mock/tasks"), client.get("/_mock/tasks?tail=1")):

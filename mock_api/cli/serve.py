@@ -54,6 +54,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--seed", type=int, help="seed of the generated data (default: fixtures/generate.yaml)")
     parser.add_argument("--students", type=int, help="how many students to generate (default: generate.yaml)")
     parser.add_argument("--task-seconds", type=float, help="clock seconds a task takes to complete (default 1)")
+    parser.add_argument("--workers", type=int, default=1, metavar="N",
+                        help="N >= 2: N emulator processes behind nginx on --port, each session pinned to one "
+                             "(docs/scale.md; needs Debian's package nginx); default 1, this process alone")
+    parser.add_argument("--nginx", metavar="PATH", help="the nginx binary of --workers (default: nginx on PATH, "
+                        "else /usr/sbin/nginx)")
+    parser.add_argument("--sessions-file", metavar="FILE", type=Path,
+                        help="keep this process's session names in FILE; the ones a previous run left there "
+                             "answer 410 until DELETEd (what --workers gives a restarted worker)")
     _add_connection_arguments(parser)
     parser.add_argument("--no-control", action="store_true", help="turn the /_mock control API off")
     parser.add_argument("--allowed-host", metavar="NAME", action="append", default=[],
@@ -117,7 +125,8 @@ def config_from_args(args: argparse.Namespace) -> MockConfig:
         control_api=False if args.no_control else None, scenario=args.scenario,
         strict=True if args.strict else None, control_token=args.control_token,
         allowed_hosts=tuple(args.allowed_host) or None,
-        scenario_dirs=tuple(d.resolve() for d in args.scenarios_dir), **limits.from_args(args))
+        scenario_dirs=tuple(d.resolve() for d in args.scenarios_dir), sessions_file=args.sessions_file,
+        **limits.from_args(args))
 
 
 def limits_from_args(args: argparse.Namespace, config: MockConfig) -> ServerLimits:
@@ -135,8 +144,10 @@ def _check(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
         parser.error("--students must be >= 0")
     if args.task_seconds is not None and not args.task_seconds >= 0:
         parser.error("--task-seconds must be >= 0")
-    if args.threads < 1:
-        parser.error("--threads must be >= 1")
+    if args.threads < 1 or args.workers < 1:
+        parser.error("--threads and --workers must be >= 1")
+    if args.sessions_file is not None and not args.sessions_file.parent.is_dir():
+        parser.error(f"--sessions-file {args.sessions_file}: its folder does not exist")
     if args.connection_limit < 1 or args.idle_timeout < 1:
         parser.error("--connection-limit and --idle-timeout must be >= 1")
     if not args.header_timeout > 0 or args.max_header_bytes < 1:
@@ -206,6 +217,10 @@ def run(argv: Sequence[str], prog: str = f"{PROG} serve") -> int:
     _check(parser, args)
     if args.list_scenarios:
         return list_scenarios(config_from_args(args))
+    if args.workers > 1:
+        from mock_api.cluster.supervisor import supervise
+
+        return supervise(args, list(argv))
     show_progress(quiet=args.quiet)
     try:
         with lasting_objects():

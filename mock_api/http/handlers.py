@@ -104,7 +104,7 @@ def get_petition(state: MockState, call: Call, values: Values) -> Answer:
         entry = state.backend.get_petition(key, now)
     if entry is None or (entry.record["id"] != key and not lenient(call, "by_mongo_id")):
         raise errors.not_found()
-    return answer(render_petition(call, state.backend, entry, now) + b"\n")
+    return answer(render_petition(call, state.backend, entry, now))
 
 
 def list_petition_types(state: MockState, call: Call, values: Values) -> Answer:
@@ -127,7 +127,7 @@ def get_task(state: MockState, call: Call, values: Values) -> Answer:
     found = state.backend.task_json(task_id, state.clock.now()) if OBJECT_ID.fullmatch(task_id) else None
     if found is None or found[0] != claims["sub"]:
         raise errors.not_found()
-    return answer(found[1] + b"\n")
+    return answer(found[1])
 
 
 def create_petition(state: MockState, call: Call, values: Values) -> Answer:

@@ -1,9 +1,10 @@
 """An answer as plain data (status, headers, body, fault) and the one JSON writer every answer uses."""
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from typing import Any, NamedTuple
+
+from mock_api.service.rendered import to_json
 
 Headers = list[tuple[str, str]]
 JSON_TYPE = "application/json"
@@ -28,11 +29,12 @@ class Answer(NamedTuple):
 
 
 def json_text(value: Any) -> bytes:
-    """A JSON body: compact, non-ASCII escaped, a trailing newline."""
-    return (json.dumps(value, ensure_ascii=True, separators=(",", ":"), default=str) + "\n").encode()
+    """A JSON body as the real API's stack (Starlette's JSONResponse) writes one (service/rendered.py); a value
+    JSON has no type for (a date in a scenario file's reply) is written as its text."""
+    return to_json(value, default=str)
 
 
-ACCEPTED_BODY = b'{"status":"accepted"}\n'  # the POST's answer, the same bytes every time
+ACCEPTED_BODY = json_text({"status": "accepted"})  # the POST's answer, the same bytes every time
 
 
 def with_headers(headers: Headers, extra: Mapping[str, str]) -> Headers:

@@ -53,6 +53,9 @@ SESSION_NAME = "session name must be 1 to 64 of A-Z, a-z, 0-9, _ and -, got {nam
 SESSION_LIMIT = "session limit reached ({limit})"
 SESSION_UNKNOWN = "no session named {name!r}"
 SESSION_DEFAULT_KEPT = "the default session cannot be ended; POST /_mock/reset resets it"
+SESSIONS_DOWN = "not every process answers (down: ports {ports}): their sessions cannot be listed"
+SESSION_MAYBE_DOWN = "no process that is up holds session {name!r}; down: ports {ports}"
+SESSION_LOST = "session {name!r} lost its state when its process restarted; DELETE it to start again"
 
 # Task messages, with the trailing spaces the seed's samples have.
 TASK_SUCCESS_MESSAGE = "Petition created successfully. mongo id {mongo_id} "

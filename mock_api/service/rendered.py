@@ -6,18 +6,25 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
-# The wire format of every JSON answer: Flask's compact separators, ASCII escapes, the record's field order.
-_ENCODER = json.JSONEncoder(ensure_ascii=True, separators=(",", ":"))
+# The wire format of every JSON answer, as the real API's stack (Starlette's JSONResponse) writes it: compact
+# separators, non-ASCII as UTF-8, no NaN, no trailing newline; the record's field order is kept.
+WIRE = {"allow_nan": False, "separators": (",", ":")}
 
 
-def to_json(value: Any) -> bytes:
-    """A value as the API writes it (Flask's JSON provider, compact, no trailing newline)."""
-    return _ENCODER.encode(value).encode()
+def to_json(value: Any, default: Callable[[Any], Any] | None = None) -> bytes:
+    """A value as the API writes it; `default` turns what JSON has no type for into something it has.
+
+    A lone surrogate (a POSTed "\ud800") cannot be UTF-8: such a value keeps JSON's \\u escapes, which parse
+    back to the same value (Starlette would fail on it with a 500)."""
+    try:
+        return json.dumps(value, ensure_ascii=False, default=default, **WIRE).encode("utf-8")  # type: ignore[arg-type]
+    except UnicodeEncodeError:
+        return json.dumps(value, ensure_ascii=True, default=default, **WIRE).encode("ascii")  # type: ignore[arg-type]
 
 
 def json_array(items: list[bytes]) -> bytes:
-    """Encoded items as one JSON array, as Flask writes a list response (with its trailing newline)."""
-    return b"[" + b",".join(items) + b"]\n"
+    """Encoded items as one JSON array."""
+    return b"[" + b",".join(items) + b"]"
 
 
 class RenderedRecords:

@@ -9,7 +9,7 @@
   const $ = (id) => document.getElementById(id);
   const state = {
     latest: [], shown: [], userPaused: false, violationsBySeq: new Map(), scenarioNames: "",
-    needToken: false, drawn: new Map(), timer: 0, busy: false, again: false,
+    needToken: false, drawn: new Map(), timer: 0, busy: false, again: false, cluster: true,
   };
 
   // An element with text children; props are fixed names from this file, values may be data.
@@ -204,6 +204,26 @@
     $("violations-note").textContent = `${mode}${found.length} kept, ${dropped} dropped past the limit.`;
   }
 
+  // ---- Cluster (only behind `mock-api serve --workers`: a lone process answers ./cluster with 404) -------
+  function workerRow(w) {
+    const sessions = w.sessions.filter((s) => s.name !== "default" || s.requests > 0);
+    return el("tr", {}, el("td", {}, String(w.port)), el("td", {}, String(w.pid)),
+      el("td", { class: w.up ? "" : "down" }, w.up ? "up" : "down"), el("td", {}, String(w.restarts)),
+      el("td", {}, list(sessions.map((s) => `${s.name} (${s.requests})`))));
+  }
+
+  async function loadCluster() {
+    if (!state.cluster) return;
+    const token = sessionStorage.getItem(TOKEN_KEY);
+    const response = await fetch("./cluster", { cache: "no-store", headers: token ? { "X-Mock-Control-Token": token } : {} });
+    if (response.status !== 200 && response.status !== 503) { state.cluster = response.status !== 404; return; }
+    const workers = (await response.json()).workers;
+    $("cluster").hidden = false;
+    const down = workers.filter((w) => !w.up).length;
+    $("cluster-note").textContent = `${workers.length} processes, ${down ? `${down} down` : "all up"}.`;
+    reconcile($("worker-list"), workers, (w) => JSON.stringify(w), workerRow);
+  }
+
   // ---- Polling -----------------------------------------------------------------------------------
   const drawnJson = new Map();
   function drawIfChanged(name, value, draw) {
@@ -214,7 +234,7 @@
   async function load() {
     const [requests, tasks, scenario, scenarios, clock, coverage, violations] = await Promise.all([
       call(`./requests?tail=${REQUESTS_SHOWN}`), call(`./tasks?tail=${TASKS_SHOWN}`), call("./scenario"),
-      call("./scenarios"), call("./clock"), call("./coverage"), call("./violations")]);
+      call("./scenarios"), call("./clock"), call("./coverage"), call("./violations"), loadCluster()]);
     drawViolations(violations.body, violations.headers.get("X-Violations-Dropped") || "0");
     state.latest = requests.body;
     drawRequests();
