@@ -197,3 +197,4 @@ def test_any_host_is_served_on_a_non_loopback_bind_only() -> None:
     assert served_hosts("127.0.0.2", ("Mock.Internal:8000",)) == frozenset(
         {"localhost", "127.0.0.1", "[::1]", "127.0.0.2", "mock.internal"})
     assert served_hosts("::1", ()) == frozenset({"localhost", "127.0.0.1", "[::1]"})
+    assert served_hosts("127.0.0.1", ("mock.test", "*")) is None  # '*': any Host, as a front before it checks

@@ -65,8 +65,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     _add_connection_arguments(parser)
     parser.add_argument("--no-control", action="store_true", help="turn the /_mock control API off")
     parser.add_argument("--allowed-host", metavar="NAME", action="append", default=[],
-                        help="on a loopback bind, also answer requests whose Host is NAME (repeatable); any Host "
-                             "but localhost, 127.0.0.1, [::1], the bound address and these gets 421")
+                        help="on a loopback bind, also answer requests whose Host is NAME (repeatable; '*': any "
+                             "Host); any Host but localhost, 127.0.0.1, [::1], the bound address and these gets 421")
     parser.add_argument("--control-token", metavar="TOKEN",
                         help="every /_mock call must send X-Mock-Control-Token: TOKEN "
                              "(required, or --no-control, to bind a non-loopback address)")
@@ -103,7 +103,7 @@ def _add_connection_arguments(parser: argparse.ArgumentParser) -> None:
                         help="request body bytes held across all connections; past it 503 with Retry-After "
                              f"(default {DEFAULT_BODY_BUFFER_BYTES})")
     parser.add_argument("--max-header-bytes", type=int, default=DEFAULT_MAX_HEADER_BYTES, metavar="N",
-                        help=f"largest request line and headers in bytes; larger ones get 431 "
+                        help=f"largest request line and headers in bytes; larger ones get 431 (a longer target 414) "
                              f"(default {DEFAULT_MAX_HEADER_BYTES})")
     parser.add_argument("--shutdown-grace", type=float, default=DEFAULT_SHUTDOWN_GRACE, metavar="SECONDS",
                         help="on SIGTERM/SIGINT, time given to requests already received "
@@ -220,7 +220,7 @@ def run(argv: Sequence[str], prog: str = f"{PROG} serve") -> int:
     if args.workers > 1:
         from mock_api.cluster.supervisor import supervise
 
-        return supervise(args, list(argv))
+        return supervise(args, list(argv), host_is_loopback(parser, args.host))
     show_progress(quiet=args.quiet)
     try:
         with lasting_objects():

@@ -9,6 +9,7 @@ from mock_api.service import errors
 
 VERSIONS = ("1.0", "1.1")
 LOOPBACK_NAMES = ("localhost", "127.0.0.1", "[::1]")
+ANY_HOST = "*"  # --allowed-host '*': every Host (a loopback server behind a front that checks it, as --workers)
 
 
 def host_name(value: str) -> str:
@@ -21,7 +22,10 @@ def host_name(value: str) -> str:
 
 def served_hosts(bound: str, allowed: tuple[str, ...]) -> frozenset[str] | None:
     """The Host names a server bound to `bound` answers: on a loopback address, the loopback names, the address
-    itself and `allowed` (a web page's DNS name re-pointed at 127.0.0.1 is refused); None (any) otherwise."""
+    itself and `allowed` (a web page's DNS name re-pointed at 127.0.0.1 is refused); None (any) otherwise, or
+    when `allowed` holds ANY_HOST."""
+    if ANY_HOST in allowed:
+        return None
     try:
         loopback = ipaddress.ip_address(bound.split("%")[0]).is_loopback
     except ValueError:

@@ -10,7 +10,7 @@ from flask import Blueprint, Response, current_app, request
 
 from mock_api.config import VERSION
 from mock_api.http.paths import CONTROL_PREFIX as PREFIX
-from mock_api.http.paths import TOKEN_HEADER, is_control_path, token_matches
+from mock_api.http.paths import NOSNIFF, TOKEN_HEADER, foreign_origin, is_control_path, token_matches
 from mock_api.http.views.common import json_body, json_response, mock_state
 from mock_api.scenarios.catalog import Scenario, ScenarioError, looks_like_path
 from mock_api.service import errors
@@ -46,13 +46,10 @@ def require_token() -> None:
 
 @blueprint.before_app_request
 def refuse_other_origins() -> None:
-    """A before_request hook: a /_mock call carrying an Origin other than this server's own is a 403, before any
-    work. Browsers send Origin on every cross-site POST (text/plain and forms too, which need no CORS preflight),
-    so another web page cannot reset, steer or read the emulator; curl, the plugin and tests send none."""
+    """A before_request hook: a /_mock call from another site's page (its Origin) is a 403, before any work, so
+    another web page cannot reset, steer or read the emulator."""
     origin = request.headers.get("Origin")
-    if origin is None or not is_control_path(request.path):
-        return
-    if origin.lower() != request.host_url.rstrip("/").lower():
+    if is_control_path(request.path) and foreign_origin(origin, request.host_url):
         raise errors.detail(403, errors.FOREIGN_ORIGIN.format(origin=origin))
 
 
@@ -60,7 +57,7 @@ def refuse_other_origins() -> None:
 def no_sniffing(response: Response) -> Response:
     """An after_request hook: every control answer says X-Content-Type-Options: nosniff (JSON stays JSON)."""
     if is_control_path(request.path):
-        response.headers["X-Content-Type-Options"] = "nosniff"
+        response.headers[NOSNIFF[0]] = NOSNIFF[1]
     return response
 
 
