@@ -7,7 +7,7 @@ PY := $(VENV)/bin/python
 ARGS ?=
 PYTEST_ARGS ?=
 
-.PHONY: serve lint test test-fast bench bench-peers clean nginx chromium
+.PHONY: serve lint test test-fast bench bench-peers clean nginx chromium nodejs
 
 # The install talks on stderr only: stdout's first line stays the server's ready line, even the first time.
 $(VENV)/.installed: pyproject.toml
@@ -52,9 +52,16 @@ chromium:
 		|| { [ "$$(id -u)" = 0 ] && (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium); } \
 		|| echo "make: chromium is not installed (and not root): the dashboard's browser tests will skip"
 
+# examples/node (a Node consumer, tests/test_node_example.py) needs Debian's nodejs: installed here when
+# missing and we are root (CI); elsewhere the test skips, saying why (it fails in CI, CI=true).
+nodejs:
+	@command -v node >/dev/null || command -v nodejs >/dev/null \
+		|| { [ "$$(id -u)" = 0 ] && (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nodejs); } \
+		|| echo "make: nodejs is not installed (and not root): tests/test_node_example.py will skip"
+
 # Everything, slow tests included. pytest exits 5 when it collected no test; any non-zero exit fails this
 # target and CI.
-test: lint nginx chromium
+test: lint nginx chromium nodejs
 	$(PY) -m pytest $(PYTEST_ARGS)
 	$(PY) -m pytest --mock-api-scenario pessimistic $(PESSIMISTIC_TESTS) $(PYTEST_ARGS)
 

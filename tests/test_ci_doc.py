@@ -77,6 +77,8 @@ def test_the_script_passes_for_a_consumer_that_keeps_the_contract(tmp_path: Path
         ("POST", "/api/jwt", 200), ("GET", "/api/academic/petitions", 200)]
     assert json.loads((artifacts / "violations.json").read_text()) == []
     assert json.loads((artifacts / "coverage.json").read_text())["requests"] == 2
+    snapshot = json.loads((artifacts / "snapshot.json").read_text())
+    assert snapshot["format"] == "mock_api.snapshot/1" and [e["seq"] for e in snapshot["journal"]] == [1, 2]
     logged = [json.loads(line) for line in (artifacts / "server.log").read_text().splitlines()
               if line.startswith("{")]
     assert [(e["method"], e["status"]) for e in logged] == [("POST", 200), ("GET", 200)]

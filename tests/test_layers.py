@@ -15,6 +15,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("mock_api.service",),
     ("mock_api.scenarios", "mock_api.contract"),
     ("mock_api.state",),
+    ("mock_api.verification", "mock_api.checkpoint"),
     ("mock_api.sessions",),
     ("mock_api.http",),
     ("mock_api.testing",),

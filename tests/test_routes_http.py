@@ -9,6 +9,7 @@ import pytest
 import requests
 
 from live_server import TIMEOUT, Live, live_server
+from mock_api.checkpoint import take
 from mock_api.config import MockConfig
 from mock_api.contract.spec import load_spec
 from mock_api.service.dataset import Dataset
@@ -26,6 +27,8 @@ BODIES: dict[tuple[str, str], Any] = {
     ("POST", "/api/academic/petitions"): {"petition": NEW_PETITION},
     ("POST", "/_mock/clock/advance"): {"seconds": 1},
     ("PUT", "/_mock/scenario"): {"name": "default"},
+    ("POST", "/_mock/verify"): {"match": {"method": "POST", "path": "/api/academic/petitions"}, "times": 1},
+    ("PUT", "/_mock/snapshot"): lambda live: take(live.state),  # the server's own state, taken as the call starts
 }
 HEADERS_COMPARED = ("Content-Type", "Location", "X-Count", "Allow")
 
@@ -71,7 +74,8 @@ def _stable(body: Any) -> Any:
         return [_stable(item) for item in body]
     if isinstance(body, dict):
         # The sessions listing counts the walk's own calls and their real time.
-        stable = {k: _stable(v) for k, v in body.items() if k not in ("duration_ms", "last_used", "requests")}
+        stable = {k: _stable(v) for k, v in body.items()
+                  if k not in ("duration_ms", "duration_seconds", "last_used", "requests")}
         if isinstance(stable.get("epoch"), float):  # POST /_mock/clock/unfreeze: the clock runs again
             stable["epoch"], stable["now"] = int(stable["epoch"]), str(stable["now"])[:19]
         return stable
@@ -83,7 +87,8 @@ def _answer(live: Live, method: str, template: str, path_index: int, slash: str)
     path = _concrete_paths(template, task_id, mongo_id)[path_index] + slash
     headers, params = ({"Authorization": "dev-readwrite"}, {"scope": f"{READ} {WRITE}"}) \
         if template == "/api/jwt" else (auth, None)
-    got = requests.request(method, f"{live.url}{path}", params=params, json=BODIES.get((method, template)),
+    body = BODIES.get((method, template))
+    got = requests.request(method, f"{live.url}{path}", params=params, json=body(live) if callable(body) else body,
                            headers=headers, timeout=TIMEOUT)
     # The dashboard's page and assets are text; everything else answers JSON.
     body = _stable(got.json()) if got.headers["Content-Type"] == "application/json" else got.text

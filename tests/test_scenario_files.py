@@ -7,8 +7,9 @@ import pytest
 import yaml
 
 from mock_api.config import MockConfig, default_scenarios_dir
-from mock_api.scenarios.catalog import ScenarioCatalog, ScenarioError, _glob, load_scenario_file
+from mock_api.scenarios.catalog import ScenarioCatalog, ScenarioError, load_scenario_file
 from mock_api.scenarios.effects import REGISTRY
+from mock_api.scenarios.match import path_glob
 from mock_api.service.dataset import Dataset
 from mock_api.state import MockState
 
@@ -122,7 +123,7 @@ def test_every_registered_effect_has_a_docstring() -> None:
     ("**", "/anything/at/all", True),
 ])
 def test_path_globs(pattern: str, path: str, matches: bool) -> None:
-    assert bool(_glob(pattern).fullmatch(path.rstrip("/") or "/")) is matches
+    assert bool(path_glob(pattern).fullmatch(path.rstrip("/") or "/")) is matches
 
 
 def test_rule_methods_match_head_as_get(tmp_path: Path) -> None:

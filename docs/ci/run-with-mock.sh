@@ -52,11 +52,13 @@ echo "run-with-mock: mock_api at $MOCK_API_URL; evidence in $artifacts/" >&2
 "$@"
 tests=$?
 
-# The evidence, whatever the tests did: what the mock saw, strict mode's findings, what was exercised.
+# The evidence, whatever the tests did: what the mock saw, strict mode's findings, what was exercised, and
+# its whole state (`mock-api show` prints it; `mock-api serve --snapshot` starts a local mock from it).
 "$python" - "$MOCK_API_URL" "$artifacts" <<'PY'
 import sys, urllib.request
 url, folder = sys.argv[1], sys.argv[2]
-for name, path in (("journal", "requests"), ("violations", "violations"), ("coverage", "coverage")):
+for name, path in (("journal", "requests"), ("violations", "violations"), ("coverage", "coverage"),
+                   ("snapshot", "snapshot")):
     with urllib.request.urlopen(f"{url}/_mock/{path}", timeout=30) as answer, \
             open(f"{folder}/{name}.json", "wb") as saved:
         saved.write(answer.read())

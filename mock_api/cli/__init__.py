@@ -17,6 +17,7 @@ COMMANDS = {
     "verify": "check a deployment (the mock or the real API) against openapi.yaml",
     "scenarios": "list the built-in scenarios with their descriptions",
     "violations": "print contract violations saved from GET /_mock/violations; exit 1 if there is any",
+    "show": "print a snapshot or failure bundle: its state and its journal as a table",
 }
 
 
@@ -53,6 +54,10 @@ def dispatch(argv: list[str]) -> int:
         from mock_api.contract.strict import main as violations
 
         return violations(rest, prog=f"{PROG} violations")
+    if command == "show":
+        from mock_api.cli.show import main as show
+
+        return show(rest)
     if command == "scenarios":
         OneLineParser(prog=f"{PROG} scenarios", description=COMMANDS["scenarios"]).parse_args(rest)
         return list_scenarios(MockConfig())

@@ -78,6 +78,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="print the built-in scenarios and exit (same as `mock-api scenarios`)")
     parser.add_argument("--strict", action="store_true",
                         help="record the consumer's contract violations, listed at GET /_mock/violations")
+    parser.add_argument("--snapshot", metavar="FILE", type=Path,
+                        help="start from a snapshot (GET /_mock/snapshot) or a failure bundle (pytest "
+                             "--mock-api-bundle-dir); POST /_mock/reset goes back to the start-up state, not to it")
     parser.add_argument("--quiet", action="store_true", help="no request log and no progress lines on stderr")
     parser.add_argument("--log-format", choices=LOG_FORMATS, default="text",
                         help="request log on stderr: text (coloured on a terminal) or json, one object a line")
@@ -227,6 +230,13 @@ def run(argv: Sequence[str], prog: str = f"{PROG} serve") -> int:
             from mock_api.http.app import create_app
 
             app = create_app(config_from_args(args))
+            if args.snapshot is not None:
+                from mock_api.checkpoint import SnapshotError, read_file, restore
+
+                try:
+                    restore(app.extensions["mock_api"], read_file(args.snapshot))
+                except SnapshotError as exc:
+                    return fail(f"--snapshot {args.snapshot}: {exc}")
     except FixtureError as exc:
         return fail(f"bad fixtures: {exc}")
     except ScenarioError as exc:

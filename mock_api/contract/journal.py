@@ -102,6 +102,13 @@ def _entry(seq: int, raw: tuple[Any, ...] | _Plain) -> dict[str, Any]:
     return raw.entry(seq) if isinstance(raw, _Plain) else _Raw._make(raw).entry(seq)
 
 
+def _record(seq: int, raw: _Raw) -> dict[str, Any]:
+    return {"seq": seq, "time": raw.time, "method": raw.method, "path": raw.path,
+            "query": {name: list(values) for name, values in raw.query},
+            "headers": [[name, value] for name, value in raw.headers], "body": raw.body, "status": raw.status,
+            "scenario": raw.scenario, "fault": raw.fault, "duration_seconds": raw.duration_seconds}
+
+
 def entry_bytes(entry: Mapping[str, Any]) -> int:
     """The entry's size, estimated from the texts it holds (what a hostile client can make large)."""
     headers = entry.get("headers") or {}
@@ -134,12 +141,15 @@ class Journal:
             seq = next(self._numbers)
             self._entries.append((seq, raw, size))
             self._bytes += size
-            # The newest entry is always kept, even alone over the byte bound.
-            while len(self._entries) > 1 and (len(self._entries) > self.limit or self._bytes > self.max_bytes):
-                self._bytes -= self._entries.popleft()[2]
+            self._trim()
         if isinstance(entry, Observation):
             entry.seq = seq
         return seq
+
+    def _trim(self) -> None:
+        """Oldest first past the bounds; the newest entry is always kept, even alone over the byte bound."""
+        while len(self._entries) > 1 and (len(self._entries) > self.limit or self._bytes > self.max_bytes):
+            self._bytes -= self._entries.popleft()[2]
 
     def _stored(self, seen: Observation) -> tuple[tuple[Any, ...], int]:
         """_Raw's fields as a plain tuple (made as one, not a _Raw then copied), and
@@ -187,6 +197,38 @@ class Journal:
                 kept.append((seq, raw))
                 total += size
         return [_entry(seq, raw) for seq, raw in reversed(kept)]
+
+    def records(self) -> list[dict[str, Any]]:
+        """The kept entries as recorded, oldest first: headers as sent ([name, value] pairs, unmasked, not cut)
+        and clock times as numbers. For verification and snapshots (checkpoint.py); never served as is."""
+        with self._lock:
+            kept = [(seq, raw) for seq, raw, _ in self._entries]
+        return [{"seq": seq, "entry": dict(raw.fields)} if isinstance(raw, _Plain) else _record(seq, _Raw._make(raw))
+                for seq, raw in kept]
+
+    def restore(self, records: Iterable[Mapping[str, Any]]) -> None:
+        """Hold `records()` of a journal instead of this one's entries (bounds applied); numbering goes on
+        after the last. A record's fields are trusted: the caller checked their types."""
+        with self._lock:
+            self._entries.clear()
+            self._bytes = 0
+            last = 0
+            for record in records:
+                last = int(record["seq"])
+                if "entry" in record:
+                    raw: tuple[Any, ...] | _Plain = _Plain(record["entry"])
+                    size = entry_bytes(record["entry"])
+                else:
+                    headers = tuple((str(name), str(value)) for name, value in record["headers"])
+                    query = tuple((name, tuple(values)) for name, values in record["query"].items())
+                    raw = (record["time"], record["method"], record["path"], query, headers, self.header_bytes,
+                           record["body"], record["status"], record["scenario"], record["fault"],
+                           record["duration_seconds"])
+                    size = entry_bytes(_Raw._make(raw).entry(last))
+                self._entries.append((last, raw, size))
+                self._bytes += size
+            self._trim()
+            self._numbers = itertools.count(last + 1)
 
     def clear(self) -> None:
         with self._lock:

@@ -13,7 +13,7 @@ from mock_api.config import MockConfig
 from mock_api.http.connection import Front
 from mock_api.http.dispatch import Dispatcher
 from mock_api.http.session_routing import SessionRouter
-from mock_api.http.views import contract, control, dashboard, sessions
+from mock_api.http.views import contract, control, dashboard, evidence, sessions
 from mock_api.http.views.common import json_response, mock_state
 from mock_api.http.wsgi import WsgiFront
 from mock_api.service import errors
@@ -37,7 +37,7 @@ def create_app(config: MockConfig | None = None, state: MockState | None = None)
     app.extensions["mock_api"] = state = state or MockState(config)  # the session `default`
     router = None
     if config.control_api:
-        for module in (control, sessions, dashboard, contract):
+        for module in (control, sessions, dashboard, contract, evidence):
             app.register_blueprint(module.blueprint)
         app.before_request(control.require_token)
         # Sessions are a control lever: without the control API, one emulator.

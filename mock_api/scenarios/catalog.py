@@ -1,7 +1,6 @@
 """Scenarios as data: YAML files of rules (match + effects), checked by scenario.schema.json, catalogued, applied."""
 from __future__ import annotations
 
-import re
 import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -11,8 +10,9 @@ from typing import Any
 
 from mock_api.data.yaml_schema import check
 from mock_api.data.yamltext import load_yaml, yaml_problem
-from mock_api.scenarios.effects import REGISTRY, WAITING_EFFECTS, Context, Effect, ParamError, Reply, one_or_many
-from mock_api.scenarios.rules import Counting, Targets, counting_key, parse_targets
+from mock_api.scenarios.effects import REGISTRY, WAITING_EFFECTS, Context, Effect, ParamError, Reply
+from mock_api.scenarios.match import RequestMatch, parse_match
+from mock_api.scenarios.rules import Counting, counting_key
 from mock_api.service.names import NAME_PATTERN
 
 
@@ -24,36 +24,23 @@ class ScenarioError(Exception):
         return cls(f"{file}: {key}: {problem}")
 
 
-def _glob(pattern: str) -> re.Pattern[str]:
-    """`**` spans segments, `*` stays within one; a trailing slash never matters (strict_slashes off)."""
-    parts = re.split(r"(\*\*|\*)", _strip_slash(pattern))
-    mapping = {"**": ".*", "*": "[^/]*"}
-    return re.compile("".join(mapping.get(part, re.escape(part)) for part in parts))
-
-
-def _strip_slash(path: str) -> str:
-    return path.rstrip("/") or "/"
-
-
 @dataclass(frozen=True)
 class Rule:
-    """Requests it applies to (method, path globs, the other match keys, probability, counting) and its
-    effects, in order."""
+    """Requests it applies to (the match keys, probability, counting) and its effects, in order."""
 
-    methods: frozenset[str] | None  # None: any method
-    paths: tuple[re.Pattern[str], ...]
+    match: RequestMatch
     probability: float | None
     effects: tuple[Effect, ...]
-    targets: Targets = field(default_factory=Targets)
     counting: Counting = field(default_factory=Counting)
     waits: bool = False  # one of its effects sleeps (WAITING_EFFECTS): not for the server's event loop
 
+    @property
+    def methods(self) -> frozenset[str] | None:
+        return self.match.methods
+
     def matches(self, method: str, path: str) -> bool:
-        if self.methods is not None and method not in self.methods \
-                and not (method == "HEAD" and "GET" in self.methods):
-            return False
-        path = _strip_slash(path)
-        return any(pattern.fullmatch(path) for pattern in self.paths)
+        """Method and path only (the request is not read yet)."""
+        return self.match.line_matches(method, path)
 
 
 @dataclass(frozen=True)
@@ -113,7 +100,7 @@ class Scenario:
 
     def _selects(self, index: int, rule: Rule, ctx: Context, created_task: Callable[[], str]) -> bool:
         """Match keys first, then the seeded draw, then the count: a request counts only if it matched."""
-        if not rule.matches(ctx.request.method, ctx.request.path) or not rule.targets.matches(ctx.request):
+        if not rule.match.matches(ctx.request):
             return False
         key = counting_key(rule.counting.per, ctx.request, created_task) if rule.counting.counts else ""
         if key is None:
@@ -153,19 +140,16 @@ def _effect(path: Path, item: Any, where: str) -> Effect:
 
 def _rule(path: Path, item: dict[str, Any], where: str) -> Rule:
     match = item.get("match") or {}
-    methods = {method.upper() for method in one_or_many(match.get("method", "*"))}
     probability = match.get("probability")
     try:
-        targets = parse_targets(match)
+        request_match = parse_match(match)
     except ParamError as exc:  # a bad glob: the schema cannot say it
         raise ScenarioError.in_file(path, f"{where}.match{exc.key}", exc.problem) from None
     times = item.get("times")
     counting = Counting(item.get("per", "all"), int(item.get("after", 0)), None if times is None else int(times))
-    return Rule(None if "*" in methods else frozenset(methods),
-                tuple(_glob(pattern) for pattern in one_or_many(match.get("path", "**"))),
-                None if probability is None else float(probability),
+    return Rule(request_match, None if probability is None else float(probability),
                 tuple(_effect(path, e, f"{where}.effects[{i}]") for i, e in enumerate(item["effects"])),
-                targets, counting, any(_effect_name(e) in WAITING_EFFECTS for e in item["effects"]))
+                counting, any(_effect_name(e) in WAITING_EFFECTS for e in item["effects"]))
 
 
 def _effect_name(item: Any) -> str:

@@ -26,6 +26,16 @@ class RuleCounters:
                 self.dropped += 1
             return place
 
+    def export(self) -> tuple[list[tuple[Hashable, int]], int]:
+        """The counts in counting order (least recent first) and how many were dropped: a snapshot's."""
+        with self._lock:
+            return list(self._counts.items()), self.dropped
+
+    def restore(self, counts: list[tuple[Hashable, int]], dropped: int) -> None:
+        with self._lock:
+            self._counts = OrderedDict(counts[-self.limit:] if self.limit else [])
+            self.dropped = dropped
+
     def __len__(self) -> int:
         with self._lock:
             return len(self._counts)

@@ -67,6 +67,14 @@ class Clock:
                 self._frozen_at = None
         return self.now()
 
+    def set(self, now: float, frozen: bool) -> None:
+        """Put the clock at `now` (a snapshot's), frozen or running from there; ValueError past MAX_EPOCH."""
+        if not 0 <= now <= MAX_EPOCH:
+            raise ValueError("the clock is between 1970-01-01 and 2100-01-01")
+        with self._lock:
+            self._frozen_at = now if frozen else None
+            self._offset = 0.0 if frozen else now - self._source()
+
     def reset(self) -> None:
         """Back to the start-up mode: real time, or frozen at the configured instant."""
         with self._lock:

@@ -57,6 +57,12 @@ SESSIONS_DOWN = "not every process answers (down: ports {ports}): their sessions
 SESSION_MAYBE_DOWN = "no process that is up holds session {name!r}; down: ports {ports}"
 SESSION_LOST = "session {name!r} lost its state when its process restarted; DELETE it to start again"
 
+# Verification and snapshots (mock_api's own: POST /_mock/verify, GET/PUT /_mock/snapshot).
+VERIFY_BODY = ('body must be {{"match": {{...}}}} with times, or at_least and/or at_most (whole numbers >= 0) and '
+               'allow_dropped (true or false); unknown key {key!r}')
+VERIFY_ALLOW_DROPPED = "allow_dropped: expected true or false"
+SNAPSHOT_QUERY = "journal must be true or false"
+
 # Task messages, with the trailing spaces the seed's samples have.
 TASK_SUCCESS_MESSAGE = "Petition created successfully. mongo id {mongo_id} "
 TASK_FAILURE_MESSAGE = "Petition did not update successfully. "

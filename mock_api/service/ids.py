@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import threading
+from typing import Any
 
 from mock_api.service.randomness import SeededRandom
 
@@ -20,6 +21,22 @@ class IdSource:
             self._random.reset()
             self._process_part = self._random.getrandbits(40).to_bytes(5, "big")
             self._counter = 0
+
+    def position(self) -> dict[str, Any]:
+        """Where the ids are, as JSON (a snapshot's): the random source, the ObjectIds' seeded bytes, the counter."""
+        with self._lock:
+            return {"random": self._random.position(), "process_part": self._process_part.hex(),
+                    "counter": self._counter}
+
+    def move_to(self, position: dict[str, Any]) -> None:
+        """ValueError, TypeError or KeyError (nothing changed) for a position `position()` did not give."""
+        part = bytes.fromhex(position["process_part"])
+        counter = int(position["counter"])
+        if len(part) != 5 or not 0 <= counter < 0xFFFFFF:
+            raise ValueError("ids: process_part is 5 bytes, counter below 0xFFFFFF")
+        with self._lock:
+            self._random.move_to(position["random"])
+            self._process_part, self._counter = part, counter
 
     def object_id(self, epoch: float) -> str:
         """A real ObjectId's text: 4-byte timestamp from the emulator clock, 5 seeded bytes, a counter.

@@ -171,6 +171,18 @@ class FoundSets:
                 return None
             return found[1]
 
+    def export(self) -> list[tuple[str, float, Sequence[Any]]]:
+        """Every set (key, created, items), oldest first: a snapshot's."""
+        with self._lock:
+            return [(key, created, items) for key, (created, items) in self._sets.items()]
+
+    def restore(self, sets: list[tuple[str, float, Sequence[Any]]]) -> None:
+        with self._lock:
+            self._sets.clear()
+            self._items = 0
+        for key, created, items in sets:
+            self.put(key, created, items)  # the bounds apply
+
     def _drop(self, key: str) -> None:
         old = self._sets.pop(key, None)
         if old is not None:

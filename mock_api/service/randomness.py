@@ -19,6 +19,21 @@ class SeededRandom:
         with self._lock:
             self._rng = random.Random(self._seed)
 
+    def position(self) -> dict[str, Any]:
+        """The seed and where the draws are, as JSON (a snapshot's); `move_to` puts them back."""
+        with self._lock:
+            version, internal, gauss = self._rng.getstate()
+        return {"seed": self._seed, "state": [version, list(internal), gauss]}
+
+    def move_to(self, position: dict[str, Any]) -> None:
+        """ValueError or TypeError (nothing changed) for a position `position()` did not give."""
+        version, internal, gauss = position["state"]
+        rng = random.Random()
+        rng.setstate((version, tuple(int(item) for item in internal), gauss))
+        seed = int(position["seed"])
+        with self._lock:
+            self._seed, self._rng = seed, rng
+
     def random(self) -> float:
         with self._lock:
             return self._rng.random()

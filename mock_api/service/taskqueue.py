@@ -58,6 +58,14 @@ class TaskQueue:
                 continue
             yield Pending(task_id, due, fail, stale_cache)
 
+    def export(self) -> list[tuple[float, int, str, bool, bool]]:
+        """The live queued runs (due, number, task id, fail, stale_cache): a snapshot's."""
+        return sorted(item for item in self._heap if item[1] not in self._dropped)
+
+    def restore(self, items: list[tuple[float, int, str, bool, bool]]) -> None:
+        self._heap = sorted(items)  # a sorted list is a heap
+        self._dropped = set()
+
     def drop(self, number: int) -> None:
         """Never run the task queued as `number`: it was dropped while accepted."""
         self._dropped.add(number)

@@ -91,6 +91,39 @@ class TaskStore:
                 accepted.append(number)
         return accepted
 
+    def export(self) -> tuple[list[dict[str, Any]], int]:
+        """Every task held, in submit order, as JSON (a snapshot's), and the next cursor number."""
+        held = []
+        for task_id, task in self._tasks.items():
+            number, size, due = self._control[task_id]
+            item: dict[str, Any] = {"id": task_id, "cursor": number, "bytes": size, "due": due,
+                                    "failure_reason": self._reasons.get(task_id)}
+            if isinstance(task, Accepted):
+                item.update(payload=task.payload, requester=task.requester, request_date=task.request_date)
+            elif isinstance(task, dict):
+                item["task"] = task
+            else:
+                item.update(sub=task[0], json=task[1].decode("utf-8"))
+            held.append(item)
+        return held, max((number for number, _, _ in self._control.values()), default=0) + 1
+
+    def restore(self, held: list[dict[str, Any]], next_cursor: int) -> None:
+        """Hold `export()`'s tasks instead of these (KeyError or TypeError for a wrong item: then call on a
+        fresh store, which is thrown away)."""
+        for item in held:
+            task_id = str(item["id"])
+            if "json" in item:
+                self._tasks[task_id] = (item["sub"], str(item["json"]).encode("utf-8"))
+            elif "task" in item:
+                self._tasks[task_id] = dict(item["task"])
+            else:
+                self._tasks[task_id] = Accepted(item["payload"], dict(item["requester"]), str(item["request_date"]))
+            self._control[task_id] = (int(item["cursor"]), int(item["bytes"]), float(item["due"]))
+            if item.get("failure_reason") is not None:
+                self._reasons[task_id] = str(item["failure_reason"])
+            self._submitted.append(task_id)
+        self._cursors = itertools.count(next_cursor)
+
     def get(self, task_id: str) -> dict[str, Any] | None:
         """The task as served, a new dict (changing it changes nothing held); None if unknown."""
         task = self._tasks.get(task_id)

@@ -27,6 +27,7 @@ from mock_api.testing.serving import AppSwitch as AppSwitch
 from mock_api.testing.serving import MockApiStartupError as MockApiStartupError
 from mock_api.testing.serving import ServerThread as ServerThread
 from mock_api.testing.serving import probe as probe
+from mock_api.verification import Expectation, check_match, failure_message, verify_requests
 
 DEFAULT_KEY = "dev-readwrite"
 
@@ -186,6 +187,24 @@ class MockApiHandle:
         if not statuses or not all(isinstance(s, int) and 400 <= s <= 599 for s in statuses):
             raise ValueError(f"expect_errors takes HTTP error statuses 400-599, got {statuses!r}")
         self.expected_errors.update(statuses)
+
+    # -- verification: the match keys of a scenario rule (docs/verifying.md) ----------------------
+    def count_requests(self, **match: Any) -> int:
+        """How many journal entries meet the match (method, path, query, headers, body, token)."""
+        return verify_requests(self.state, check_match(match), Expectation.of(at_least=0)).count
+
+    def assert_requested(self, *, times: int | None = None, at_least: int | None = None, at_most: int | None = None,
+                         allow_dropped: bool = False, **match: Any) -> None:
+        """AssertionError with the near misses unless the count holds (no count given: at least 1). With
+        entries dropped from the journal, `times`/`at_most` fail unless `allow_dropped`."""
+        verdict = verify_requests(self.state, check_match(match), Expectation.of(times, at_least, at_most),
+                                  allow_dropped)
+        if not verdict.ok:
+            raise AssertionError(failure_message(match, verdict))
+
+    def assert_not_requested(self, *, allow_dropped: bool = False, **match: Any) -> None:
+        """AssertionError naming the matching requests if any entry meets the match."""
+        self.assert_requested(times=0, allow_dropped=allow_dropped, **match)
 
     def unexpected_errors(self) -> list[RecordedRequest]:
         return [r for r in self.requests if r.status >= 400 and r.status not in self.expected_errors]

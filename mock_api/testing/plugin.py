@@ -26,6 +26,7 @@ CONTRACT_OPTION = "mock_api_strict"
 SCENARIO_OPTION = "mock_api_scenario"
 ISOLATION_OPTION = "mock_api_isolation"
 ISOLATIONS = ("reset", "session")
+BUNDLE_OPTION = "mock_api_bundle_dir"
 
 HANDLE_KEY = pytest.StashKey["MockApiHandle"]()
 STRICT_KEY = pytest.StashKey[bool]()
@@ -65,6 +66,11 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addini("mock_api_allowed_hosts", type="linelist", default=[],
                   help="mock_api: Host names the in-process server answers besides localhost, 127.0.0.1 and "
                        "[::1] (as serve --allowed-host); any other Host gets 421")
+    group.addoption("--mock-api-bundle-dir", metavar="DIR", default=None, dest=BUNDLE_OPTION,
+                    help="for each failed test that used mock_api, write DIR/<test id>.json: its state (a snapshot, "
+                         "journal included), test id and violations; read it with `mock-api show FILE`, serve it "
+                         "with `mock-api serve --snapshot FILE`")
+    parser.addini(BUNDLE_OPTION, default="", help="mock_api: same as --mock-api-bundle-dir (relative to the rootdir)")
     limits.add_ini_options(parser.addini)
 
 
@@ -206,6 +212,32 @@ def pytest_runtest_call(item: pytest.Item) -> Generator[None, object, object]:
         if problems:
             pytest.fail("\n".join(problems), pytrace=False)
     return result
+
+
+def bundle_dir(config: pytest.Config) -> Path | None:
+    """--mock-api-bundle-dir (relative to the working directory), else the ini option (to the rootdir)."""
+    flag = config.getoption(BUNDLE_OPTION)
+    if flag:
+        return Path(flag)
+    text = str(config.getini(BUNDLE_OPTION)).strip()
+    return config.rootpath / text if text else None
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Generator[None, Any, Any]:
+    # At the failing phase's report, before teardown ends the test's session or the next test resets it.
+    report = yield
+    handle = item.stash.get(HANDLE_KEY, None)
+    directory = bundle_dir(item.config)
+    if report.failed and handle is not None and directory is not None and report.when in ("setup", "call"):
+        from mock_api.testing.bundle import write_bundle
+
+        try:
+            path = write_bundle(directory, item.nodeid, handle)
+            report.sections.append(("mock_api bundle", f"{path}  (mock-api show {path})"))
+        except OSError as exc:  # a full disk or a read-only folder must not hide the test's own failure
+            report.sections.append(("mock_api bundle", f"not written to {directory}: {exc}"))
+    return report
 
 
 def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:

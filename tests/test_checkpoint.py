@@ -1,0 +1,66 @@
+"""Snapshots in-process: a restored state takes the same snapshot as the one it came from, every part included."""
+from __future__ import annotations
+
+from dataclasses import replace
+
+from flask.testing import FlaskClient
+
+from mock_api.checkpoint import data_digest, restore, take
+from mock_api.http.app import create_app
+from mock_api.state import MockState
+from support import bearer, submit, token_for
+
+NEW = {"netid": "f006s0b", "petition_code": "Q41", "origin_code": "UREG", "school": "UG",
+       "decision": "2023-2024", "grade_term": "24W", "user_netid": "f006s0b"}
+
+
+def _busy(state: MockState) -> None:
+    """Every kind of state: written and dropped petitions (one left in a found set), a failed and a completed
+    task, an accepted one, an added student, rule counts, a moved clock."""
+    client: FlaskClient = create_app(state=state).test_client()
+    headers = bearer(token_for(client))
+    state.backend.add_student(state.dataset.students["f006s0b"].__class__("f009new", "9000001", "New", "Student"))
+    submit(client, headers, NEW)
+    submit(client, headers, {**NEW, "petition_code": "Q52"})
+    submit(client, headers, {**NEW, "netid": "nobody"})  # fails: no such student
+    state.clock.advance(5)
+    assert client.get("/api/academic/petitions", query_string={"netid": "f006s0b", "pagesize": 1},
+                      headers=headers).status_code == 200
+    submit(client, headers, {**NEW, "petition_code": "Q35"})  # past max_written_petitions: drops the first
+    state.clock.advance(5)
+    state.set_scenario("retry_then_succeed")
+    assert client.post("/api/academic/petitions", json={"petition": NEW}, headers=headers).status_code == 503
+    submit(client, headers, {**NEW, "grade_term": "25W"})  # accepted, due later
+
+
+def test_a_restored_state_takes_the_same_snapshot(state: MockState) -> None:
+    config = replace(state.config, max_written_petitions=2)
+    first = MockState(config, dataset=state.dataset)
+    _busy(first)
+    taken = take(first)
+    backend = taken["backend"]
+    assert len(backend["petitions"]) == 2 and len(backend["found_set_orphans"]) == 1
+    assert [task["failure_reason"] is not None for task in backend["tasks"]] == [False, False, True, False, False]
+    assert "payload" in backend["tasks"][-1] and len(backend["queue"]) == 1
+    assert taken["counters"]["counts"] and taken["backend"]["students"] == [["f009new", "9000001", "New", "Student"]]
+
+    second = MockState(config, dataset=state.dataset)
+    restore(second, taken)
+    assert take(second) == taken
+
+
+def test_the_data_digest_is_the_data_sets(state: MockState) -> None:
+    assert data_digest(state.dataset) == data_digest(state.dataset)
+    assert data_digest(state.dataset).startswith("sha256:") and len(data_digest(state.dataset)) == 71
+
+
+def test_a_restore_keeps_this_servers_bounds(state: MockState) -> None:
+    """A snapshot from a server with larger bounds: the oldest tasks and entries go, as if sent here."""
+    first = MockState(state.config, dataset=state.dataset)
+    _busy(first)
+    taken = take(first)
+    small = MockState(replace(state.config, max_tasks=2, journal_limit=3), dataset=state.dataset)
+    restore(small, taken)
+    kept = take(small)
+    assert [task["id"] for task in kept["backend"]["tasks"]] == [task["id"] for task in taken["backend"]["tasks"][-2:]]
+    assert [record["seq"] for record in kept["journal"]] == [record["seq"] for record in taken["journal"][-3:]]
