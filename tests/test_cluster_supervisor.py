@@ -84,7 +84,7 @@ def test_the_ready_line_and_one_view_of_every_process(cluster: RunningServer) ->
     listed = requests.get(f"{base}/_mock/sessions", timeout=TIMEOUT).json()
     ours = {s["name"]: s for s in listed if s["name"].startswith("view-")}
     assert {name: s["port"] for name, s in ours.items()} == held
-    assert list(ours["view-0"]) == ["name", "created", "last_used", "requests", "tasks", "port"]
+    assert list(ours["view-0"]) == ["name", "created", "last_used", "requests", "tasks", "memory_bytes", "port"]
     assert ours["view-0"]["tasks"] == 1
     health = requests.get(f"{base}/_mock/health", timeout=TIMEOUT)
     assert (health.status_code, health.json()) == (200, {"status": "ok", "version": VERSION, "workers": 2,
