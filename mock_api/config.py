@@ -95,6 +95,9 @@ class MockConfig:
     frozen_clock_at: float | None = None  # epoch seconds; None: the clock follows real time
     control_api: bool = True
     control_token: str | None = None  # set: every /_mock call must send X-Mock-Control-Token with it
+    # Host names a server on a loopback address answers besides localhost, 127.0.0.1, [::1] and its own
+    # address (--allowed-host); any other Host is refused with 421 before any work (DNS rebinding).
+    allowed_hosts: tuple[str, ...] = ()
     scenario_dirs: tuple[Path, ...] = ()  # PUT /_mock/scenario loads files under these only (resolved)
     scenario: str = "default"  # a built-in scenario's name or the path of a scenario file
     scenarios_dir: Path = field(default_factory=default_scenarios_dir)

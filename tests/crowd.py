@@ -8,9 +8,9 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from urllib.parse import urlsplit
 
-HEALTH = b"GET /_mock/health HTTP/1.1\r\nHost: mock\r\n\r\n"
-HEALTH_CLOSE = b"GET /_mock/health HTTP/1.1\r\nHost: mock\r\nConnection: close\r\n\r\n"
-SLOW_START = b"GET /_mock/health HTTP/1.1\r\nHost: mock\r\n"  # headers never finished
+HEALTH = b"GET /_mock/health HTTP/1.1\r\nHost: localhost\r\n\r\n"
+HEALTH_CLOSE = b"GET /_mock/health HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n"
+SLOW_START = b"GET /_mock/health HTTP/1.1\r\nHost: localhost\r\n"  # headers never finished
 
 
 def address(url: str) -> tuple[str, int]:

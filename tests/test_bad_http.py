@@ -45,14 +45,17 @@ def server_url() -> str:  # type: ignore[misc]
 
 BAD = {
     "garbage request line": b"GARBAGE\r\n\r\n",
-    "invalid UTF-8 in the path": b"GET /api/academic/petitions/\xff\xfe HTTP/1.1\r\nHost: x\r\n"
+    "invalid UTF-8 in the path": b"GET /api/academic/petitions/\xff\xfe HTTP/1.1\r\nHost: localhost\r\n"
                                  b"Connection: close\r\n\r\n",
-    "NUL in the path": b"GET /api/tasks/\x00 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
-    "latin-1 token": b"GET /api/academic/petitions HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer \xe9\xff\r\n"
+    "NUL in the path": b"GET /api/tasks/\x00 HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n",
+    "latin-1 token": b"GET /api/academic/petitions HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer \xe9\xff\r\n"
                      b"Connection: close\r\n\r\n",
-    "bad Content-Length": b"POST /api/jwt HTTP/1.1\r\nHost: x\r\nContent-Length: -5\r\nConnection: close\r\n\r\n",
-    "bad chunk": b"POST /api/jwt HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\nzz\r\n",
-    "header without colon": b"GET /_mock/health HTTP/1.1\r\nHost: x\r\nNoColonHere\r\nConnection: close\r\n\r\n",
+    "bad Content-Length": b"POST /api/jwt HTTP/1.1\r\nHost: localhost\r\n"
+                          b"Content-Length: -5\r\nConnection: close\r\n\r\n",
+    "bad chunk": b"POST /api/jwt HTTP/1.1\r\nHost: localhost\r\n"
+                 b"Transfer-Encoding: chunked\r\nConnection: close\r\n\r\nzz\r\n",
+    "header without colon": b"GET /_mock/health HTTP/1.1\r\nHost: localhost\r\n"
+                            b"NoColonHere\r\nConnection: close\r\n\r\n",
 }
 
 
@@ -60,12 +63,13 @@ BAD = {
 def test_malformed_requests_get_no_500(server_url: str, name: str) -> None:
     status = status_of(exchange(server_url, BAD[name]))
     assert status == 0 or 400 <= status < 500 or status == 200, status
-    assert status_of(exchange(server_url, b"GET /_mock/health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")) == 200
+    assert status_of(exchange(server_url, b"GET /_mock/health HTTP/1.1\r\nHost: localhost\r\n"
+                                          b"Connection: close\r\n\r\n")) == 200
 
 
 def test_a_body_over_the_limit_is_a_json_413_on_the_socket(server_url: str) -> None:
     body = b"x" * (LIMIT + 1)
-    answer = exchange(server_url, b"POST /api/jwt HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+    answer = exchange(server_url, b"POST /api/jwt HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n"
                       + f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n".encode() + body)
     assert status_of(answer) == 413
     assert json.loads(answer.split(b"\r\n\r\n", 1)[1]) == {"detail": f"Request body is larger than {LIMIT} bytes"}
@@ -78,7 +82,7 @@ def test_a_chunked_body_over_the_limit_is_a_json_413(server_url: str) -> None:
     token = got.json()["jwt"].encode()
     chunk = b"x" * 65536
     chunks = b"".join(b"%x\r\n%s\r\n" % (len(chunk), chunk) for _ in range(LIMIT // len(chunk) + 1))
-    answer = exchange(server_url, b"POST /api/academic/petitions HTTP/1.1\r\nHost: x\r\n"
+    answer = exchange(server_url, b"POST /api/academic/petitions HTTP/1.1\r\nHost: localhost\r\n"
                       b"Content-Type: application/json\r\nAuthorization: Bearer " + token
                       + b"\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n" + chunks + b"0\r\n\r\n")
     assert status_of(answer) == 413

@@ -78,3 +78,17 @@ def test_a_restore_keeps_this_servers_bounds(state: MockState) -> None:
     kept = take(small)
     assert [task["id"] for task in kept["backend"]["tasks"]] == [task["id"] for task in taken["backend"]["tasks"][-2:]]
     assert [record["seq"] for record in kept["journal"]] == [record["seq"] for record in taken["journal"][-3:]]
+
+
+def test_a_forged_byte_count_never_charges_less_than_the_task_holds(state: MockState) -> None:
+    first = MockState(state.config, dataset=state.dataset)
+    _busy(first)
+    taken = take(first)
+    honest = [task["bytes"] for task in taken["backend"]["tasks"]]
+    for task in taken["backend"]["tasks"]:
+        task["bytes"] = 0
+    second = MockState(state.config, dataset=state.dataset)
+    restore(second, taken)
+    restored = [task["bytes"] for task in take(second)["backend"]["tasks"]]
+    assert all(0 < got <= want for got, want in zip(restored, honest, strict=True)), (restored, honest)
+    assert second.budget.used >= sum(restored)

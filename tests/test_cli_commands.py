@@ -106,8 +106,8 @@ def _sample(action: argparse.Action, tmp_path: Path) -> tuple[str, Any]:
         return str(tmp_path), [tmp_path] if isinstance(action.default, list) else tmp_path
     if action.type is float:
         return "2.5", 2.5
-    if action.type is None or action.type is str:
-        return "127.0.0.1", "127.0.0.1"
+    if action.type is None or action.type is str:  # a repeatable one (--allowed-host) parses to a list
+        return "127.0.0.1", ["127.0.0.1"] if isinstance(action, argparse._AppendAction) else "127.0.0.1"
     return "7", 7  # int and the limits' whole numbers >= 1
 
 

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from flask.testing import FlaskClient
 
-from mock_api.cluster.supervisor import Cluster
+from mock_api.cluster.supervisor import Cluster, front_hosts
 from mock_api.config import VERSION
 from mock_api.http.roster import WorkerView, create_roster_app
 
@@ -45,6 +45,25 @@ def test_the_cluster_view_is_200_when_all_are_up_and_503_with_the_same_shape_oth
     down = client([up, WorkerView(4002, 12, False, 2)]).get("/_mock/cluster")
     assert down.status_code == 503 and down.content_type == "application/json"
     assert down.get_json()["workers"][1] == {"port": 4002, "pid": 12, "up": False, "restarts": 2, "sessions": []}
+
+
+@pytest.mark.parametrize("path", ["/_mock/cluster", "/_mock/health", "/_mock/sessions", "/_mock/nothing"])
+def test_every_answer_says_nosniff_and_another_sites_origin_is_a_403(path: str) -> None:
+    roster = client([WorkerView(4001, 11, True, 0)])
+    own = roster.get(path, headers={"Origin": "http://localhost"})  # the test client's Host is localhost
+    assert own.status_code in (200, 404) and own.headers["X-Content-Type-Options"] == "nosniff"
+    got = roster.delete("/_mock/sessions/s1", headers={"Origin": "https://evil.example"})
+    assert (got.status_code, got.get_json()) == (403, {
+        "detail": "Origin 'https://evil.example' may not call the control API: only this server's own pages may"})
+    assert got.headers["X-Content-Type-Options"] == "nosniff"
+
+
+def test_the_processes_behind_a_loopback_front_answer_its_address_and_behind_any_other_any_host() -> None:
+    assert front_hosts("127.0.0.2", True) == ("127.0.0.2",) and front_hosts("::1", True) == ("[::1]",)
+    assert front_hosts("0.0.0.0", False) == ("*",)
+    args = argparse.Namespace(workers=1, no_control=False, control_token=None, allowed_host=["mock.test"])
+    made = Cluster(args, ["--quiet"], "/usr/sbin/nginx", Path("/nonexistent"), ("*",))
+    assert made.hosts == ("mock.test", "*") and made.workers[0].options == ["--quiet", "--allowed-host=*"]
 
 
 def test_health_names_the_down_ports() -> None:
@@ -99,7 +118,7 @@ class FakeWorker:
 
 
 def cluster(*workers: FakeWorker) -> Cluster:
-    args = argparse.Namespace(workers=len(workers), no_control=False, control_token=None)
+    args = argparse.Namespace(workers=len(workers), no_control=False, control_token=None, allowed_host=[])
     made = Cluster(args, [], "/usr/sbin/nginx", Path("/nonexistent"))
     made.workers = list(workers)  # type: ignore[arg-type]
     return made

@@ -38,7 +38,8 @@ def cluster() -> Iterator[RunningServer]:
         if os.environ.get("CI") == "true":
             pytest.fail("nginx is not installed: CI must install it (`make test` does, as root)", pytrace=False)
         pytest.skip("nginx is not installed (Debian package nginx; `make test` installs it when run as root)")
-    with running_server("--workers", "2", "--quiet", "--task-seconds", "0.3", timeout=START) as server:
+    with running_server("--workers", "2", "--quiet", "--task-seconds", "0.3", "--allowed-host", "mock.test",
+                        timeout=START) as server:
         yield server
 
 
@@ -83,7 +84,7 @@ def test_the_ready_line_and_one_view_of_every_process(cluster: RunningServer) ->
     listed = requests.get(f"{base}/_mock/sessions", timeout=TIMEOUT).json()
     ours = {s["name"]: s for s in listed if s["name"].startswith("view-")}
     assert {name: s["port"] for name, s in ours.items()} == held
-    assert list(ours["view-0"]) == ["name", "created", "last_used", "requests", "tasks", "port"]
+    assert list(ours["view-0"]) == ["name", "created", "last_used", "requests", "tasks", "memory_bytes", "port"]
     assert ours["view-0"]["tasks"] == 1
     health = requests.get(f"{base}/_mock/health", timeout=TIMEOUT)
     assert (health.status_code, health.json()) == (200, {"status": "ok", "version": VERSION, "workers": 2,
@@ -97,6 +98,20 @@ def test_the_ready_line_and_one_view_of_every_process(cluster: RunningServer) ->
     assert bad.status_code == 400
     assert not [s for s in requests.get(f"{base}/_mock/sessions", timeout=TIMEOUT).json()
                 if s["name"].startswith("view-")]
+
+
+def test_the_front_answers_the_allowed_hosts_and_refuses_others_on_every_path(cluster: RunningServer) -> None:
+    """nginx passes on the client's Host: the processes and the supervisor's control server both check it."""
+    port = cluster.url.rsplit(":", 1)[1]
+    for path in ("/_mock/scenario", "/_mock/cluster"):  # a process's, then the supervisor's
+        served = requests.get(f"{cluster.url}{path}", headers={"Host": f"mock.test:{port}"}, timeout=TIMEOUT)
+        assert served.status_code == 200, (path, served.text)
+        refused = requests.get(f"{cluster.url}{path}", headers={"Host": "evil.example"}, timeout=TIMEOUT)
+        assert (refused.status_code, refused.json()) == (421, {"detail": (
+            "Host 'evil.example' is not served here: this server answers localhost, 127.0.0.1, [::1], its bound "
+            "address and --allowed-host names")})
+    control = requests.get(f"{cluster.url}/_mock/cluster", headers={"Origin": "https://evil.example"}, timeout=TIMEOUT)
+    assert control.status_code == 403 and control.headers["X-Content-Type-Options"] == "nosniff"
 
 
 def test_a_killed_worker_is_restarted_and_its_sessions_answer_410_until_deleted(cluster: RunningServer) -> None:

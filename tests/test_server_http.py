@@ -45,7 +45,7 @@ def test_idle_connections_are_closed_after_the_idle_timeout() -> None:
         while chunk := sock.recv(4096):  # until the server closes the silent connection
             received += chunk
         assert received.startswith(b"HTTP/1.1 200") and received.endswith(
-            f'"status":"ok","version":"{__version__}"}}\n'.encode())
+            f'"status":"ok","version":"{__version__}"}}'.encode())
         assert time.monotonic() - started >= 0.9
 
 
@@ -63,7 +63,7 @@ def _send_slow_requests(url: str, count: int) -> list[socket.socket]:
     sockets = []
     for _ in range(count):
         sock = socket.create_connection(address(url), timeout=30)
-        sock.sendall(b"GET /api/petition_types HTTP/1.1\r\nHost: mock\r\n\r\n")
+        sock.sendall(b"GET /api/petition_types HTTP/1.1\r\nHost: localhost\r\n\r\n")
         sockets.append(sock)
     return sockets
 

@@ -2,119 +2,20 @@
 limits, faults."""
 from __future__ import annotations
 
-import asyncio
 import json
 import socket
-import threading
 import time
-from collections.abc import Callable, Iterable, Iterator
-from contextlib import contextmanager
 from dataclasses import replace
-from typing import Any
 
 import pytest
 
-from mock_api.http.parts import Answer
-from mock_api.http.server import Server, ServerLimits, listen, serve_until_stopped
-from mock_api.http.wsgi import run_app
-
-BIG = b"b" * (1024 * 1024)
-
-
-def echo_app(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
-    """/slow sleeps 0.3 s, /big answers 1 MiB, /fixed 10 bytes (none for HEAD, as Flask does), /nolength names
-    no length, /short promises 10 bytes and gives 4; everything else echoes what the app was given, as JSON."""
-    path = environ["PATH_INFO"]
-    if path == "/slow":
-        time.sleep(0.3)
-    if path == "/fixed":
-        start_response("200 OK", [("Content-Type", "text/plain"), ("Content-Length", "10")])
-        return [] if environ["REQUEST_METHOD"] == "HEAD" else [b"fixed body"]
-    if path in ("/nolength", "/short"):
-        start_response("200 OK", [("Content-Length", "10")] if path == "/short" else [])
-        return [b"par", b"t"]
-    if path == "/euro":  # a header HTTP/1.1 cannot carry
-        start_response("200 OK", [("Content-Length", "2"), ("X-Euro", "\u20ac")])
-        return [b"ok"]
-    if path == "/big":
-        start_response("200 OK", [("Content-Type", "text/plain"), ("Content-Length", str(len(BIG)))])
-        return [BIG]
-    body = json.dumps({"method": environ["REQUEST_METHOD"], "path": path, "query": environ["QUERY_STRING"],
-                       "length": environ["CONTENT_LENGTH"], "body": environ["wsgi.input"].read().decode(),
-                       "accept": environ.get("HTTP_ACCEPT")}).encode()
-    start_response("200 OK", [("Content-Type", "application/json"), ("Content-Length", str(len(body))),
-                              ("x-request-id", "r1")])
-    return [] if environ["REQUEST_METHOD"] == "HEAD" else [body]
-
-
-class FakeFront:
-    """Answers /inline (and its faults) in the server's loop; every other path in a worker, through `app`."""
-
-    def __init__(self, app: Any = None) -> None:
-        self.app = app or echo_app
-
-    def answer(self, environ: dict[str, Any], may_block: bool = True) -> Answer | None:
-        path = environ["PATH_INFO"]
-        if not path.startswith("/inline"):
-            return None
-        if path == "/inline/euro":
-            return Answer(200, [("X-Euro", "\u20ac")], b"ok")
-        fault = path.removeprefix("/inline").strip("/") or None
-        return Answer(202, [("Content-Type", "application/json")], b'{"inline": "yes"}', fault)
-
-    def work(self, environ: dict[str, Any]) -> Answer:
-        return self.answer(environ) or run_app(self.app, environ)
-
-
-@contextmanager
-def running(limits: ServerLimits | None = None, app: Any = echo_app) -> Iterator[tuple[tuple[str, int], Server]]:
-    """Our server on 127.0.0.1, port 0, its loop in a thread; stopped (drained) on exit."""
-    limits = limits or ServerLimits(threads=2)
-    sock = listen("127.0.0.1", 0)
-    loop = asyncio.new_event_loop()
-    server = Server(FakeFront(app), limits, sock, loop)
-    stop, again = asyncio.Event(), asyncio.Event()
-    thread = threading.Thread(target=loop.run_until_complete, args=(serve_until_stopped(server, stop, again),),
-                              daemon=True)
-    thread.start()
-    try:
-        yield ("127.0.0.1", int(sock.getsockname()[1])), server
-    finally:
-        loop.call_soon_threadsafe(again.set)
-        loop.call_soon_threadsafe(stop.set)
-        thread.join(10)
-        loop.close()
-
-
-def read_until_closed(sock: socket.socket) -> bytes:
-    received = b""
-    while chunk := sock.recv(65536):
-        received += chunk
-    return received
-
-
-def answers(data: bytes) -> list[tuple[str, dict[str, str], bytes]]:
-    """Split a stream of Content-Length answers: status line, headers, body of each."""
-    found = []
-    while data:
-        head, _, rest = data.partition(b"\r\n\r\n")
-        status, *lines = head.decode("latin-1").split("\r\n")
-        headers = dict(line.split(": ", 1) for line in lines)
-        length = int(headers.get("Content-Length", "0"))
-        found.append((status, headers, rest[:length]))
-        data = rest[length:]
-    return found
-
-
-def exchange(address: tuple[str, int], raw: bytes) -> bytes:
-    with socket.create_connection(address, timeout=10) as sock:
-        sock.sendall(raw)
-        return read_until_closed(sock)
+from mock_api.http.server import ServerLimits
+from rawserver import BIG, answers, exchange, read_until_closed, running
 
 
 def test_the_inline_lane_answers_its_path_with_the_servers_headers() -> None:
     with running() as (address, _):
-        raw = exchange(address, b"GET /inline HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        raw = exchange(address, b"GET /inline HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
     head, _, body = raw.partition(b"\r\n\r\n")
     lines = head.split(b"\r\n")
     assert lines[0] == b"HTTP/1.1 202 Accepted" and body == b'{"inline": "yes"}'
@@ -125,7 +26,7 @@ def test_the_inline_lane_answers_its_path_with_the_servers_headers() -> None:
 
 def test_other_paths_go_to_the_wsgi_app_with_a_pep_3333_environ() -> None:
     with running() as (address, _):
-        raw = exchange(address, b"GET /caf%C3%A9/x?a=1&b=%20 HTTP/1.1\r\nHost: x\r\nAccept: a\r\nAccept: b\r\n"
+        raw = exchange(address, b"GET /caf%C3%A9/x?a=1&b=%20 HTTP/1.1\r\nHost: localhost\r\nAccept: a\r\nAccept: b\r\n"
                                 b"Connection: close\r\n\r\n")
     [(status, headers, body)] = answers(raw)
     assert status == "HTTP/1.1 200 OK" and headers["X-Request-Id"] == "r1"  # names capitalised as waitress did
@@ -135,8 +36,9 @@ def test_other_paths_go_to_the_wsgi_app_with_a_pep_3333_environ() -> None:
 
 def test_pipelined_requests_are_answered_in_order_whichever_lane_answers() -> None:
     with running() as (address, _):
-        raw = exchange(address, b"GET /slow HTTP/1.1\r\nHost: x\r\n\r\nGET /inline HTTP/1.1\r\nHost: x\r\n\r\n"
-                                b"GET /third HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        raw = exchange(address, b"GET /slow HTTP/1.1\r\nHost: localhost\r\n"
+                                b"\r\nGET /inline HTTP/1.1\r\nHost: localhost\r\n\r\n"
+                                b"GET /third HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
     bodies = [body for _, _, body in answers(raw)]
     assert [json.loads(b).get("path", "inline") for b in bodies] == ["/slow", "inline", "/third"]
 
@@ -144,9 +46,9 @@ def test_pipelined_requests_are_answered_in_order_whichever_lane_answers() -> No
 @pytest.mark.parametrize("path", ["/inline", "/fixed"])
 def test_head_keeps_the_get_length_and_sends_no_body(path: str) -> None:
     with running() as (address, _), socket.create_connection(address, timeout=10) as sock:
-        sock.sendall(f"GET {path} HTTP/1.1\r\nHost: x\r\n\r\n".encode())
+        sock.sendall(f"GET {path} HTTP/1.1\r\nHost: localhost\r\n\r\n".encode())
         get_length = answers(sock.recv(65536))[0][1]["Content-Length"]
-        sock.sendall(f"HEAD {path} HTTP/1.1\r\nHost: x\r\n\r\nGET /after HTTP/1.1\r\nHost: x\r\n"
+        sock.sendall(f"HEAD {path} HTTP/1.1\r\nHost: localhost\r\n\r\nGET /after HTTP/1.1\r\nHost: localhost\r\n"
                      "Connection: close\r\n\r\n".encode())
         raw = read_until_closed(sock)
     head, _, rest = raw.partition(b"\r\n\r\n")
@@ -157,7 +59,7 @@ def test_head_keeps_the_get_length_and_sends_no_body(path: str) -> None:
 
 def test_expect_100_continue_is_answered_before_the_body_is_sent() -> None:
     with running() as (address, _), socket.create_connection(address, timeout=10) as sock:
-        sock.sendall(b"POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nExpect: 100-continue\r\n"
+        sock.sendall(b"POST /echo HTTP/1.1\r\nHost: localhost\r\nContent-Length: 5\r\nExpect: 100-continue\r\n"
                      b"Connection: close\r\n\r\n")
         assert sock.recv(65536) == b"HTTP/1.1 100 Continue\r\n\r\n"
         sock.sendall(b"hello")
@@ -167,7 +69,7 @@ def test_expect_100_continue_is_answered_before_the_body_is_sent() -> None:
 
 def test_a_chunked_body_reaches_the_app_whole_with_its_length() -> None:
     with running() as (address, _):
-        raw = exchange(address, b"POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n"
+        raw = exchange(address, b"POST /echo HTTP/1.1\r\nHost: localhost\r\nTransfer-Encoding: chunked\r\n"
                                 b"Connection: close\r\n\r\n5\r\nhello\r\n6\r\n world\r\n0\r\n\r\n")
     body = json.loads(answers(raw)[0][2])
     assert (body["body"], body["length"]) == ("hello world", "11")
@@ -175,7 +77,7 @@ def test_a_chunked_body_reaches_the_app_whole_with_its_length() -> None:
 
 def test_a_body_past_the_limit_and_slack_is_a_json_413_without_reading_it() -> None:
     with running(ServerLimits(threads=1, max_body_bytes=1000)) as (address, _):
-        raw = exchange(address, b"POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 999999\r\n\r\n")
+        raw = exchange(address, b"POST /echo HTTP/1.1\r\nHost: localhost\r\nContent-Length: 999999\r\n\r\n")
     [(status, _, body)] = answers(raw)
     assert status == "HTTP/1.1 413 Request Entity Too Large"
     assert json.loads(body) == {"detail": "Request body is larger than 1000 bytes"}
@@ -183,7 +85,7 @@ def test_a_body_past_the_limit_and_slack_is_a_json_413_without_reading_it() -> N
 
 def test_headers_over_the_limit_get_a_json_431_and_close() -> None:
     with running(ServerLimits(threads=1, max_header_bytes=1024)) as (address, _):
-        raw = exchange(address, b"GET /echo HTTP/1.1\r\nHost: x\r\nX-Big: " + b"y" * 2000 + b"\r\n\r\n")
+        raw = exchange(address, b"GET /echo HTTP/1.1\r\nHost: localhost\r\nX-Big: " + b"y" * 2000 + b"\r\n\r\n")
     [(status, headers, body)] = answers(raw)
     assert status == "HTTP/1.1 431 Request Header Fields Too Large" and headers["Connection"] == "close"
     assert json.loads(body) == {"detail": "Request header fields are larger than 1024 bytes"}
@@ -211,11 +113,11 @@ def test_http_1_0_closes_unless_keep_alive_is_asked() -> None:
 def test_inline_faults_reset_empty_and_truncated() -> None:
     with running() as (address, _):
         with socket.create_connection(address, timeout=10) as sock:
-            sock.sendall(b"GET /inline/reset HTTP/1.1\r\nHost: x\r\n\r\n")
+            sock.sendall(b"GET /inline/reset HTTP/1.1\r\nHost: localhost\r\n\r\n")
             with pytest.raises(ConnectionResetError):
                 sock.recv(65536)
-        assert exchange(address, b"GET /inline/empty HTTP/1.1\r\nHost: x\r\n\r\n") == b""
-        raw = exchange(address, b"GET /inline/truncated HTTP/1.1\r\nHost: x\r\n\r\n")
+        assert exchange(address, b"GET /inline/empty HTTP/1.1\r\nHost: localhost\r\n\r\n") == b""
+        raw = exchange(address, b"GET /inline/truncated HTTP/1.1\r\nHost: localhost\r\n\r\n")
     head, _, body = raw.partition(b"\r\n\r\n")
     assert head.startswith(b"HTTP/1.1 202 Accepted\r\n") and b"Content-Length: 17" in head.split(b"\r\n")
     assert body == b'{"inline": "yes"}'[:8]
@@ -226,7 +128,7 @@ def test_a_head_slower_than_the_header_timeout_is_closed_though_it_trickles() ->
     with running(ServerLimits(threads=1, header_timeout=0.5)) as (address, _), \
             socket.create_connection(address, timeout=10) as sock:
         started = time.monotonic()
-        sock.sendall(b"GET /echo HTTP/1.1\r\nHost: x\r\n")
+        sock.sendall(b"GET /echo HTTP/1.1\r\nHost: localhost\r\n")
         with pytest.raises((BrokenPipeError, ConnectionResetError)):
             for number in range(50):
                 time.sleep(0.1)
@@ -238,7 +140,7 @@ def test_a_head_slower_than_the_header_timeout_is_closed_though_it_trickles() ->
 def test_an_idle_connection_is_closed_after_the_idle_timeout() -> None:
     with running(ServerLimits(threads=1, idle_timeout=0.5)) as (address, _), \
             socket.create_connection(address, timeout=10) as sock:
-        sock.sendall(b"GET /inline HTTP/1.1\r\nHost: x\r\n\r\n")
+        sock.sendall(b"GET /inline HTTP/1.1\r\nHost: localhost\r\n\r\n")
         started = time.monotonic()
         assert read_until_closed(sock).startswith(b"HTTP/1.1 202 Accepted")
         assert 0.4 < time.monotonic() - started < 4.0
@@ -248,10 +150,10 @@ def test_past_the_connection_limit_a_client_waits_until_one_closes() -> None:
     with running(ServerLimits(threads=1, connection_limit=2)) as (address, _):
         first, second = (socket.create_connection(address, timeout=10) for _ in range(2))
         for sock in (first, second):
-            sock.sendall(b"GET /inline HTTP/1.1\r\nHost: x\r\n\r\n")
+            sock.sendall(b"GET /inline HTTP/1.1\r\nHost: localhost\r\n\r\n")
             assert sock.recv(65536).startswith(b"HTTP/1.1 202")
         with socket.create_connection(address, timeout=0.5) as third:  # in the listen queue, not accepted
-            third.sendall(b"GET /inline HTTP/1.1\r\nHost: x\r\n\r\n")
+            third.sendall(b"GET /inline HTTP/1.1\r\nHost: localhost\r\n\r\n")
             with pytest.raises(TimeoutError):
                 third.recv(65536)
             first.close()
@@ -265,7 +167,7 @@ def test_a_client_that_never_reads_cannot_grow_the_servers_buffers() -> None:
             socket.create_connection(address, timeout=10) as sock:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
         sock.setblocking(False)
-        request = b"GET /big HTTP/1.1\r\nHost: x\r\nX-Pad: " + b"p" * 1000 + b"\r\n\r\n"
+        request = b"GET /big HTTP/1.1\r\nHost: localhost\r\nX-Pad: " + b"p" * 1000 + b"\r\n\r\n"
         wanted = 20 * 1024 * 1024  # far more than the kernel's socket buffers hold
         sent = 0
         deadline = time.monotonic() + 5
@@ -285,7 +187,8 @@ def test_a_client_that_never_reads_cannot_grow_the_servers_buffers() -> None:
 
 def test_an_app_that_names_no_length_gets_ours_and_the_connection_stays_open() -> None:
     with running() as (address, _):
-        raw = exchange(address, b"GET /nolength HTTP/1.1\r\nHost: x\r\n\r\nGET /nolength HTTP/1.1\r\nHost: x\r\n"
+        raw = exchange(address, b"GET /nolength HTTP/1.1\r\nHost: localhost\r\n"
+                                b"\r\nGET /nolength HTTP/1.1\r\nHost: localhost\r\n"
                                 b"Connection: close\r\n\r\n")
     found = answers(raw)
     assert [(status, headers["Content-Length"], body) for status, headers, body in found] == [
@@ -296,7 +199,8 @@ def test_an_app_that_names_no_length_gets_ours_and_the_connection_stays_open() -
 def test_an_app_body_shorter_than_its_length_is_sent_with_its_true_length() -> None:
     """The server holds the whole body before it writes: Content-Length is what it sends, never a promise."""
     with running() as (address, _):
-        raw = exchange(address, b"GET /short HTTP/1.1\r\nHost: x\r\n\r\nGET /echo HTTP/1.1\r\nHost: x\r\n"
+        raw = exchange(address, b"GET /short HTTP/1.1\r\nHost: localhost\r\n"
+                                b"\r\nGET /echo HTTP/1.1\r\nHost: localhost\r\n"
                                 b"Connection: close\r\n\r\n")
     first, second = answers(raw)
     assert first[1]["Content-Length"] == "4" and first[2] == b"part" and "Connection" not in first[1]
@@ -306,7 +210,7 @@ def test_an_app_body_shorter_than_its_length_is_sent_with_its_true_length() -> N
 @pytest.mark.parametrize("path", ["/euro", "/inline/euro"])
 def test_a_header_http_cannot_carry_is_a_500_and_a_close_never_a_dead_socket(path: str) -> None:
     with running() as (address, _):
-        raw = exchange(address, f"GET {path} HTTP/1.1\r\nHost: x\r\n\r\n".encode())
+        raw = exchange(address, f"GET {path} HTTP/1.1\r\nHost: localhost\r\n\r\n".encode())
     [(status, headers, body)] = answers(raw)
     assert status == "HTTP/1.1 500 Internal Server Error" and headers["Connection"] == "close"
     assert json.loads(body) == {"detail": "Internal Server Error: a response header value is not Latin-1"}

@@ -137,7 +137,7 @@ def test_the_session_server_is_the_clis_keeping_connections_and_answering_reads_
     try:
         with socket.create_connection(("127.0.0.1", server.port), timeout=10) as sock:
             for _ in range(2):  # the same connection answers twice
-                sock.sendall(b"GET /api/academic/petitions HTTP/1.1\r\nHost: x\r\n\r\n")
+                sock.sendall(b"GET /api/academic/petitions HTTP/1.1\r\nHost: localhost\r\n\r\n")
                 head = b""
                 while b"\r\n\r\n" not in head:
                     head += sock.recv(4096)

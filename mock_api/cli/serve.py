@@ -20,6 +20,8 @@ from mock_api.cliargs import PROG, OneLineParser, fail
 from mock_api.config import MockConfig
 from mock_api.data.fixtures import FixtureError
 from mock_api.http.serverlimits import (
+    DEFAULT_BODY_BUFFER_BYTES,
+    DEFAULT_BODY_TIMEOUT,
     DEFAULT_CONNECTION_LIMIT,
     DEFAULT_HEADER_TIMEOUT,
     DEFAULT_IDLE_TIMEOUT,
@@ -63,6 +65,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              "answer 410 until DELETEd (what --workers gives a restarted worker)")
     _add_connection_arguments(parser)
     parser.add_argument("--no-control", action="store_true", help="turn the /_mock control API off")
+    parser.add_argument("--allowed-host", metavar="NAME", action="append", default=[],
+                        help="on a loopback bind, also answer requests whose Host is NAME (repeatable; '*': any "
+                             "Host); any Host but localhost, 127.0.0.1, [::1], the bound address and these gets 421")
     parser.add_argument("--control-token", metavar="TOKEN",
                         help="every /_mock call must send X-Mock-Control-Token: TOKEN "
                              "(required, or --no-control, to bind a non-loopback address)")
@@ -95,8 +100,14 @@ def _add_connection_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--header-timeout", type=float, default=DEFAULT_HEADER_TIMEOUT, metavar="SECONDS",
                         help="close a connection whose request headers take longer than this to arrive "
                              f"(default {DEFAULT_HEADER_TIMEOUT})")
+    parser.add_argument("--body-timeout", type=float, default=DEFAULT_BODY_TIMEOUT, metavar="SECONDS",
+                        help="answer 408 to a request whose body takes longer than this to arrive after its "
+                             f"headers (default {DEFAULT_BODY_TIMEOUT})")
+    parser.add_argument("--body-buffer-bytes", type=int, default=DEFAULT_BODY_BUFFER_BYTES, metavar="N",
+                        help="request body bytes held across all connections; past it 503 with Retry-After "
+                             f"(default {DEFAULT_BODY_BUFFER_BYTES})")
     parser.add_argument("--max-header-bytes", type=int, default=DEFAULT_MAX_HEADER_BYTES, metavar="N",
-                        help=f"largest request line and headers in bytes; larger ones get 431 "
+                        help=f"largest request line and headers in bytes; larger ones get 431 (a longer target 414) "
                              f"(default {DEFAULT_MAX_HEADER_BYTES})")
     parser.add_argument("--shutdown-grace", type=float, default=DEFAULT_SHUTDOWN_GRACE, metavar="SECONDS",
                         help="on SIGTERM/SIGINT, time given to requests already received "
@@ -117,15 +128,17 @@ def config_from_args(args: argparse.Namespace) -> MockConfig:
         fixtures_dir=args.fixtures, seed=args.seed, students=args.students, task_seconds=args.task_seconds,
         control_api=False if args.no_control else None, scenario=args.scenario,
         strict=True if args.strict else None, control_token=args.control_token,
+        allowed_hosts=tuple(args.allowed_host) or None,
         scenario_dirs=tuple(d.resolve() for d in args.scenarios_dir), sessions_file=args.sessions_file,
         **limits.from_args(args))
 
 
-def limits_from_args(args: argparse.Namespace, max_body_bytes: int) -> ServerLimits:
+def limits_from_args(args: argparse.Namespace, config: MockConfig) -> ServerLimits:
     return ServerLimits(threads=args.threads, connection_limit=args.connection_limit,
                         idle_timeout=args.idle_timeout, shutdown_grace=args.shutdown_grace,
                         header_timeout=args.header_timeout, max_header_bytes=args.max_header_bytes,
-                        max_body_bytes=max_body_bytes)
+                        body_timeout=args.body_timeout, body_buffer_bytes=args.body_buffer_bytes,
+                        max_body_bytes=config.max_body_bytes, allowed_hosts=config.allowed_hosts)
 
 
 def _check(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
@@ -143,6 +156,10 @@ def _check(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
         parser.error("--connection-limit and --idle-timeout must be >= 1")
     if not args.header_timeout > 0 or args.max_header_bytes < 1:
         parser.error("--header-timeout must be > 0 and --max-header-bytes >= 1")
+    if not args.body_timeout > 0 or args.body_buffer_bytes < 1:
+        parser.error("--body-timeout must be > 0 and --body-buffer-bytes >= 1")
+    if any(not name.strip() or any(c.isspace() or c in "/?#@" for c in name.strip()) for name in args.allowed_host):
+        parser.error("--allowed-host must be a host name or address, without scheme or path")
     if not args.shutdown_grace >= 0:
         parser.error("--shutdown-grace must be >= 0")
     if args.control_token is not None and not args.control_token.strip():
@@ -207,7 +224,7 @@ def run(argv: Sequence[str], prog: str = f"{PROG} serve") -> int:
     if args.workers > 1:
         from mock_api.cluster.supervisor import supervise
 
-        return supervise(args, list(argv))
+        return supervise(args, list(argv), host_is_loopback(parser, args.host))
     show_progress(quiet=args.quiet)
     return_large_blocks()
     try:
@@ -233,7 +250,7 @@ def run(argv: Sequence[str], prog: str = f"{PROG} serve") -> int:
 
     state = app.extensions["mock_api"]
     try:
-        serve(front_of(app), args.host, args.port, limits=limits_from_args(args, state.config.max_body_bytes),
+        serve(front_of(app), args.host, args.port, limits=limits_from_args(args, state.config),
               after_ready=None if args.quiet else lambda url: print(
                   welcome(url, not args.no_control, list(state.dataset.accounts), state.config.strict,
                           state.scenario_name),

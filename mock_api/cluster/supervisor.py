@@ -21,6 +21,7 @@ from typing import Any
 from mock_api.cliargs import fail
 from mock_api.cluster import front
 from mock_api.cluster.workers import Worker
+from mock_api.http.admission import ANY_HOST
 from mock_api.http.roster import WorkerView, create_roster_app
 from mock_api.service import errors
 from mock_api.testing.serving import ServerThread
@@ -31,8 +32,9 @@ MISSING = ("--workers needs nginx, and {where}: install Debian's package {packag
            "(apt-get install {package}), or give --nginx PATH")
 
 
-def supervise(args: argparse.Namespace, options: Sequence[str]) -> int:
-    """Run the cluster until SIGINT/SIGTERM; 0 after a clean stop, 2 if it cannot start."""
+def supervise(args: argparse.Namespace, options: Sequence[str], loopback: bool) -> int:
+    """Run the cluster until SIGINT/SIGTERM (its front on a `loopback` address or not); 0 after a clean stop, 2 if
+    it cannot start."""
     binary = args.nginx or front.nginx_binary()
     if binary is None or not Path(binary).is_file():
         where = "it is not installed" if binary is None else f"{binary} does not exist"
@@ -43,17 +45,29 @@ def supervise(args: argparse.Namespace, options: Sequence[str]) -> int:
         return fail(f"cannot listen on {args.host}:{args.port}: {taken.strerror or taken}{hint}")
     folder = Path(tempfile.mkdtemp(prefix="mock_api-cluster-"))  # mode 0700: this user's only
     try:
-        return Cluster(args, options, binary, folder).run()
+        return Cluster(args, options, binary, folder, front_hosts(args.host, loopback)).run()
     finally:
         shutil.rmtree(folder, ignore_errors=True)
+
+
+def front_hosts(host: str, loopback: bool) -> tuple[str, ...]:
+    """What the processes behind nginx add to --allowed-host: they bind 127.0.0.1, but nginx passes on the Host a
+    client sent the front. On a loopback front, its own address (127.0.0.2, say); else any Host (as a lone
+    server on that address answers any)."""
+    if not loopback:
+        return (ANY_HOST,)
+    return (f"[{host}]" if ":" in host else host,)
 
 
 class Cluster:
     """The running cluster; also the Roster its control app reads."""
 
-    def __init__(self, args: argparse.Namespace, options: Sequence[str], binary: str, folder: Path) -> None:
+    def __init__(self, args: argparse.Namespace, options: Sequence[str], binary: str, folder: Path,
+                 hosts: tuple[str, ...] = ()) -> None:
         self.args, self.binary, self.folder = args, binary, folder
+        self.hosts = (*args.allowed_host, *hosts)  # the Host names the processes behind nginx answer
         token = None if args.no_control else args.control_token
+        options = [*options, *(f"--allowed-host={name}" for name in hosts)]
         self.workers = [Worker(index, folder, options, token) for index in range(args.workers)]
         self.stopping = threading.Event()
         self.control: ServerThread | None = None
@@ -95,7 +109,7 @@ class Cluster:
         control = None
         if not self.args.no_control:
             # Bound here, so nginx's first request waits in its listen queue until the thread serves it.
-            self.control = ServerThread(create_roster_app(self, self.args.control_token))
+            self.control = ServerThread(create_roster_app(self, self.args.control_token), allowed_hosts=self.hosts)
             self.control.thread.start()
             control = self.control.port
         port = self.args.port or free_port(self.args.host)

@@ -1,4 +1,4 @@
-"""One client connection: HTTP/1.1 parsed by httptools, answered in order: in the event loop, or by a worker."""
+"""One client connection: requests read by a RequestReader, answered in order: in the event loop, or by a worker."""
 from __future__ import annotations
 
 import asyncio
@@ -10,21 +10,22 @@ from collections import deque
 from concurrent.futures import Executor
 from typing import Any, Protocol, runtime_checkable
 
-import httptools
-
 from mock_api.http.parsed import Refused, Request
 from mock_api.http.parts import Answer, detail_answer
+from mock_api.http.reader import RequestReader
 from mock_api.http.response import encode, error_bytes
-from mock_api.http.serverlimits import ServerLimits
+from mock_api.http.serverlimits import BodyBuffer, ServerLimits
 from mock_api.http.wsgi import Target, build_environ
 from mock_api.service import errors
 
 log = logging.getLogger("mock_api.server")
 CONTINUE = b"HTTP/1.1 100 Continue\r\n\r\n"
 WRITE_HIGH_WATER = 256 * 1024  # bytes buffered for a slow reader before we stop reading its requests
-# httptools buffers an unfinished head itself; we count raw bytes to bound it, give or take one read (asyncio
-# reads at most 256 KiB at once, part of which may belong to the request before).
-READ_SLACK = 256 * 1024
+# After an answer we close on, the connection reads and drops what the client still sends (a body it wrote
+# before reading, say), so that our close is no reset that destroys the answer in flight (nginx's lingering
+# close): until the client closes, or is this long silent, or this long in all.
+LINGER_QUIET = 2.0
+LINGER_TIME = 10.0
 
 
 @runtime_checkable
@@ -44,6 +45,8 @@ class Host(Protocol):
     executor: Executor
     loop: asyncio.AbstractEventLoop
     draining: bool
+    bodies: BodyBuffer
+    hosts: frozenset[str] | None  # the Host names served; None: any
 
     def opened(self, connection: HttpConnection) -> None: ...
 
@@ -56,19 +59,16 @@ class HttpConnection(asyncio.Protocol):
     def __init__(self, server: Host) -> None:
         self.server = server
         self.limits = server.limits
-        self.parser = httptools.HttpRequestParser(self)
         self.transport: asyncio.Transport | None = None
         self.target = Target("", "", "", "")
         self.queue: deque[Request | Refused] = deque()
-        self.current: Request | None = None  # being parsed
-        self.head_bytes = 0  # of the request being parsed, until its headers end
-        self.head_started: float | None = None  # when its first byte came, until its headers end
-        self.body_bytes = 0
+        self.reader = RequestReader(server.limits, server.bodies, server.hosts, self.queue)
         self.busy = False  # the WSGI app is answering a request of this connection
         self.reading_paused = False
         self.writing_paused = False
         self.closing = False
         self.eof = False  # the client sent FIN (or asked to switch protocols): close once its answers are out
+        self.lingering: float | None = None  # since when it reads only to drop, its last answer sent
         self.last_activity = time.monotonic()
 
     # -- asyncio.Protocol ------------------------------------------------------------------------------
@@ -83,28 +83,17 @@ class HttpConnection(asyncio.Protocol):
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.closing = True
-        self.queue.clear()
+        self.reader.close()  # what was queued is dropped unanswered; the bodies held are given back
         self.server.closed(self)
 
     def data_received(self, data: bytes) -> None:
         self.last_activity = time.monotonic()
-        if self.closing:
+        if self.closing:  # lingering (or closed): what the client still sends is dropped
             return
-        try:
-            self.parser.feed_data(data)
-        except httptools.HttpParserCallbackError as exc:
-            cause = exc.__context__
-            self._refuse(cause if isinstance(cause, Refused) else Refused(400, f"Malformed HTTP request: {exc}"))
-        except httptools.HttpParserUpgrade:  # answered as a plain request (no protocol switch), then closed
+        if self.reader.feed(data):
             self.eof = True
+        if self.reader.stopped:
             self._pause_reading()
-        except httptools.HttpParserError as exc:
-            self._refuse(Refused(400, f"Malformed HTTP request: {exc}"))
-        else:
-            if self.head_started is not None:  # a head still arriving: httptools buffers it, so bound it here
-                self.head_bytes += len(data)
-                if self.head_bytes > self.limits.max_header_bytes + READ_SLACK:
-                    self._refuse(self._too_large_head())
         self._next()
 
     def pause_writing(self) -> None:
@@ -118,67 +107,26 @@ class HttpConnection(asyncio.Protocol):
             self._resume_reading()
 
     def eof_received(self) -> bool:
+        if self.lingering is not None:
+            return False  # the client is done too: the transport closes
         self.eof = True  # half-closed: answer what was received, then close
         self._next()
         return True
 
-    # -- httptools callbacks ---------------------------------------------------------------------------
-    def on_message_begin(self) -> None:
-        self.current = Request()
-        self.head_started = time.monotonic()
-        self.head_bytes = 0
-        self.body_bytes = 0
-
-    def on_url(self, url: bytes) -> None:
-        assert self.current is not None
-        self.current.url += url
-
-    def on_header(self, name: bytes, value: bytes) -> None:
-        assert self.current is not None
-        self.current.headers.append((name, value))
-
-    def on_headers_complete(self) -> None:
-        request = self.current
-        assert request is not None
-        size = len(request.url) + sum(len(name) + len(value) + 4 for name, value in request.headers)
-        if size > self.limits.max_header_bytes:
-            raise self._too_large_head()
-        self.head_started = None
-        parser = self.parser
-        request.method = parser.get_method().decode("latin-1")
-        request.version = parser.get_http_version()
-        request.keep_alive = parser.should_keep_alive()
-        for name, value in request.headers:
-            lowered = name.lower()
-            if lowered == b"content-length" and value.isdigit() and int(value) > self.limits.max_request_body:
-                raise Refused(413, errors.BODY_TOO_LARGE.format(limit=self.limits.max_body_bytes))
-            if lowered == b"expect" and value.lower() == b"100-continue" and request.version == "1.1":
-                request.expect_continue = True
-        if request.expect_continue and not self.queue and not self.busy and self.transport is not None:
-            self.transport.write(CONTINUE)  # nothing is owed before it: the client may send its body now
-            request.expect_continue = False
-
-    def on_body(self, body: bytes) -> None:
-        assert self.current is not None
-        self.body_bytes += len(body)
-        if self.body_bytes > self.limits.max_request_body:
-            raise Refused(413, errors.BODY_TOO_LARGE.format(limit=self.limits.max_body_bytes))
-        self.current.body.append(body)
-
-    def on_message_complete(self) -> None:
-        assert self.current is not None
-        self.queue.append(self.current)
-        self.current = None
-
     # -- answering -------------------------------------------------------------------------------------
     def _next(self) -> None:
         """Answer the queued requests in order until one goes to a worker thread or writing must wait; after
-        each answer given in the loop, the loop runs other clients before this one's next request."""
+        each answer given in the loop, the loop runs other clients before this one's next request. None once the
+        transport is closing (the client reset it: what it queued is dropped, never computed)."""
+        if self.transport is not None and self.transport.is_closing() and not self.closing:
+            self.closing = True
+            self.reader.close()
         if self.queue and not self.busy and not self.writing_paused and not self.closing:
             item = self.queue.popleft()
             if isinstance(item, Refused):
-                self._write_and_close(error_bytes(item.status, item.detail))
+                self._write_and_close(error_bytes(item.status, item.detail, item.headers))
                 return
+            self.server.bodies.give(item.size)  # handed on: the app's to hold now, one per worker at most
             if self._dispatch(item) and self.queue:
                 self.server.loop.call_soon(self._next)
                 return
@@ -186,9 +134,10 @@ class HttpConnection(asyncio.Protocol):
             self._after_queue()
 
     def _after_queue(self) -> None:
-        """Nothing owed: a 100 Continue deferred behind earlier answers goes now; a drain closes the connection."""
-        if self.current is not None and self.current.expect_continue and self.transport is not None:
-            self.current.expect_continue = False
+        """Nothing owed: a 100 Continue the client waits for goes now; a drain closes the connection."""
+        current = self.reader.current
+        if current is not None and current.expect_continue and self.transport is not None:
+            current.expect_continue = False
             self.transport.write(CONTINUE)
         if (self.server.draining or self.eof) and self.transport is not None:
             self.closing = True
@@ -227,11 +176,14 @@ class HttpConnection(asyncio.Protocol):
         self._next()
 
     def _send(self, request: Request, answer: Answer) -> None:
+        """The answer in HTTP/1.1 (1.0 to a 1.0 request); Connection: close when we close after it."""
         if answer.fault in ("reset", "empty"):
             self._drop(answer.fault == "reset")
             return
+        last = not self.queue and (self.eof or self.server.draining)
         try:
-            encoded = encode(answer, request.method, request.version, request.keep_alive)
+            encoded = encode(answer, request.method, "1.0" if request.version == "1.0" else "1.1",
+                             request.keep_alive and not last)
         except UnicodeEncodeError:  # a header HTTP/1.1 cannot carry (not latin-1): a 500, never a dead socket
             self._write_and_close(error_bytes(500, errors.UNSENDABLE_HEADER))
             return
@@ -244,24 +196,28 @@ class HttpConnection(asyncio.Protocol):
             self.transport.write(body)
         self.last_activity = time.monotonic()
         if close:
-            self.closing = True
-            self.transport.close()
+            self._linger()
 
     def _write_and_close(self, data: bytes) -> None:
         assert self.transport is not None
-        self.closing = True
         self.transport.write(data)
-        self.transport.close()
+        self._linger()
 
-    def _refuse(self, refused: Refused) -> None:
-        """The parser cannot go on: the error answer is queued after what is owed, then the connection closes."""
-        self.current = None
-        self.head_started = None
-        self.queue.append(refused)
-        self._pause_reading()
-
-    def _too_large_head(self) -> Refused:
-        return Refused(431, f"Request header fields are larger than {self.limits.max_header_bytes} bytes")
+    def _linger(self) -> None:
+        """Close our side once the answer is out, and drop what the client still sends until it closes, or
+        LINGER_QUIET or LINGER_TIME pass (the sweep): a client writing its body before it reads gets our 413."""
+        assert self.transport is not None
+        self.closing = True
+        self.reader.close()
+        # Nothing more can come after the client's FIN; a drain must not wait on clients that keep the socket.
+        if self.eof or self.server.draining or self.transport.is_closing() or not self.transport.can_write_eof():
+            self.transport.close()
+            return
+        self.transport.write_eof()
+        self.lingering = self.last_activity = time.monotonic()
+        if self.reading_paused:
+            self.reading_paused = False
+            self.transport.resume_reading()
 
     def _pause_reading(self) -> None:
         if not self.reading_paused and self.transport is not None and not self.closing:
@@ -272,6 +228,8 @@ class HttpConnection(asyncio.Protocol):
         if self.reading_paused and self.transport is not None and not self.closing and not self.server.draining:
             self.reading_paused = False
             self.transport.resume_reading()
+            if self.reader.body_started is not None:  # a body we did not read meanwhile gets its time again
+                self.reader.body_started = time.monotonic()
 
     # -- faults and timeouts ---------------------------------------------------------------------------
     def _drop(self, reset: bool) -> None:
@@ -287,9 +245,24 @@ class HttpConnection(asyncio.Protocol):
         else:
             transport.close()
 
+    def sweep(self, now: float) -> None:
+        """A body slower than the body timeout gets its 408; past any other timeout the connection closes."""
+        started = self.reader.body_started
+        if (started is not None and not self.closing and not self.reading_paused
+                and now - started > self.limits.body_timeout):
+            self.reader.refuse(Refused(408, errors.BODY_TOO_SLOW.format(seconds=self.limits.body_timeout)))
+            self._pause_reading()
+            self._next()
+        elif self.expired(now):
+            self.stop()
+
     def expired(self, now: float) -> bool:
-        """Silent past the idle timeout (not while the app answers it), or its head slower than the header timeout."""
-        if self.head_started is not None and now - self.head_started > self.limits.header_timeout:
+        """Silent past the idle timeout (not while the app answers it), its head slower than the header timeout,
+        or lingering past its time."""
+        if self.lingering is not None:
+            return now - self.last_activity > LINGER_QUIET or now - self.lingering > LINGER_TIME
+        started = self.reader.head_started
+        if started is not None and now - started > self.limits.header_timeout:
             return True
         return not self.busy and now - self.last_activity > self.limits.idle_timeout
 
@@ -301,6 +274,9 @@ class HttpConnection(asyncio.Protocol):
 
     def begin_drain(self) -> None:
         """Shutdown: read nothing more; close once the requests already received are answered."""
+        if self.lingering is not None:
+            self.stop()
+            return
         self._pause_reading()
         if not self.busy:
             self._next()

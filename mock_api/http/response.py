@@ -5,7 +5,7 @@ import time
 from email.utils import formatdate
 from operator import itemgetter
 
-from mock_api.http.parts import BODILESS, Answer, detail_answer
+from mock_api.http.parts import BODILESS, Answer, detail_answer, with_headers
 from mock_api.http.status import status_line
 
 SERVER_NAME = "mock_api"
@@ -71,7 +71,10 @@ def encode(answer: Answer, method: str, version: str, keep_alive: bool) -> tuple
     return head, body[: len(body) // 2] if truncated else body, close
 
 
-def error_bytes(status: int, detail: str) -> bytes:
-    """A whole answer the server gives itself (400, 413, 431): JSON {"detail": ...}, then the connection closes."""
-    head, body, _ = encode(detail_answer(status, detail), "GET", "1.1", keep_alive=False)
+def error_bytes(status: int, detail: str, headers: tuple[tuple[str, str], ...] = ()) -> bytes:
+    """A whole answer the server gives itself (400, 413, 421, 431 ...): JSON {"detail": ...} with `headers`
+    (503's Retry-After), then the connection closes."""
+    answer = detail_answer(status, detail)
+    with_headers(answer.headers, dict(headers))
+    head, body, _ = encode(answer, "GET", "1.1", keep_alive=False)
     return head + body

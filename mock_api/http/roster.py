@@ -8,7 +8,7 @@ from flask import Flask, Response, request
 
 from mock_api.config import VERSION
 from mock_api.http.paths import CONTROL_PREFIX as PREFIX
-from mock_api.http.paths import TOKEN_HEADER, token_matches
+from mock_api.http.paths import NOSNIFF, TOKEN_HEADER, foreign_origin, token_matches
 from mock_api.http.views.common import json_response
 from mock_api.service import errors
 
@@ -44,9 +44,18 @@ def create_roster_app(roster: Roster, control_token: str | None) -> Flask:
 
     @app.before_request
     def guard() -> Response | None:
+        """The workers' control guards: another site's Origin is a 403, then the token's 401."""
+        origin = request.headers.get("Origin")
+        if foreign_origin(origin, request.host_url):
+            return json_response({"detail": errors.FOREIGN_ORIGIN.format(origin=origin)}, 403)
         if control_token is None or token_matches(request.headers.get(TOKEN_HEADER, ""), control_token):
             return None
         return json_response({"detail": errors.CONTROL_TOKEN}, 401)
+
+    @app.after_request
+    def no_sniffing(response: Response) -> Response:
+        response.headers[NOSNIFF[0]] = NOSNIFF[1]
+        return response
 
     @app.get(PREFIX + "/cluster")
     def cluster() -> Response:

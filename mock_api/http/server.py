@@ -10,9 +10,11 @@ import sys
 import time
 from collections.abc import Callable
 from concurrent.futures import Executor, ThreadPoolExecutor
+from dataclasses import replace
 
+from mock_api.http.admission import served_hosts
 from mock_api.http.connection import Front, HttpConnection
-from mock_api.http.serverlimits import DEFAULT_THREADS, ServerLimits
+from mock_api.http.serverlimits import DEFAULT_THREADS, BodyBuffer, ServerLimits
 
 __all__ = ["Server", "ServerLimits", "listen", "raise_descriptor_limit", "serve", "serve_until_stopped"]
 
@@ -73,6 +75,8 @@ class Server:
         self.accepted = 0  # accepted sockets, counted before their protocol is connected
         self.accepting = False
         self.draining = False
+        self.bodies = BodyBuffer(limits.body_buffer_bytes)
+        self.hosts = served_hosts(str(sock.getsockname()[0]), limits.allowed_hosts)
 
     def start(self) -> None:
         self._accepting(True)
@@ -125,8 +129,8 @@ class Server:
 
     def _sweep(self) -> None:
         now = time.monotonic()
-        for connection in [c for c in self.connections if c.expired(now)]:
-            connection.stop()
+        for connection in list(self.connections):
+            connection.sweep(now)
         if self.sock is not None:
             self.loop.call_later(SWEEP_SECONDS, self._sweep)
 
@@ -171,8 +175,7 @@ def _limits_for(limits: ServerLimits) -> ServerLimits:
     if connection_limit < limits.connection_limit:
         print(f"mock_api: warning: open-files limit allows {connection_limit} connections, not "
               f"{limits.connection_limit}", file=sys.stderr, flush=True)
-    return ServerLimits(limits.threads, connection_limit, limits.idle_timeout, limits.shutdown_grace,
-                        limits.header_timeout, limits.max_header_bytes, limits.max_body_bytes)
+    return replace(limits, connection_limit=connection_limit)
 
 
 def _on_signals(loop: asyncio.AbstractEventLoop, stop: asyncio.Event, again: asyncio.Event) -> None:

@@ -24,6 +24,21 @@ INTERNAL_ERROR = "Internal Server Error"
 # The server's own 500 when an answer has a header HTTP/1.1 cannot carry (a scenario's, say).
 UNSENDABLE_HEADER = "Internal Server Error: a response header value is not Latin-1"
 
+# The server's own refusals of a request it will not serve (docs/reference.md: connections).
+MALFORMED_REQUEST = "Malformed HTTP request: {problem}"
+HTTP_VERSION = "HTTP version {version} is not supported: HTTP/1.1 or HTTP/1.0"
+HOST_HEADER = "An HTTP/1.1 request needs exactly one Host header, got {count}"
+TRANSFER_CODING = "Transfer-Encoding {coding!r} is not supported: chunked only"
+TRANSFER_CODING_HTTP_1_0 = "Transfer-Encoding is not allowed in an HTTP/1.0 request"
+TARGET_TOO_LONG = "Request target is longer than {limit} bytes"
+HEAD_TOO_LARGE = "Request header fields are larger than {limit} bytes"
+BODY_TOO_SLOW = "Request body did not arrive within {seconds:g} s"
+BODY_BUFFER_FULL = "The server holds too many request bodies; retry shortly"
+MISDIRECTED_HOST = ("Host {host!r} is not served here: this server answers localhost, 127.0.0.1, [::1], its "
+                    "bound address and --allowed-host names")
+# The control API's own refusal of a call a web page made (browsers send Origin on cross-site calls).
+FOREIGN_ORIGIN = "Origin {origin!r} may not call the control API: only this server's own pages may"
+
 # Scenario control (mock_api's own API, not the real one).
 SCENARIO_HEADER_UNKNOWN = "X-Mock-Scenario: {problem}"
 SCENARIO_HEADER_PATH = "expected a scenario name, not a path: {value!r}"

@@ -37,6 +37,18 @@ class Accepted(NamedTuple):
         return task
 
 
+def _least_bytes(item: dict[str, Any]) -> int:
+    """The fewest bytes an exported task can have been held with: what its parts measure (a submit charged its
+    posted body, never shorter than its compact payload)."""
+    reason = len(str(item.get("failure_reason") or ""))
+    if "json" in item:
+        return len(str(item["json"]).encode("utf-8")) + reason + TASK_OVERHEAD_BYTES
+    if "task" in item:
+        return len(to_json(item["task"], default=str)) + reason
+    payload = item["payload"]
+    return payload_bytes(payload, len(to_json(payload, default=str))) + TASK_OVERHEAD_BYTES
+
+
 def payload_bytes(payload: Any, body_bytes: int) -> int:
     """What an accepted task's parsed payload holds: its body's bytes, and an object's bytes per container and
     item in it (a petition's flat object is walked at once; only a nested one costs a walk)."""
@@ -178,13 +190,14 @@ class TaskStore:
                 self._tasks[task_id] = dict(item["task"])
             else:
                 self._tasks[task_id] = Accepted(item["payload"], dict(item["requester"]), str(item["request_date"]))
-            self._control[task_id] = (int(item["cursor"]), int(item["bytes"]), float(item["due"]))
+            size = max(int(item["bytes"]), _least_bytes(item))  # a forged count never under-charges
+            self._control[task_id] = (int(item["cursor"]), size, float(item["due"]))
             if item.get("failure_reason") is not None:
                 self._reasons[task_id] = str(item["failure_reason"])
             self._submitted.append(task_id)
             if not isinstance(self._tasks[task_id], Accepted):  # completed: relief may drop it, oldest first
                 self._finished.append((time.monotonic(), task_id))
-            self._charge(int(item["bytes"]))  # the count it was held with, as a control page uses it
+            self._charge(size)  # the count it was held with, as a control page uses it
         self._cursors = itertools.count(next_cursor)
 
     def get(self, task_id: str) -> dict[str, Any] | None:

@@ -83,6 +83,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addini(INTERCEPT_OPTION, type="bool", default=False, help="mock_api: same as --mock-api-intercept")
     parser.addini(INTERCEPT_HOSTS_OPTION, default="api.dartmouth.edu",
                   help="mock_api: the host names interception routes to the emulator, space-separated")
+    parser.addini("mock_api_allowed_hosts", type="linelist", default=[],
+                  help="mock_api: Host names the in-process server answers besides localhost, 127.0.0.1 and "
+                       "[::1] (as serve --allowed-host); any other Host gets 421")
     group.addoption("--mock-api-bundle-dir", metavar="DIR", default=None, dest=BUNDLE_OPTION,
                     help="for each failed test that used mock_api, write DIR/<test id>.json: its state (a snapshot, "
                          "journal included), test id and violations; read it with `mock-api show FILE`, serve it "
@@ -135,7 +138,8 @@ def _ini_config(config: pytest.Config) -> MockConfig:
         raise ValueError(f"ini mock_api_seed must be an integer, got {seed_text!r}") from None
     fixtures = config.rootpath / fixtures_text if fixtures_text else None
     # Violations are always recorded (it never changes a response); failing on them is opt-in.
-    return MockConfig().with_overrides(seed=seed, fixtures_dir=fixtures, strict=True,
+    hosts = tuple(str(name) for name in config.getini("mock_api_allowed_hosts")) or None
+    return MockConfig().with_overrides(seed=seed, fixtures_dir=fixtures, strict=True, allowed_hosts=hosts,
                                        scenario=session_scenario(config), **limits.from_ini(config.getini))
 
 

@@ -72,7 +72,7 @@ class ServerThread:
     """mock_api's own server (the CLI's), bound at construction (port 0: the OS picks), its event loop in a
     daemon thread. An app switch's current app answers, as the CLI's app does."""
 
-    def __init__(self, app: Any, host: str = "127.0.0.1", port: int = 0) -> None:
+    def __init__(self, app: Any, host: str = "127.0.0.1", port: int = 0, allowed_hosts: tuple[str, ...] = ()) -> None:
         self.socket = listen(host, port)
         self.host, self.port = host, int(self.socket.getsockname()[1])
         self.loop = asyncio.new_event_loop()
@@ -82,7 +82,10 @@ class ServerThread:
         served = app.app if isinstance(app, AppSwitch) else app
         config = getattr(served, "extensions", {}).get("mock_api")
         body = config.config.max_body_bytes if config is not None else DEFAULT_MAX_BODY_BYTES
-        limits = ServerLimits(connection_limit=CONNECTIONS, shutdown_grace=STOP_GRACE, max_body_bytes=body)
+        # ini mock_api_allowed_hosts, or the Host names a front before this server answers (--workers)
+        hosts = (*(config.config.allowed_hosts if config is not None else ()), *allowed_hosts)
+        limits = ServerLimits(connection_limit=CONNECTIONS, shutdown_grace=STOP_GRACE, max_body_bytes=body,
+                              allowed_hosts=hosts)
         self.server = Server(front, limits, self.socket, self.loop)
         self._stop, self._never = asyncio.Event(), asyncio.Event()  # no second signal: the drain has its grace
         self.thread = threading.Thread(target=self._serve, name=f"mock_api-server-{self.port}", daemon=True)

@@ -11,7 +11,7 @@ from flask import Blueprint, Response, current_app, request
 from mock_api.config import VERSION
 from mock_api.http.parts import answer
 from mock_api.http.paths import CONTROL_PREFIX as PREFIX
-from mock_api.http.paths import TOKEN_HEADER, token_matches
+from mock_api.http.paths import NOSNIFF, TOKEN_HEADER, foreign_origin, is_control_path, token_matches
 from mock_api.http.views.common import answer_response, json_body, json_response, mock_state
 from mock_api.scenarios.catalog import Scenario, ScenarioError, looks_like_path
 from mock_api.service import errors
@@ -45,6 +45,23 @@ def require_token() -> None:
         return
     if not token_matches(request.headers.get(TOKEN_HEADER, ""), expected):
         raise errors.detail(401, errors.CONTROL_TOKEN)
+
+
+@blueprint.before_app_request
+def refuse_other_origins() -> None:
+    """A before_request hook: a /_mock call from another site's page (its Origin) is a 403, before any work, so
+    another web page cannot reset, steer or read the emulator."""
+    origin = request.headers.get("Origin")
+    if is_control_path(request.path) and foreign_origin(origin, request.host_url):
+        raise errors.detail(403, errors.FOREIGN_ORIGIN.format(origin=origin))
+
+
+@blueprint.after_app_request
+def no_sniffing(response: Response) -> Response:
+    """An after_request hook: every control answer says X-Content-Type-Options: nosniff (JSON stays JSON)."""
+    if is_control_path(request.path):
+        response.headers[NOSNIFF[0]] = NOSNIFF[1]
+    return response
 
 
 def allowed_scenario_path(name: str) -> str:
