@@ -19,6 +19,7 @@ from mock_api.config import DEFAULT_STARTUP_TIMEOUT as DEFAULT_STARTUP_TIMEOUT  
 from mock_api.config import MockConfig
 from mock_api.contract.strict import ANSWER_KINDS
 from mock_api.data.fixtures import Student
+from mock_api.http.admission import served_hosts
 from mock_api.http.app import create_app
 from mock_api.http.views.sessions import EXTENSION as SESSIONS_EXTENSION
 from mock_api.service.tokens import granted_scopes, issue
@@ -132,8 +133,16 @@ class MockApiHandle:
                   strict_hosts: bool = False) -> Iterator[MockApiHandle]:
         """Until the block ends, HTTP(S) calls to `hosts` made through requests, urllib3 or httpx (sync and
         async) go to this emulator, in this handle's session; with `strict_hosts`, a call to any other host but
-        the emulator raises mock_api.testing.interception.InterceptionError."""
-        with intercepting(route_for(self.url, self.session_name, hosts, strict_hosts)):
+        the emulator raises mock_api.testing.interception.InterceptionError. The calls keep the Host they
+        meant, so a host the server does not answer (ini mock_api_allowed_hosts, mock_api_intercept_hosts) is a
+        ValueError here rather than a 421 from the server's Host guard."""
+        route = route_for(self.url, self.session_name, hosts, strict_hosts)
+        served = served_hosts(route.host, self.state.config.allowed_hosts)
+        unserved = sorted(route.hosts - served) if served is not None else []
+        if unserved:
+            raise ValueError(f"intercept: this server refuses the Host {', '.join(unserved)} (421, its guard "
+                             "against DNS rebinding); add it to ini mock_api_allowed_hosts")
+        with intercepting(route):
             yield self
 
     def follow(self, location: str) -> str:
