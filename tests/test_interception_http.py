@@ -8,6 +8,7 @@ import dartmouth_auth  # noqa: F401
 import httpx  # noqa: F401
 import pytest
 
+from mock_api.testing import MockApiHandle
 from plugin_consumer import consumer, run
 
 pytestmark = pytest.mark.slow  # pytester runs consumer test suites, each starting a server
@@ -191,3 +192,12 @@ def test_hosts(mock_api_intercept):
 ''')
     pytester.makeini("[pytest]\nmock_api_intercept_hosts = api.example.edu\n")
     run(pytester).assert_outcomes(passed=1)
+
+
+def test_a_host_the_server_would_refuse_is_a_value_error_before_any_call(mock_api: MockApiHandle) -> None:
+    from mock_api.testing.interception import current
+
+    refused = pytest.raises(ValueError, match=r"refuses the Host api\.example\.org .*mock_api_allowed_hosts")
+    with refused, mock_api.intercept(hosts=["api.example.org"]):
+        pass  # pragma: no cover
+    assert current("api.example.org", 443) is None

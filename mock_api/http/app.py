@@ -39,6 +39,7 @@ def create_app(config: MockConfig | None = None, state: MockState | None = None)
     if config.control_api:
         for module in (control, sessions, dashboard, contract, evidence):
             app.register_blueprint(module.blueprint)
+        app.before_request(_refuse_large_body)  # first, as mock_api's server refuses it at the head
         app.before_request(control.require_token)
         # Sessions are a control lever: without the control API, one emulator.
         app.extensions[sessions.EXTENSION] = registry = Sessions(state)
@@ -57,6 +58,12 @@ def front_of(app: Any) -> Front:
         return app
     front = getattr(app, "extensions", {}).get(FRONT_KEY)
     return front if front is not None else WsgiFront(app)
+
+
+def _refuse_large_body() -> None:
+    """A body past the limit is a 413 on every path, also one whose view never reads it (a redirect)."""
+    if (request.content_length or 0) > mock_state().config.max_body_bytes:
+        raise RequestEntityTooLarge()
 
 
 def _request_id(response: Response) -> Response:

@@ -21,11 +21,12 @@ from mock_api.config import MockConfig
 from mock_api.contract.coverage import Coverage
 from mock_api.contract.strict import ANSWER_KINDS
 from mock_api.data.fixtures import Student
+from mock_api.http.admission import served_hosts
 from mock_api.http.app import create_app
 from mock_api.http.views.sessions import EXTENSION as SESSIONS_EXTENSION
 from mock_api.sessions import SessionError, Sessions
 from mock_api.state import MockState
-from mock_api.testing.interception import DEFAULT_HOSTS, intercepting, route_for
+from mock_api.testing.interception import DEFAULT_HOSTS, Route, intercepting, route_for
 from mock_api.testing.serving import HEALTH_PATH as HEALTH_PATH  # re-exported: the harness's names stay
 from mock_api.testing.serving import AppSwitch as AppSwitch
 from mock_api.testing.serving import MockApiStartupError as MockApiStartupError
@@ -110,9 +111,15 @@ class SharedHandle:
     def intercept(self, hosts: Iterable[str] | str = DEFAULT_HOSTS, strict_hosts: bool = False) -> Iterator[Any]:
         """Until the block ends, HTTP(S) calls to `hosts` made through requests, urllib3 or httpx (sync and
         async) go to this emulator, in this handle's session; with `strict_hosts`, a call to any other host but
-        the emulator raises mock_api.testing.interception.InterceptionError."""
-        with intercepting(route_for(self.url, self.session_name, hosts, strict_hosts)):
+        the emulator raises mock_api.testing.interception.InterceptionError. The calls keep the Host they
+        meant."""
+        route = route_for(self.url, self.session_name, hosts, strict_hosts)
+        self._check_route(route)
+        with intercepting(route):
             yield self
+
+    def _check_route(self, route: Route) -> None:
+        """Nothing known to check: an attached server's Host guard answers a Host it refuses 421 itself."""
 
     def follow(self, location: str) -> str:
         """The absolute URL of a Location this emulator sent (a path from the server's root, keeping a
@@ -175,6 +182,16 @@ class MockApiHandle(SharedHandle):
             # It may be ended already (DELETE /_mock/sessions/{name} by the test, or idle).
             with contextlib.suppress(SessionError):
                 self._sessions.end(self.session_name)
+
+    # -- clients as they ship -------------------------------------------------------------------
+    def _check_route(self, route: Route) -> None:
+        """A host this server does not answer (ini mock_api_allowed_hosts, mock_api_intercept_hosts) is a
+        ValueError here rather than a 421 from the server's Host guard."""
+        served = served_hosts(route.host, self.state.config.allowed_hosts)
+        unserved = sorted(route.hosts - served) if served is not None else []
+        if unserved:
+            raise ValueError(f"intercept: this server refuses the Host {', '.join(unserved)} (421, its guard "
+                             "against DNS rebinding); add it to ini mock_api_allowed_hosts")
 
     # -- credentials ---------------------------------------------------------------------------
     @property

@@ -138,8 +138,10 @@ def _ini_config(config: pytest.Config) -> MockConfig:
         raise ValueError(f"ini mock_api_seed must be an integer, got {seed_text!r}") from None
     fixtures = config.rootpath / fixtures_text if fixtures_text else None
     # Violations are always recorded (it never changes a response); failing on them is opt-in.
-    hosts = tuple(str(name) for name in config.getini("mock_api_allowed_hosts")) or None
-    return MockConfig().with_overrides(seed=seed, fixtures_dir=fixtures, strict=True, allowed_hosts=hosts,
+    # The intercepted hosts too: an intercepted call keeps the Host its client meant (testing/interception.py).
+    hosts = (*(str(name) for name in config.getini("mock_api_allowed_hosts")),
+             *str(config.getini(INTERCEPT_HOSTS_OPTION)).split())
+    return MockConfig().with_overrides(seed=seed, fixtures_dir=fixtures, strict=True, allowed_hosts=hosts or None,
                                        scenario=session_scenario(config), **limits.from_ini(config.getini))
 
 
