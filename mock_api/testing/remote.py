@@ -11,7 +11,8 @@ from typing import Any
 
 from mock_api.http.paths import TOKEN_HEADER
 from mock_api.scenarios.catalog import ScenarioError
-from mock_api.testing.harness import DEFAULT_KEY, RecordedRequest, SharedHandle
+from mock_api.testing.handle import RecordedRequest, SharedHandle
+from mock_api.testing.harness import DEFAULT_KEY
 from mock_api.verification import Expectation, NearMiss, Verdict, check_match, failure_message
 
 TIMEOUT = 30.0  # seconds for one control call: a journal page can be large
