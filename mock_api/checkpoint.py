@@ -79,6 +79,13 @@ def _journal_record(record: dict[str, Any], state: MockState) -> dict[str, Any]:
     return record
 
 
+TYPE_REF = "petition_type:"  # a found set's petition type, by its id (a Mongo id is 24 hex digits: no clash)
+
+
+def _found_ref(item: StoredPetition | dict[str, Any]) -> str:
+    return item.mongo_id if isinstance(item, StoredPetition) else TYPE_REF + str(item["id"])
+
+
 def _backend_part(backend: Backend) -> dict[str, Any]:
     with backend.lock:
         held, next_cursor = backend._tasks.export()
@@ -86,11 +93,11 @@ def _backend_part(backend: Backend) -> dict[str, Any]:
         found_sets: list[list[Any]] = []
         orphans: dict[str, list[Any]] = {}
         for key, created, items in backend.found_sets.export():
-            for item in items:  # petitions (the only collections paged): referred to by Mongo id
-                if backend.created.lookup(item.mongo_id) is None \
+            for item in items:  # petitions by Mongo id; petition types (dicts) by TYPE_REF and their id
+                if isinstance(item, StoredPetition) and backend.created.lookup(item.mongo_id) is None \
                         and backend.dataset.petitions.lookup(item.mongo_id) is None:
                     orphans[item.mongo_id] = list(item.row)  # a written one dropped since
-            found_sets.append([key, created, [item.mongo_id for item in items]])
+            found_sets.append([key, created, [_found_ref(item) for item in items]])
         return {"started_at": backend.started_at, "petitions": petitions,
                 "students": [[s.netid, s.pidm, s.first_name, s.last_name] for s in backend.extra_students.values()],
                 "tasks": held, "next_task_cursor": next_cursor,
@@ -191,10 +198,13 @@ def _fill(state: MockState, backend: Backend, part: dict[str, Any]) -> None:
         backend._queue.drop(number)
     orphans = {key: _petition(row) for key, row in dict(part["found_set_orphans"]).items()}
 
-    def item(ref: str) -> StoredPetition:
-        found = backend.created.lookup(ref) or state.dataset.petitions.lookup(ref) or orphans.get(ref)
+    types = {TYPE_REF + str(kind["id"]): kind for kind in state.dataset.petition_types}
+
+    def item(ref: str) -> StoredPetition | dict[str, Any]:
+        found = (backend.created.lookup(ref) or state.dataset.petitions.lookup(ref) or orphans.get(ref)
+                 or types.get(ref))
         if found is None:
-            raise ValueError(f"found set item {ref!r} is no petition")
+            raise ValueError(f"found set item {ref!r} is no petition nor petition type")
         return found
     backend.found_sets.restore([(str(key), float(created), [item(ref) for ref in refs])
                                 for key, created, refs in part["found_sets"]])

@@ -92,3 +92,21 @@ def test_a_forged_byte_count_never_charges_less_than_the_task_holds(state: MockS
     restored = [task["bytes"] for task in take(second)["backend"]["tasks"]]
     assert all(0 < got <= want for got, want in zip(restored, honest, strict=True)), (restored, honest)
     assert second.budget.used >= sum(restored)
+
+
+def test_a_found_set_of_petition_types_is_kept_and_pages_on_after_a_restore(state: MockState) -> None:
+    first = MockState(state.config, dataset=state.dataset)
+    client = create_app(state=first).test_client()
+    headers = bearer(token_for(client))
+    got = client.get("/api/petition_types", query_string={"pagesize": 1}, headers=headers)
+    assert got.status_code == 200 and len(state.dataset.petition_types) > 1
+    taken = take(first)
+    assert [ref for _, _, refs in taken["backend"]["found_sets"] for ref in refs][:1] == [
+        f"petition_type:{state.dataset.petition_types[0]['id']}"]
+    second = MockState(state.config, dataset=state.dataset)
+    restore(second, taken)
+    assert take(second) == taken
+    again = create_app(state=second).test_client().get(
+        "/api/petition_types", headers=headers,
+        query_string={"pagesize": 1, "page": 2, "continuation_key": got.headers["X-Request-ID"]})
+    assert again.status_code == 200 and again.get_json() == [state.dataset.petition_types[1]]

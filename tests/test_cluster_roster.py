@@ -11,6 +11,7 @@ from flask.testing import FlaskClient
 
 from mock_api.cluster.supervisor import Cluster, front_hosts
 from mock_api.config import VERSION
+from mock_api.contract.spec import check_response
 from mock_api.http.roster import WorkerView, create_roster_app
 
 SESSION = {"name": "s1", "created": "2026-12-07T06:00:00.000000Z", "last_used": "2026-12-07T06:00:01.000000Z",
@@ -74,6 +75,9 @@ def test_health_names_the_down_ports() -> None:
     fine = client(workers[:1]).get("/_mock/health")
     assert (fine.status_code, fine.get_json()) == (200, {"status": "ok", "version": VERSION, "workers": 1,
                                                          "down": []})
+    for answer in (got, fine):  # openapi.yaml's ClusterHealth, one of /_mock/health's shapes
+        assert check_response("GET", "/_mock/health", answer.status_code, dict(answer.headers.items()),
+                              answer.get_data()) == []
 
 
 def test_the_sessions_of_every_process_with_their_port_and_only_a_used_default() -> None:
