@@ -186,6 +186,9 @@ def _on_signals(loop: asyncio.AbstractEventLoop, stop: asyncio.Event, again: asy
         loop.add_signal_handler(signum, signalled)
 
 
+SWITCH_INTERVAL = 0.0001  # seconds: Python's default is 0.005
+
+
 def serve(front: Front, host: str, port: int, threads: int = DEFAULT_THREADS,
           announce: Callable[[str], None] | None = None, limits: ServerLimits | None = None,
           after_ready: Callable[[str], None] | None = None) -> None:
@@ -201,6 +204,10 @@ def serve(front: Front, host: str, port: int, threads: int = DEFAULT_THREADS,
     # Everything loaded so far (the snapshot: ~1.5 million objects at 100,000 petitions) lives as long as
     # the process: frozen, the cyclic GC stops walking it, which otherwise paused requests for ~100+ ms.
     gc.freeze()
+    # A worker answering a large read holds the GIL for a whole switch interval each time the loop lets it go
+    # (every socket call), so a cheap request in the loop waited that long many times over; a shorter interval
+    # hands the GIL back sooner (benchmarks/bench_fairness.py).
+    sys.setswitchinterval(SWITCH_INTERVAL)
     try:
         _on_signals(loop, stop, again)  # from the ready line on, a signal is a clean stop
         if announce is None:
