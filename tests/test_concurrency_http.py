@@ -71,7 +71,6 @@ def worker(url: str, token: str, number: int, count: int, out: dict[str, Any], e
     calls[number] = client.calls
 
 
-@pytest.mark.lenient("tasks complete at once (--task-seconds 0), their petitions are read at once, X-Count")
 def all_items(client: Client, path: str) -> list[dict[str, Any]]:
     """Every item of a control API list, page after page by its Link (a page is bounded by bytes too)."""
     got: list[dict[str, Any]] = []
@@ -85,6 +84,7 @@ def all_items(client: Client, path: str) -> list[dict[str, Any]]:
     return got
 
 
+@pytest.mark.lenient("tasks complete at once (--task-seconds 0), their petitions are read at once, X-Count")
 def test_32_clients_post_and_poll_5000_tasks() -> None:
     with running_server("--task-seconds", "0") as server:
         admin = Client(server.url)
