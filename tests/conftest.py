@@ -29,7 +29,7 @@ from mock_api.http.app import create_app
 from mock_api.service.dataset import Dataset, build_dataset
 from mock_api.service.scopes import READ, WRITE
 from mock_api.state import MockState
-from mock_api.testing.plugin import session_scenario
+from mock_api.testing.options import session_scenario
 from support import DEV_EXAMPLES, FROZEN_AT, bearer, token_for, validating
 
 # Hypothesis's defaults (100 examples, 200 ms deadline) and the tests' own counts under ci; 20 at most under dev.
