@@ -49,6 +49,23 @@ class SharedHandle:
     url: str
     session_name: str | None
     expected_errors: set[int]
+    _opened: list[Any]  # the session handles this one opened (each a handle of the same kind)
+
+    @property
+    def root_url(self) -> str:
+        """The server's URL, without this handle's /s/{name}."""
+        return self.url.split("/s/", 1)[0]
+
+    def close(self) -> None:
+        """End the sessions this handle opened (and its own, if it is one): the fixture calls it after the test."""
+        for handle in self._opened:
+            handle.close()
+        self._opened.clear()
+        if self.session_name is not None:
+            self._end_own_session(self.session_name)
+
+    def _end_own_session(self, name: str) -> None:
+        raise NotImplementedError
 
     @property
     def requests(self) -> list[RecordedRequest]:

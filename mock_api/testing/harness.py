@@ -83,22 +83,18 @@ class MockApiHandle(SharedHandle):
             state = self._sessions.fresh(name)
         except SessionError as exc:
             raise ValueError(exc.detail) from None
-        root = self.url.split("/s/", 1)[0]
-        handle = MockApiHandle(f"{root}/s/{name}", state, self._sessions, name, self._ended)
+        handle = MockApiHandle(f"{self.root_url}/s/{name}", state, self._sessions, name, self._ended)
         self._opened.append(handle)
         return handle
 
-    def close(self) -> None:
-        """End the sessions this handle opened (and its own, if it is one): the fixture calls it after the test."""
-        for handle in self._opened:
-            handle.close()
-        self._opened.clear()
-        if self._sessions is not None and self.session_name is not None:
-            if self._ended is not None:
-                self._ended.merge(self.state.coverage)
-            # It may be ended already (DELETE /_mock/sessions/{name} by the test, or idle).
-            with contextlib.suppress(SessionError):
-                self._sessions.end(self.session_name)
+    def _end_own_session(self, name: str) -> None:
+        if self._sessions is None:
+            return
+        if self._ended is not None:
+            self._ended.merge(self.state.coverage)
+        # It may be ended already (DELETE /_mock/sessions/{name} by the test, or idle).
+        with contextlib.suppress(SessionError):
+            self._sessions.end(name)
 
     # -- clients as they ship -------------------------------------------------------------------
     def _check_route(self, route: Route) -> None:

@@ -81,22 +81,19 @@ class RemoteHandle(SharedHandle):
     def session(self, name: str | None = None) -> RemoteHandle:
         """A handle on a fresh session of the same server (url ends in /s/{name}), ended after the test."""
         name = name or f"handle-{uuid.uuid4().hex[:16]}"
-        root = ControlClient(self.url.split("/s/", 1)[0], self.client.token, self.client.timeout)
+        root = self._root()
         root.call("DELETE", f"/_mock/sessions/{urllib.parse.quote(name, safe='')}", missing_ok=True)
         handle = RemoteHandle(root.at(name), name)
         handle.reset()  # its first request creates it, fresh
         self._opened.append(handle)
         return handle
 
-    def close(self) -> None:
-        """End the sessions this handle opened (and its own, if it is one)."""
-        for handle in self._opened:
-            handle.close()
-        self._opened.clear()
-        if self.session_name is not None:
-            root = ControlClient(self.url.split("/s/", 1)[0], self.client.token, self.client.timeout)
-            with contextlib.suppress(MockApiAttachError):  # a server already gone has no session to end
-                root.call("DELETE", f"/_mock/sessions/{self.session_name}", missing_ok=True)
+    def _root(self) -> ControlClient:
+        return ControlClient(self.root_url, self.client.token, self.client.timeout)
+
+    def _end_own_session(self, name: str) -> None:
+        with contextlib.suppress(MockApiAttachError):  # a server already gone has no session to end
+            self._root().call("DELETE", f"/_mock/sessions/{name}", missing_ok=True)
 
     # -- credentials, scenario and clock ---------------------------------------------------------
     def token(self, scopes: Sequence[str] | str | None = None, key: str = DEFAULT_KEY) -> str:
