@@ -37,16 +37,19 @@ class Accepted(NamedTuple):
         return task
 
 
-def _least_bytes(item: dict[str, Any]) -> int:
-    """The fewest bytes an exported task can have been held with: what its parts measure (a submit charged its
-    posted body, never shorter than its compact payload)."""
-    reason = len(str(item.get("failure_reason") or ""))
-    if "json" in item:
-        return len(str(item["json"]).encode("utf-8")) + reason + TASK_OVERHEAD_BYTES
-    if "task" in item:
-        return len(to_json(item["task"], default=str)) + reason
-    payload = item["payload"]
-    return payload_bytes(payload, len(to_json(payload, default=str))) + TASK_OVERHEAD_BYTES
+def completed_bytes(written: bytes, reason: str | None) -> int:
+    """What a completed task held as its JSON costs: the JSON, its failure reason and the overhead."""
+    return len(written) + len(reason or "") + TASK_OVERHEAD_BYTES
+
+
+def _least_bytes(task: Accepted | Written | dict[str, Any], reason: str | None) -> int:
+    """The fewest bytes a restored task can have been held with: what it measures (a submit charged its posted
+    body, never shorter than its compact payload)."""
+    if isinstance(task, Accepted):
+        return payload_bytes(task.payload, len(to_json(task.payload, default=str))) + TASK_OVERHEAD_BYTES
+    if isinstance(task, dict):
+        return len(to_json(task, default=str)) + len(reason or "")
+    return completed_bytes(task[1], reason)
 
 
 def payload_bytes(payload: Any, body_bytes: int) -> int:
@@ -118,7 +121,7 @@ class TaskStore:
             written = to_json(task)
             self._tasks[task_id] = (task["requester"].get("sub"), written)
             # From now on it holds its JSON, exactly; a control page shows that and the reason.
-            size = len(written) + len(reason or "") + TASK_OVERHEAD_BYTES
+            size = completed_bytes(written, reason)
         except (TypeError, ValueError):  # not JSON (only a Python caller can give that): kept as its dict
             self._tasks[task_id] = task
             size = held + len(reason or "")
@@ -190,10 +193,11 @@ class TaskStore:
                 self._tasks[task_id] = dict(item["task"])
             else:
                 self._tasks[task_id] = Accepted(item["payload"], dict(item["requester"]), str(item["request_date"]))
-            size = max(int(item["bytes"]), _least_bytes(item))  # a forged count never under-charges
-            self._control[task_id] = (int(item["cursor"]), size, float(item["due"]))
             if item.get("failure_reason") is not None:
                 self._reasons[task_id] = str(item["failure_reason"])
+            # A forged count never under-charges the memory budget.
+            size = max(int(item["bytes"]), _least_bytes(self._tasks[task_id], self._reasons.get(task_id)))
+            self._control[task_id] = (int(item["cursor"]), size, float(item["due"]))
             self._submitted.append(task_id)
             if not isinstance(self._tasks[task_id], Accepted):  # completed: relief may drop it, oldest first
                 self._finished.append((time.monotonic(), task_id))
