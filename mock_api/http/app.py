@@ -11,7 +11,7 @@ from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
 from mock_api.config import MockConfig
 from mock_api.http.connection import Front
-from mock_api.http.dispatch import Dispatcher
+from mock_api.http.dispatch import Dispatcher, too_large
 from mock_api.http.session_routing import SessionRouter
 from mock_api.http.views import contract, control, dashboard, evidence, sessions
 from mock_api.http.views.common import json_response, mock_state
@@ -61,9 +61,10 @@ def front_of(app: Any) -> Front:
 
 
 def _refuse_large_body() -> None:
-    """A body past the limit is a 413 on every path, also one whose view never reads it (a redirect)."""
-    if (request.content_length or 0) > mock_state().config.max_body_bytes:
-        raise RequestEntityTooLarge()
+    """The API's 413 rule on the control API too, also for a view that never reads the body (a redirect)."""
+    refused = too_large(mock_state(), request.environ)
+    if refused is not None:
+        raise refused
 
 
 def _request_id(response: Response) -> Response:

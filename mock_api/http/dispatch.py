@@ -91,6 +91,13 @@ def chosen_scenario(state: MockState, environ: dict[str, Any]) -> Scenario | err
         return errors.detail(400, errors.SCENARIO_HEADER_UNKNOWN.format(problem=exc))
 
 
+def too_large(state: MockState, environ: dict[str, Any]) -> errors.ApiError | None:
+    """A declared body over the limit, on every path, whether it reads a body or not: one documented rule
+    (fidelity.md), as mock_api's server applies it to the head."""
+    length, limit = declared_length(environ), state.config.max_body_bytes
+    return errors.detail(413, errors.BODY_TOO_LARGE.format(limit=limit)) if (length or 0) > limit else None
+
+
 class Dispatcher:
     """Called by mock_api's server (answer in its event loop, work in a worker thread) and, as WSGI, by any
     other server and the Flask test client: the same chain either way."""
@@ -128,13 +135,7 @@ class Dispatcher:
             return None
         call = begin(state, request, found.template if found else None, environ.get("SCRIPT_NAME", "").rstrip("/"),
                      lists)
-        return run(state, call, self._too_large(state, environ) or scenario, route, values)
-
-    @staticmethod
-    def _too_large(state: MockState, environ: dict[str, Any]) -> errors.ApiError | None:
-        """Every endpoint, whether it reads a body or not: the limit is one documented rule (fidelity.md)."""
-        length, limit = declared_length(environ), state.config.max_body_bytes
-        return errors.detail(413, errors.BODY_TOO_LARGE.format(limit=limit)) if (length or 0) > limit else None
+        return run(state, call, too_large(state, environ) or scenario, route, values)
 
     @staticmethod
     def _in_loop(state: MockState, scenario: Scenario | errors.ApiError, route: Route | None,
