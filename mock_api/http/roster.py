@@ -4,12 +4,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from flask import Flask, Response, request
+from flask import Flask, Response
 
 from mock_api.config import VERSION
 from mock_api.http.paths import CONTROL_PREFIX as PREFIX
-from mock_api.http.paths import NOSNIFF, TOKEN_HEADER, foreign_origin, token_matches
+from mock_api.http.paths import NOSNIFF
 from mock_api.http.views.common import json_response
+from mock_api.http.views.control import origin_refusal, token_refusal
 from mock_api.service import errors
 
 
@@ -45,12 +46,8 @@ def create_roster_app(roster: Roster, control_token: str | None) -> Flask:
     @app.before_request
     def guard() -> Response | None:
         """The workers' control guards: another site's Origin is a 403, then the token's 401."""
-        origin = request.headers.get("Origin")
-        if foreign_origin(origin, request.host_url):
-            return json_response({"detail": errors.FOREIGN_ORIGIN.format(origin=origin)}, 403)
-        if control_token is None or token_matches(request.headers.get(TOKEN_HEADER, ""), control_token):
-            return None
-        return json_response({"detail": errors.CONTROL_TOKEN}, 401)
+        refused = origin_refusal() or token_refusal(control_token)
+        return None if refused is None else json_response(refused.body, refused.status, refused.headers)
 
     @app.after_request
     def no_sniffing(response: Response) -> Response:

@@ -43,17 +43,33 @@ def require_token() -> None:
     view = current_app.view_functions.get(request.endpoint or "")
     if getattr(view, "mock_api_without_token", False):
         return
-    if not token_matches(request.headers.get(TOKEN_HEADER, ""), expected):
-        raise errors.detail(401, errors.CONTROL_TOKEN)
+    refused = token_refusal(expected)
+    if refused is not None:
+        raise refused
+
+
+def token_refusal(expected: str | None) -> errors.ApiError | None:
+    """The 401 of a control call without the token, when one is set (the supervisor's control app too)."""
+    if expected is None or token_matches(request.headers.get(TOKEN_HEADER, ""), expected):
+        return None
+    return errors.detail(401, errors.CONTROL_TOKEN)
+
+
+def origin_refusal() -> errors.ApiError | None:
+    """The 403 of a control call from another site's page (its Origin), so that another web page cannot reset,
+    steer or read the emulator (the supervisor's control app too)."""
+    origin = request.headers.get("Origin")
+    if foreign_origin(origin, request.host_url):
+        return errors.detail(403, errors.FOREIGN_ORIGIN.format(origin=origin))
+    return None
 
 
 @blueprint.before_app_request
 def refuse_other_origins() -> None:
-    """A before_request hook: a /_mock call from another site's page (its Origin) is a 403, before any work, so
-    another web page cannot reset, steer or read the emulator."""
-    origin = request.headers.get("Origin")
-    if is_control_path(request.path) and foreign_origin(origin, request.host_url):
-        raise errors.detail(403, errors.FOREIGN_ORIGIN.format(origin=origin))
+    """A before_request hook: origin_refusal on every /_mock call, before any work."""
+    refused = origin_refusal() if is_control_path(request.path) else None
+    if refused is not None:
+        raise refused
 
 
 @blueprint.after_app_request
